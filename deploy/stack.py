@@ -1,0 +1,239 @@
+"""Start the whole suite as processes on one machine.
+
+Two shapes, one tool:
+- `local`: the README's zero-configuration run: SQLite files, one gunicorn process
+  serving every API behind the one-process gateway, a nameko worker per service, the
+  police reference client and a local SMTP mailbox.
+- `distributed`: the production topology as processes: a gunicorn per service API
+  (billing may run several), a nameko worker per service (billing may run several),
+  a PostgreSQL database per service, nginx in front, the police client.
+
+    python -m deploy.stack local            # what scripts/run-local runs
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("registration", "review", "credentials", "billing", "notifications")
+WORKER_CLASSES = {s: f"services.{s}.worker:{s.title()}Worker" for s in SERVICES}
+
+
+def find_nginx() -> str | None:
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+
+@dataclass
+class Proc:
+    name: str
+    args: list[str]
+    popen: subprocess.Popen | None = None
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    env: dict[str, str]
+    mode: str = "distributed"
+    gateway_port: int = 8080
+    api_base_port: int = 18100
+    billing_api_instances: int = 1
+    billing_worker_instances: int = 1
+    gunicorn_workers: int = 2
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    @property
+    def python(self) -> str:
+        return sys.executable
+
+    @property
+    def bin(self) -> Path:
+        return Path(self.python).parent
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def full_env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+               "PUBLIC_BASE_URL": self.env.get("PUBLIC_BASE_URL", self.url)}
+        env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")
+        return env
+
+    # --- processes ---------------------------------------------------------------------
+    def spawn(self, name: str, args: list[str]) -> Proc:
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        out = open(logs / f"{name}.log", "ab")
+        proc = Proc(name, args, subprocess.Popen(args, cwd=ROOT, env=self.full_env(), stdout=out,
+                                                 stderr=subprocess.STDOUT, start_new_session=True))
+        self.procs[name] = proc
+        return proc
+
+    def run_once(self, args: list[str]) -> None:
+        subprocess.run(args, cwd=ROOT, env=self.full_env(), check=True, stdout=subprocess.DEVNULL)
+
+    def gunicorn(self, name: str, app: str, port: int, workers: int) -> None:
+        self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", "8",
+                          "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
+                          "--access-logfile", "-", app])
+
+    def start_worker(self, service: str, index: int = 0) -> None:
+        name = f"{service}-worker" + (f"-{index}" if index else "")
+        self.spawn(name, [str(self.bin / "nameko"), "run", WORKER_CLASSES[service],
+                          "--broker", self.full_env()["AMQP_URI"]])
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.popen is None or proc.popen.poll() is not None:
+            return
+        try:
+            os.killpg(proc.popen.pid, sig)
+            proc.popen.wait(timeout)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.popen.wait(5)
+
+    def kill_worker(self, service: str) -> None:
+        """SIGKILL, as a crash: no graceful shutdown, unacknowledged messages go back."""
+        self.stop_process(f"{service}-worker", signal.SIGKILL)
+
+    def api_port(self, service: str, index: int = 0) -> int:
+        return self.api_base_port + SERVICES.index(service) * 10 + index
+
+    def render_nginx(self) -> Path:
+        conf_dir = self.workdir / "nginx"
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (conf_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+        template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
+        billing = " ".join(f"server 127.0.0.1:{self.api_port('billing', i)};"
+                           for i in range(self.billing_api_instances))
+        text = template.safe_substitute(
+            user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
+            log_dir=self.workdir / "logs", temp_dir=conf_dir / "tmp", listen=f"127.0.0.1:{self.gateway_port}",
+            billing_servers=billing,
+            **{s: f"127.0.0.1:{self.api_port(s)}" for s in SERVICES if s != "billing"})
+        path = conf_dir / "nginx.conf"
+        path.write_text(text)
+        return path
+
+    def start(self, timeout: float = 60) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            self.run_once([self.python, "-m", "shared.migrate", service])
+        self.run_once([self.python, "-c", "from services.review.app import seed; seed()"])
+        self.run_once([self.python, "-c", "from shared.broker import Broker; from shared.config import env; "
+                                          "Broker(env('AMQP_URI')).declare_topology()"])
+        if self.mode == "local":
+            self.gunicorn("gateway", "shared.gateway:create_gateway()", self.gateway_port, 1)
+            if "SMTP_PORT" not in self.env:
+                self.env["SMTP_PORT"] = "2525"
+            self.spawn("mailbox", [self.python, "-m", "deploy.mailbox", "--port", self.env["SMTP_PORT"],
+                                   "--dir", str(self.workdir / "mail")])
+        else:
+            for service in SERVICES:
+                count = self.billing_api_instances if service == "billing" else 1
+                for i in range(count):
+                    name = f"{service}-api" + (f"-{i}" if i else "")
+                    self.gunicorn(name, f"services.{service}.app:create_app()", self.api_port(service, i),
+                                  self.gunicorn_workers)
+            nginx = find_nginx()
+            if nginx is None:
+                raise RuntimeError("nginx is not installed")
+            self.spawn("nginx", [nginx, "-c", str(self.render_nginx()), "-g", "daemon off;"])
+        for service in SERVICES:
+            for i in range(self.billing_worker_instances if service == "billing" else 1):
+                self.start_worker(service, i)
+        self.spawn("police", [self.python, "-m", "police.reference_client"])
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(SERVICES)
+        while pending and time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.popen and proc.popen.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.popen.returncode}; see {self.workdir}/logs/{name}.log")
+            for service in list(pending):
+                try:
+                    if requests.get(f"{self.url}/api/{service}/health", timeout=2).status_code == 200:
+                        pending.discard(service)
+                except requests.RequestException:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise RuntimeError(f"not healthy after {timeout}s: {sorted(pending)}")
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_process(name)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of every process of the stack (process groups included)."""
+        total = 0
+        for proc in self.procs.values():
+            if proc.popen is None or proc.popen.poll() is not None:
+                continue
+            for pid in _group_pids(proc.popen.pid):
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+        return total
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="run the accreditation suite on this machine")
+    parser.add_argument("mode", choices=("local", "distributed"), nargs="?", default="local")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8080")))
+    args = parser.parse_args(argv)
+    data = Path(os.environ.get("ACCR_DATA_DIR", ROOT / "var"))
+    stack = Stack(workdir=data / "run", env={"ACCR_DATA_DIR": str(data)}, mode=args.mode,
+                  gateway_port=args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        stack.start()
+        print(f"gateway: {stack.url}  (APIs at {stack.url}/api/<service>/, docs at /api/<service>/openapi.json)")
+        print(f"mail: {data / 'run' / 'mail'}   logs: {data / 'run' / 'logs'}   stop with Ctrl-C", flush=True)
+        while True:
+            for name, proc in stack.procs.items():
+                if proc.popen and proc.popen.poll() is not None:
+                    print(f"{name} exited ({proc.popen.returncode}); see its log", flush=True)
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The police background-check side, as an external party would run it."""

@@ -1,0 +1,127 @@
+"""Police background-check reference client (pika, no nameko): any AMQP client can integrate.
+
+It consumes BackgroundCheckRequested from the police-only queue, decides with the sandbox
+rules (a blocklist of ID numbers, a realistic delay) and answers BackgroundCheckPassed or
+BackgroundCheckFailed on `police.events`, with publisher confirms. It acknowledges a
+request only after its answer is confirmed, so a crash re-delivers the request; the
+credentials service ignores duplicate answers.
+
+    python -m police.reference_client --amqp amqp://police:...@host/ --blocklist ids.txt
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+import uuid
+
+import pika
+
+REQUEST_QUEUE = "police.background-check-requests"
+ANSWER_EXCHANGE = "police.events"
+log = logging.getLogger("police")
+
+
+class SandboxRules:
+    """Decides a check: failed for blocklisted ID numbers, passed otherwise."""
+
+    def __init__(self, blocklist: set[str], min_delay: float, max_delay: float):
+        self.blocklist, self.min_delay, self.max_delay = blocklist, min_delay, max_delay
+
+    def decide(self, request: dict) -> tuple[str, str | None]:
+        if request.get("id_number") in self.blocklist:
+            return "BackgroundCheckFailed", "BLOCKLISTED"
+        return "BackgroundCheckPassed", None
+
+    def delay(self) -> float:
+        return random.uniform(self.min_delay, self.max_delay)
+
+
+def answer_envelope(request: dict, answer_type: str, reason_code: str | None, correlation_id: str | None) -> dict:
+    payload = {"check_id": request["check_id"], "person_id": request["person_id"]}
+    if answer_type == "BackgroundCheckFailed":
+        payload["reason_code"] = reason_code
+    return {"id": uuid.uuid4().hex, "type": answer_type, "version": 1,
+            "occurred_at": dt.datetime.now(dt.timezone.utc).isoformat(), "producer": "police",
+            "correlation_id": correlation_id, "payload": payload}
+
+
+def pika_url(amqp_uri: str) -> str:
+    """kombu writes the default vhost as `//`; pika wants it percent-encoded."""
+    return amqp_uri[:-2] + "/%2F" if amqp_uri.endswith("//") else amqp_uri
+
+
+def run(amqp_uri: str, rules: SandboxRules, prefetch: int = 10) -> None:
+    params = pika.URLParameters(pika_url(amqp_uri))
+    params.heartbeat = 30
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_qos(prefetch_count=prefetch)
+
+    def on_request(ch, method, properties, body):
+        try:
+            envelope = json.loads(body)
+            request = envelope["payload"]
+            if envelope.get("type") != "BackgroundCheckRequested" or "check_id" not in request:
+                raise ValueError("not a background-check request")
+        except (ValueError, KeyError, TypeError):
+            log.warning("rejecting an unreadable request")
+            ch.basic_reject(method.delivery_tag, requeue=False)
+            return
+        connection.sleep(rules.delay())  # keeps heartbeats flowing while "checking"
+        answer_type, reason = rules.decide(request)
+        answer = answer_envelope(request, answer_type, reason, envelope.get("correlation_id"))
+        ch.basic_publish(ANSWER_EXCHANGE, answer_type, json.dumps(answer),
+                         pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                              message_id=answer["id"]), mandatory=False)
+        ch.basic_ack(method.delivery_tag)
+        log.info("answered check %s: %s", request["check_id"], answer_type)  # no personal data
+
+    channel.basic_consume(REQUEST_QUEUE, on_request)
+    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
+    log.info("police reference client consuming %s", REQUEST_QUEUE)
+    try:
+        channel.start_consuming()
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def load_blocklist(path: str | None, inline: str | None) -> set[str]:
+    items = {x.strip() for x in (inline or "").split(",") if x.strip()}
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            items |= {line.strip() for line in fh if line.strip()}
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--amqp", default=os.environ.get("POLICE_AMQP_URI", os.environ.get(
+        "AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/%2F")))
+    parser.add_argument("--blocklist", default=os.environ.get("POLICE_BLOCKLIST_FILE"))
+    parser.add_argument("--block", default=os.environ.get("POLICE_BLOCKLIST", ""),
+                        help="comma-separated ID numbers that fail the check")
+    parser.add_argument("--min-delay", type=float, default=float(os.environ.get("POLICE_MIN_DELAY", "0.2")))
+    parser.add_argument("--max-delay", type=float, default=float(os.environ.get("POLICE_MAX_DELAY", "0.8")))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s police %(levelname)s %(message)s")
+    rules = SandboxRules(load_blocklist(args.blocklist, args.block), args.min_delay, args.max_delay)
+    while True:  # an external system reconnects on its own
+        try:
+            run(args.amqp, rules)
+            return 0
+        except pika.exceptions.AMQPConnectionError as exc:
+            log.warning("broker unreachable (%s); retrying", type(exc).__name__)
+            time.sleep(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Billing: payable items, orders, payments, invoices and refunds."""

@@ -1,0 +1,113 @@
+"""Payment providers behind one small adapter, and the sandbox that behaves like them.
+
+The sandbox keeps its own ledger, answers a QR payload, and — once the payer "scans and
+pays" — notifies the merchant asynchronously with an HMAC-SHA256-signed form, as
+Alipay/WeChat Pay/UnionPay do, re-notifying until the merchant answers `success`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from shared.db import Database, utcnow
+from shared.errors import ApiError, Conflict, NotFound
+
+from .models import SandboxTransaction
+
+log = logging.getLogger(__name__)
+QR_METHODS = ("alipay", "wechat", "unionpay")
+ONLINE_METHODS = QR_METHODS + ("b2b",)
+
+
+def canonical(params: dict[str, Any]) -> str:
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] is not None)
+
+
+def sign(params: dict[str, Any], secret: str) -> str:
+    return hmac.new(secret.encode(), canonical(params).encode(), hashlib.sha256).hexdigest()
+
+
+def verify(params: dict[str, Any], secret: str) -> bool:
+    given = params.get("sign")
+    return isinstance(given, str) and hmac.compare_digest(given, sign(params, secret))
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    provider: str
+    txn_id: str
+    pay_content: str  # the QR payload or the gateway redirect
+
+
+class SandboxPaymentProvider:
+    name = "sandbox"
+
+    def __init__(self, db: Database, secret: str, public_base_url: str, callback_delay: float = 0.2,
+                 max_notifications: int = 5):
+        self.db, self.secret, self.public_base_url = db, secret, public_base_url
+        self.callback_delay, self.max_notifications = callback_delay, max_notifications
+
+    # --- the merchant side of the adapter ----------------------------------------------
+    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str) -> ProviderPayment:
+        txn_id = "SBX" + utcnow().strftime("%Y%m%d") + secrets.token_hex(8).upper()
+        with self.db.transaction() as s:
+            s.add(SandboxTransaction(txn_id=txn_id, out_trade_no=order_no, method=method, total_fen=amount_fen,
+                                     notify_url=notify_url, status="WAIT_BUYER_PAY", created_at=utcnow()))
+        content = f"{self.public_base_url}/api/billing/sandbox/payments/{txn_id}/pay"
+        return ProviderPayment(self.name, txn_id, content)
+
+    def verify(self, params: dict[str, Any]) -> bool:
+        return verify(params, self.secret)
+
+    # --- the payer and provider side (sandbox only) ------------------------------------
+    def pay(self, txn_id: str, notify_times: int = 1) -> dict[str, Any]:
+        """The payer scans and pays: mark the provider's transaction paid, then notify
+        the merchant in the background (`notify_times` > 1 repeats the notification)."""
+        with self.db.transaction() as s:
+            txn = s.get(SandboxTransaction, txn_id, with_for_update=True)
+            if txn is None:
+                raise NotFound("sandbox transaction", "txn_id")
+            if txn.status == "TRADE_CLOSED":
+                raise Conflict("trade_closed", "the transaction is closed")
+            if txn.status == "WAIT_BUYER_PAY":
+                txn.status, txn.paid_at = "TRADE_SUCCESS", utcnow()
+            params = self.notification(txn)
+            notify_url = txn.notify_url
+        for _ in range(max(1, min(notify_times, 5))):
+            threading.Thread(target=self._notify, args=(notify_url, params), daemon=True).start()
+        return params
+
+    def notification(self, txn: SandboxTransaction) -> dict[str, Any]:
+        params = {"notify_id": secrets.token_hex(12), "txn_id": txn.txn_id, "out_trade_no": txn.out_trade_no,
+                  "total_fen": str(txn.total_fen), "trade_status": txn.status, "method": txn.method,
+                  "gmt_payment": (txn.paid_at or utcnow()).strftime("%Y-%m-%d %H:%M:%S")}
+        params["sign"] = sign(params, self.secret)
+        return params
+
+    def _notify(self, url: str, params: dict[str, Any]) -> None:
+        delay = self.callback_delay
+        for attempt in range(self.max_notifications):
+            time.sleep(delay)  # the provider's own asynchronous schedule
+            try:
+                answer = requests.post(url, data=params, timeout=10)
+                if answer.status_code == 200 and answer.text.strip() == "success":
+                    return
+                if 400 <= answer.status_code < 500:
+                    log.warning("sandbox provider: merchant refused notification (%s)", answer.status_code)
+                    return
+            except requests.RequestException as exc:
+                log.warning("sandbox provider: notification failed: %s", exc)
+            delay = min(delay * 4 + 1, 30)
+
+
+def check_method(method: str) -> None:
+    if method not in ONLINE_METHODS:
+        raise ApiError("invalid_method", f"method must be one of {', '.join(ONLINE_METHODS)}", "method")

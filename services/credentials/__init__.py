@@ -1,0 +1,1 @@
+"""Credentials: background checks, production, distribution, revocation."""

@@ -1,0 +1,1 @@
+"""Notifications: email (SMTP) and SMS to units, from events, exactly once as seen."""

@@ -1,0 +1,49 @@
+"""Notifications HTTP API: the delivery log for operations and the SMS sandbox's inbox."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from shared.auth import require
+from shared.errors import NotFound
+from shared.http import current_runtime
+
+from . import domain
+from .models import SandboxSms
+from .schemas import MessageQuerySchema, MessageSchema, SandboxSmsQuerySchema, SandboxSmsSchema
+
+bp = Blueprint("notifications", __name__, description="Email and SMS")
+OPERATIONS = ("operations", "organising_committee")
+
+
+@bp.route("/messages", methods=["GET"])
+@bp.arguments(MessageQuerySchema, location="query")
+@bp.response(200, MessageSchema(many=True))
+@require(*OPERATIONS)
+def messages(args):
+    with current_runtime().db.transaction() as s:
+        return domain.delivery_log(s, args["unit_id"], args["status"])
+
+
+@bp.route("/messages/<message_id>/resend", methods=["POST"])
+@bp.response(200, MessageSchema)
+@require(*OPERATIONS)
+def resend(message_id):
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        msg = domain.resend(s, message_id)
+        if msg is None:
+            raise NotFound("message", "message_id")
+    rt.extras["deliver"]([message_id])
+    with rt.db.transaction() as s:
+        return s.get(type(msg), message_id)
+
+
+@bp.route("/sandbox/sms", methods=["GET"])
+@bp.arguments(SandboxSmsQuerySchema, location="query")
+@bp.response(200, SandboxSmsSchema(many=True))
+def sandbox_sms(args):
+    """Sandbox only: the messages the given phone has received."""
+    with current_runtime().db.transaction() as s:
+        return list(s.scalars(select(SandboxSms).where(SandboxSms.phone == args["phone"])
+                              .order_by(SandboxSms.received_at)))

@@ -1,0 +1,149 @@
+"""Notification rules: which event becomes which message, rendering, and delivery with
+bounded retries. A message row is unique per (event, channel, template), so a
+redelivered event never sends twice."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import Database, new_id, utcnow
+from shared.inbox import HandlerContext
+from shared.masking import mask_email, mask_phone
+
+from .models import Message
+from .providers import DeliveryError
+
+LANGUAGES = ("zh", "en")
+MAX_ATTEMPTS = 5
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                        undefined=StrictUndefined, autoescape=select_autoescape(enabled_extensions=()),
+                        keep_trailing_newline=False)
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def render(template: str, language: str, variables: dict[str, Any]) -> dict[str, str]:
+    """Subject, email body and SMS text of a template in a language (zh if unknown)."""
+    tpl = TEMPLATES.get_template(f"{template}.{language if language in LANGUAGES else 'zh'}.j2")
+    ctx = tpl.new_context(variables)
+    return {name: "".join(tpl.blocks[name](ctx)).strip() for name in ("subject", "email", "sms")}
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(2 ** attempts, 300))
+
+
+def queue_messages(session: Session, event_id: str, unit_id: str, contact: dict[str, Any],
+                   template: str, variables: dict[str, Any]) -> list[Message]:
+    language = contact.get("language") or "zh"
+    texts = render(template, language, {**variables, "unit_name": contact["unit_name"],
+                                        "contact_name": contact.get("contact_name")})
+    now = utcnow()
+    messages = []
+    for channel, recipient, masked, subject, body in (
+        ("email", contact.get("email"), mask_email(contact.get("email")), texts["subject"], texts["email"]),
+        ("sms", contact.get("phone"), mask_phone(contact.get("phone")), None, texts["sms"]),
+    ):
+        if not recipient:
+            continue
+        exists = session.scalar(select(Message.id).where(Message.source_event_id == event_id,
+                                                         Message.channel == channel, Message.template == template))
+        if exists:
+            continue
+        msg = Message(id=new_id(), source_event_id=event_id, unit_id=unit_id, channel=channel, template=template,
+                      language=language, recipient=recipient, recipient_masked=masked or "", subject=subject,
+                      body=body, status="queued", attempts=0, next_attempt_at=now, created_at=now)
+        session.add(msg)
+        messages.append(msg)
+    return messages
+
+
+def deliver(db: Database, senders: dict[str, Any], ids: list[str] | None = None, limit: int = 50,
+            now: dt.datetime | None = None) -> int:
+    """Send due messages; failures back off exponentially and end as `dead` after
+    MAX_ATTEMPTS, visible in the delivery log. Returns how many were sent."""
+    now = now or utcnow()
+    sent = 0
+    with db.transaction() as s:
+        query = (select(Message).where(Message.status.in_(("queued", "failed")), Message.next_attempt_at <= now)
+                 .order_by(Message.created_at).limit(limit))
+        if ids is not None:
+            query = query.where(Message.id.in_(ids))
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        for msg in s.scalars(query).all():
+            msg.attempts += 1
+            try:
+                if msg.channel == "email":
+                    msg.provider_id = senders["email"].send(msg.recipient, msg.subject or "", msg.body)
+                else:
+                    msg.provider_id = senders["sms"].send(msg.recipient, msg.body)
+            except DeliveryError as exc:
+                msg.last_error = str(exc)[:300]
+                msg.status = "dead" if msg.attempts >= MAX_ATTEMPTS else "failed"
+                msg.next_attempt_at = now + backoff(msg.attempts)
+                continue
+            msg.status, msg.sent_at, msg.recipient, msg.last_error = "sent", utcnow(), None, None
+            sent += 1
+    return sent
+
+
+def resend(session: Session, message_id: str) -> Message | None:
+    msg = session.get(Message, message_id)
+    if msg is None:
+        return None
+    msg.status, msg.next_attempt_at = "queued", utcnow()
+    return msg
+
+
+# --- event handlers -------------------------------------------------------------------
+def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
+           deliver: Callable[[list[str]], Any] | None = None):
+    """A handler that queues `template` for the unit and delivers it right after commit."""
+    def handler(ctx: HandlerContext) -> None:
+        unit_id = ctx.payload["unit_id"]
+        contact = ctx.rpc.registration.unit_contact(unit_id)
+        if contact is None:
+            raise LookupError("registration does not know the unit yet")
+        messages = queue_messages(ctx.session, ctx.event.id, unit_id, contact, template, variables(ctx.payload))
+        ids = [m.id for m in messages]
+        if ids and deliver is not None:
+            ctx.after_commit.append(lambda: deliver(ids))
+    handler.__name__ = f"notify_{template}"
+    return handler
+
+
+def _order_vars(p: dict[str, Any]) -> dict[str, Any]:
+    return {"order_no": p["order_no"], "amount": yuan(p["amount_fen"]), "people": len(p["person_ids"])}
+
+
+def handlers(portal_url: str, deliver: Callable[[list[str]], Any] | None = None) -> dict[str, Any]:
+    base = {"portal_url": portal_url}
+    return {
+        "UnitApproved": notify("unit_approved", lambda p: base, deliver),
+        "UnitReturned": notify("unit_returned", lambda p: {**base, "comment": p["comment"]}, deliver),
+        "UnitRejected": notify("unit_rejected", lambda p: {**base, "reason": p["reason"]}, deliver),
+        "OrderCreated": notify("payment_due", lambda p: {**base, **_order_vars(p),
+                                                         "deadline": p["expires_at"][:16].replace("T", " ")},
+                               deliver),
+        "PaymentConfirmed": notify("payment_confirmed", lambda p: {**base, **_order_vars(p)}, deliver),
+        "CredentialDispatched": notify("credential_dispatched", lambda p: {
+            **base, "credential_no": p["credential_no"], "method": p["method"],
+            "tracking_no": p["tracking_no"] or ""}, deliver),
+    }
+
+
+def delivery_log(session: Session, unit_id: str | None = None, status: str | None = None) -> list[Message]:
+    query = select(Message).order_by(Message.created_at)
+    if unit_id:
+        query = query.where(Message.unit_id == unit_id)
+    if status:
+        query = query.where(Message.status == status)
+    return list(session.scalars(query))

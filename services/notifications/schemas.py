@@ -1,0 +1,42 @@
+"""Request and response schemas of the notifications API."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class Strict(Schema):
+    class Meta:
+        ordered = True
+
+
+class MessageSchema(Strict):
+    """A delivery-log row: recipients masked, never the raw address or number."""
+    id = fields.String()
+    unit_id = fields.String(allow_none=True)
+    channel = fields.String()
+    template = fields.String()
+    language = fields.String()
+    recipient = fields.String(attribute="recipient_masked")
+    subject = fields.String(allow_none=True)
+    status = fields.String()
+    attempts = fields.Integer()
+    provider_id = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+
+
+class MessageQuerySchema(Strict):
+    unit_id = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(("queued", "sent", "failed", "dead")))
+
+
+class SandboxSmsQuerySchema(Strict):
+    phone = fields.String(required=True)
+
+
+class SandboxSmsSchema(Strict):
+    id = fields.String()
+    phone = fields.String()
+    text = fields.String()
+    received_at = fields.DateTime()

@@ -1,0 +1,1 @@
+"""Registration: units, accounts, unit info, personnel and the unit's progress."""

@@ -1,0 +1,376 @@
+"""Registration rules: sign-up, login, unit info, personnel, submission, progress.
+
+Plain functions over a SQLAlchemy session; `emit` adds an event to the same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import ApiError, Conflict, NotFound, Unauthorized
+from shared.inbox import HandlerContext
+from shared.outbox import Emit
+from shared.validators import is_valid_resident_id, is_valid_uscc
+
+from .models import Person, Unit
+
+VISITOR_KINDS = ("unit", "individual")
+REGIONS = ("mainland", "hk_macao_taiwan", "overseas")
+DOMESTIC_CATEGORIES = ("enterprise", "government", "public_institution", "social_organisation")
+OVERSEAS_CATEGORIES = ("enterprise", "government", "social_organisation", "other")
+REGION_TYPES = ("mainland", "hk_macao", "taiwan", "foreign", "overseas_chinese")
+ID_TYPES = {  # region type -> accepted ID document types
+    "mainland": ("resident_id",),
+    "hk_macao": ("hk_macao_permit",),
+    "taiwan": ("taiwan_permit",),
+    "foreign": ("passport",),
+    "overseas_chinese": ("passport",),
+}
+EXHIBITION_AREAS = ("food_agriculture", "automobile", "technical_equipment", "consumer_goods",
+                    "medical_healthcare", "trade_in_services", "innovation_incubation")
+REQUIRED_UNIT_INFO = ("name_en", "registered_address", "industry", "contact_name", "contact_mobile",
+                      "purposes")
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+
+_hasher = PasswordHasher()
+
+
+# --- accounts -------------------------------------------------------------------------
+def check_password_policy(password: str) -> None:
+    if len(password) < 8 or len(password) > 64:
+        raise ApiError("weak_password", "password must be 8 to 64 characters", "password")
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise ApiError("weak_password", "password must contain letters and digits", "password")
+
+
+def _new_unit_code(session: Session) -> str:
+    while True:
+        code = "T" + "".join(secrets.choice("0123456789") for _ in range(8))
+        if session.scalar(select(Unit.id).where(Unit.unit_code == code)) is None:
+            return code
+
+
+def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) -> Unit:
+    uscc = data["uscc"]
+    if not is_valid_uscc(uscc):
+        raise ApiError("invalid_uscc", "USCC check character does not match (GB 32100-2015)", "uscc")
+    allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
+    if data["category"] not in allowed:
+        raise ApiError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
+    check_password_policy(data["password"])
+    if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
+        raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
+    unit = Unit(
+        id=new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session),
+        password_hash=_hasher.hash(data["password"]), name=data["name"],
+        visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
+        delegation_id=data.get("delegation_id"), recommendation_code=data.get("recommendation_code"),
+        contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
+        info={}, status="draft", failed_logins=0, created_at=utcnow(),
+    )
+    session.add(unit)
+    session.flush()
+    emit("UnitRegistered", {"unit_id": unit.id, "edition": edition, "delegation_id": unit.delegation_id,
+                            "visitor_kind": unit.visitor_kind, "region": unit.region,
+                            "category": unit.category, "referrer_unit_id": None})
+    return unit
+
+
+def authenticate(session: Session, uscc: str, password: str, edition: str,
+                 now: dt.datetime | None = None) -> Unit:
+    now = now or utcnow()
+    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
+    if unit is None:
+        _hasher.hash(password)  # same cost either way: no account enumeration by timing
+        raise Unauthorized("wrong USCC or password")
+    if unit.locked_until and unit.locked_until > now:
+        raise ApiError("account_locked", "too many failed logins; try again later", None, status=423)
+    try:
+        _hasher.verify(unit.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        unit.failed_logins += 1
+        if unit.failed_logins >= MAX_FAILED_LOGINS:
+            unit.locked_until, unit.failed_logins = now + LOCKOUT, 0
+        raise Unauthorized("wrong USCC or password")
+    unit.failed_logins, unit.locked_until = 0, None
+    return unit
+
+
+def get_unit(session: Session, unit_id: str) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit")
+    return unit
+
+
+# --- unit info ------------------------------------------------------------------------
+def save_unit_info(unit: Unit, changes: dict[str, Any]) -> Unit:
+    """Drafts: any subset of fields is accepted; required ones are checked at submission."""
+    if unit.status not in ("draft", "returned"):
+        raise Conflict("unit_locked", f"unit info is locked while the unit is {unit.status}")
+    unit.info = {**(unit.info or {}), **changes}
+    return unit
+
+
+def missing_unit_info(unit: Unit) -> list[str]:
+    info = unit.info or {}
+    return [f for f in REQUIRED_UNIT_INFO if info.get(f) in (None, "", [])]
+
+
+# --- personnel ------------------------------------------------------------------------
+def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
+    if id_type not in ID_TYPES[region_type]:
+        raise ApiError("invalid_id_type", f"{region_type} personnel use {', '.join(ID_TYPES[region_type])}",
+                       "id_type")
+    ok = {
+        "resident_id": is_valid_resident_id,
+        "hk_macao_permit": lambda n: re.fullmatch(r"[HM]\d{8}(\d{2})?", n) is not None,
+        "taiwan_permit": lambda n: re.fullmatch(r"\d{8}(\d{2})?", n) is not None,
+        "passport": lambda n: re.fullmatch(r"[A-Z0-9]{5,20}", n) is not None,
+    }[id_type](id_number)
+    if not ok:
+        raise ApiError("invalid_id_number", f"not a valid {id_type.replace('_', ' ')} number", "id_number")
+
+
+def fair_days(settings_value: str | None) -> list[dt.date]:
+    start, end = (settings_value or "2026-11-05..2026-11-10").split("..")
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def validate_entry_dates(dates: list[dt.date], days: list[dt.date]) -> None:
+    if not dates:
+        raise ApiError("entry_dates_required", "choose at least one entry date", "entry_dates")
+    for d in dates:
+        if d not in days:
+            raise ApiError("entry_date_outside_fair", f"{d.isoformat()} is not a day of the fair",
+                           "entry_dates")
+
+
+def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt.date]) -> Person:
+    if unit.status == "rejected":
+        raise Conflict("unit_rejected", "a rejected unit cannot add personnel")
+    validate_identity(data["region_type"], data["id_type"], data["id_number"])
+    validate_entry_dates(data["entry_dates"], days)
+    duplicate = session.scalar(select(Person.id).where(
+        Person.unit_id == unit.id, Person.id_number == data["id_number"], Person.status != "cancelled"))
+    if duplicate:
+        raise Conflict("person_exists", "this person is already registered for the unit", "id_number")
+    person = Person(id=new_id(), unit_id=unit.id, status="saved", created_at=utcnow(),
+                    **{**data, "entry_dates": [d.isoformat() for d in data["entry_dates"]]})
+    session.add(person)
+    session.flush()
+    return person
+
+
+def get_person(session: Session, unit: Unit, person_id: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or person.unit_id != unit.id:
+        raise NotFound("person", "person_id")
+    return person
+
+
+def submit_person(person: Person, emit: Emit) -> Person:
+    if person.status != "saved":
+        raise Conflict("person_not_saved", f"only saved records can be submitted (this one is {person.status})")
+    person.status, person.submitted_at = "submitted", utcnow()
+    emit("PersonnelSubmitted", {
+        "person_id": person.id, "unit_id": person.unit_id, "requested_label": person.requested_label,
+        "region_type": person.region_type, "entry_dates": person.entry_dates,
+        "exhibition_area": person.exhibition_area, "pickup_method": person.pickup_method})
+    return person
+
+
+def submit_unit(session: Session, unit: Unit, emit: Emit, person_ids: list[str]) -> Unit:
+    """确认提交: needs complete unit info and one person submitted now or before."""
+    if unit.status not in ("draft", "returned"):
+        raise Conflict("unit_not_editable", f"the unit is already {unit.status}")
+    missing = missing_unit_info(unit)
+    if missing:
+        raise ApiError("unit_info_incomplete", f"missing unit info: {', '.join(missing)}", missing[0])
+    for pid in person_ids:
+        person = get_person(session, unit, pid)
+        if person.status == "saved":
+            submit_person(person, emit)
+    submitted = session.scalar(select(Person.id).where(Person.unit_id == unit.id,
+                                                       Person.status.not_in(("saved", "cancelled"))))
+    if submitted is None:
+        raise ApiError("no_personnel_submitted", "submit at least one person with the unit", "person_ids")
+    resubmission = unit.status == "returned"
+    unit.status, unit.submitted_at, unit.review_comment = "submitted", utcnow(), None
+    emit("UnitSubmitted", {"unit_id": unit.id, "edition": unit.edition, "delegation_id": unit.delegation_id,
+                           "uscc": unit.uscc, "name": unit.name, "category": unit.category,
+                           "region": unit.region, "resubmission": resubmission})
+    return unit
+
+
+# --- progress (8 steps) ---------------------------------------------------------------
+CHECKED = {"check_passed", "in_production", "dispatched", "delivered"}
+PRODUCED = {"in_production", "dispatched", "delivered"}
+DISTRIBUTED = {"dispatched", "delivered"}
+PAID_OR_FREE = {"awaiting_check", "check_passed", "check_failed"} | PRODUCED
+
+
+def progress(unit: Unit, people: list[Person]) -> dict[str, Any]:
+    active = [p for p in people if p.status != "cancelled"]
+    submitted = [p for p in active if p.status != "saved"]
+
+    def count(states: set[str]) -> int:
+        return sum(1 for p in active if p.status in states)
+
+    steps = [
+        {"step": 1, "name": "account", "done": True},
+        {"step": 2, "name": "unit_info", "done": not missing_unit_info(unit)},
+        {"step": 3, "name": "personnel", "done": bool(submitted), "count": len(submitted), "total": len(active)},
+        {"step": 4, "name": "delegation_review", "done": unit.status == "approved", "status": unit.status},
+        {"step": 5, "name": "payment", "done": bool(active) and count(PAID_OR_FREE) == len(submitted) > 0,
+         "count": count(PAID_OR_FREE), "total": len(submitted),
+         "awaiting_payment": count({"awaiting_payment"})},
+        {"step": 6, "name": "personnel_check", "done": bool(submitted) and count(CHECKED) == len(submitted),
+         "count": count(CHECKED), "total": len(submitted), "failed": count({"check_failed"})},
+        {"step": 7, "name": "production", "done": bool(submitted) and count(PRODUCED) == len(submitted),
+         "count": count(PRODUCED), "total": len(submitted)},
+        {"step": 8, "name": "distribution", "done": bool(submitted) and count(DISTRIBUTED) == len(submitted),
+         "count": count(DISTRIBUTED), "total": len(submitted)},
+    ]
+    return {"unit_id": unit.id, "status": unit.status, "review_comment": unit.review_comment, "steps": steps}
+
+
+# --- event handlers -------------------------------------------------------------------
+def _unit_of(ctx: HandlerContext) -> Unit | None:
+    return ctx.session.get(Unit, ctx.payload["unit_id"])
+
+
+def _person_of(ctx: HandlerContext) -> Person | None:
+    return ctx.session.get(Person, ctx.payload["person_id"])
+
+
+def _people(ctx: HandlerContext) -> list[Person]:
+    ids = ctx.payload["person_ids"]
+    return list(ctx.session.scalars(select(Person).where(Person.id.in_(ids))))
+
+
+PERSON_STATUS_RANK = {
+    "saved": 0, "submitted": 1, "awaiting_confirmation": 2, "awaiting_payment": 3, "awaiting_check": 4,
+    "check_passed": 5, "check_failed": 5, "in_production": 6, "dispatched": 7, "delivered": 8,
+}
+
+
+def advance(person: Person, status: str) -> bool:
+    """Move a person forward only: events from different queues may arrive out of order,
+    and a late event must not undo a later state. Cancelled is final."""
+    if person.status == "cancelled" or PERSON_STATUS_RANK[status] <= PERSON_STATUS_RANK[person.status]:
+        return False
+    person.status = status
+    return True
+
+
+def on_unit_approved(ctx: HandlerContext) -> None:
+    unit = _unit_of(ctx)
+    if unit is not None:
+        unit.status, unit.review_comment = "approved", None
+        for person in ctx.session.scalars(select(Person).where(Person.unit_id == unit.id,
+                                                               Person.status == "submitted")):
+            advance(person, "awaiting_confirmation")
+
+
+def on_unit_returned(ctx: HandlerContext) -> None:
+    unit = _unit_of(ctx)
+    if unit is not None:
+        unit.status, unit.review_comment = "returned", ctx.payload["comment"]
+
+
+def on_unit_rejected(ctx: HandlerContext) -> None:
+    unit = _unit_of(ctx)
+    if unit is not None:
+        unit.status, unit.review_comment = "rejected", ctx.payload["reason"]
+
+
+def on_personnel_confirmed(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        person.label, person.payer = ctx.payload["label"], ctx.payload["payer"]
+        advance(person, "awaiting_payment" if person.payer == "unit" else "awaiting_check")
+
+
+def on_order_created(ctx: HandlerContext) -> None:
+    for person in _people(ctx):
+        person.order_no = ctx.payload["order_no"]
+
+
+def on_order_cancelled(ctx: HandlerContext) -> None:
+    for person in _people(ctx):
+        if person.order_no == ctx.payload["order_no"]:
+            person.order_no = None
+
+
+def on_payment_confirmed(ctx: HandlerContext) -> None:
+    for person in _people(ctx):
+        person.order_no = ctx.payload["order_no"]
+        advance(person, "awaiting_check")
+
+
+def on_background_check_passed(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        advance(person, "check_passed")
+
+
+def on_background_check_failed(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        advance(person, "check_failed")
+
+
+def on_credential_produced(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        person.credential_no = ctx.payload["credential_no"]
+        advance(person, "in_production")
+
+
+def on_credential_dispatched(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        person.credential_no, person.tracking_no = ctx.payload["credential_no"], ctx.payload["tracking_no"]
+        advance(person, "dispatched")
+
+
+HANDLERS = {
+    "UnitApproved": on_unit_approved, "UnitReturned": on_unit_returned, "UnitRejected": on_unit_rejected,
+    "PersonnelConfirmed": on_personnel_confirmed, "OrderCreated": on_order_created,
+    "OrderCancelled": on_order_cancelled, "PaymentConfirmed": on_payment_confirmed,
+    "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
+    "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
+}
+
+
+# --- answers to other services over RPC (personal data never rides on events) ------------
+def unit_contact(session: Session, unit_id: str) -> dict[str, Any] | None:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        return None
+    return {"unit_id": unit.id, "unit_name": unit.name, "email": unit.contact_email,
+            "phone": unit.contact_phone, "language": unit.language,
+            "contact_name": (unit.info or {}).get("contact_name")}
+
+
+def person_dossier(session: Session, person_id: str) -> dict[str, Any] | None:
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    unit = session.get(Unit, person.unit_id)
+    return {"person_id": person.id, "unit_id": person.unit_id, "unit_name": unit.name if unit else "",
+            "name": person.name, "gender": person.gender, "id_type": person.id_type,
+            "id_number": person.id_number, "nationality": person.nationality,
+            "entry_dates": person.entry_dates, "exhibition_area": person.exhibition_area,
+            "pickup_method": person.pickup_method, "delegation_id": unit.delegation_id if unit else None}

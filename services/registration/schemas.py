@@ -1,0 +1,151 @@
+"""Request and response schemas of the registration API."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, pre_load, validate
+
+from shared.events import LABELS
+from shared.masking import mask_email, mask_id_number, mask_phone
+
+from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
+
+PHONE = validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number")
+
+
+class Strict(Schema):
+    class Meta:
+        ordered = True
+
+
+class SignUpSchema(Strict):
+    uscc = fields.String(required=True, validate=validate.Length(equal=18, error="USCC has 18 characters"))
+    password = fields.String(required=True, load_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    visitor_kind = fields.String(load_default="unit", validate=validate.OneOf(VISITOR_KINDS))
+    region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
+    category = fields.String(required=True)
+    delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    phone = fields.String(required=True, validate=PHONE)
+    email = fields.Email(required=True)
+    language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
+
+    @pre_load
+    def normalise(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
+            data = {**data, "uscc": data["uscc"].strip().upper()}
+        return data
+
+
+class SignedUpSchema(Strict):
+    unit_id = fields.String()
+    unit_code = fields.String()
+    status = fields.String()
+
+
+class LoginSchema(Strict):
+    uscc = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+    @pre_load
+    def normalise(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
+            data = {**data, "uscc": data["uscc"].strip().upper()}
+        return data
+
+
+class TokenSchema(Strict):
+    token = fields.String()
+    unit_id = fields.String()
+
+
+class UnitInfoSchema(Strict):
+    """单位信息 draft: every field optional until submission."""
+    name_en = fields.String(validate=validate.Length(max=300))
+    registered_address = fields.String(validate=validate.Length(max=300))
+    registered_capital_10k_cny = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    nature = fields.String(validate=validate.Length(max=60))
+    industry = fields.String(validate=validate.Length(max=60))
+    turnover_last_year_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    import_last_year_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    import_three_years_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    import_modes = fields.List(fields.String(validate=validate.OneOf(
+        ("general_trade", "processing_trade", "cross_border_ecommerce", "bonded", "other"))))
+    contact_name = fields.String(validate=validate.Length(max=60))
+    contact_mobile = fields.String(validate=PHONE)
+    purposes = fields.List(fields.String(validate=validate.OneOf(
+        ("procure", "learn", "attract_investment", "find_partners", "learn_foreign_suppliers",
+         "side_events", "government_requirement", "keep_relationships", "other"))))
+    procurement_intentions = fields.List(fields.Dict())
+
+
+class UnitSchema(Strict):
+    id = fields.String()
+    uscc = fields.String()
+    unit_code = fields.String()
+    name = fields.String()
+    visitor_kind = fields.String()
+    region = fields.String()
+    category = fields.String()
+    delegation_id = fields.String(allow_none=True)
+    status = fields.String()
+    review_comment = fields.String(allow_none=True)
+    contact_phone = fields.Function(lambda u: mask_phone(u.contact_phone))
+    contact_email = fields.Function(lambda u: mask_email(u.contact_email))
+    info = fields.Dict()
+
+
+class PersonInSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("male", "female")))
+    region_type = fields.String(required=True, validate=validate.OneOf(REGION_TYPES))
+    id_type = fields.String(required=True, validate=validate.OneOf(sorted({t for v in ID_TYPES.values() for t in v})))
+    id_number = fields.String(required=True, validate=validate.Length(min=5, max=40))
+    nationality = fields.String(load_default=None, allow_none=True)
+    mobile = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    email = fields.Email(load_default=None, allow_none=True)
+    position = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    entry_dates = fields.List(fields.Date(), required=True)
+    exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
+    pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
+    requested_label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
+
+    @pre_load
+    def normalise(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("id_number"), str):
+            data = {**data, "id_number": data["id_number"].strip().upper()}
+        return data
+
+
+class AddPersonSchema(PersonInSchema):
+    submit = fields.Boolean(load_default=False)
+
+
+class PersonSchema(Strict):
+    """Personnel as the unit sees them: ID number and phone always masked."""
+    id = fields.String()
+    name = fields.String()
+    region_type = fields.String()
+    id_type = fields.String()
+    id_number = fields.Function(lambda p: mask_id_number(p.id_number))
+    mobile = fields.Function(lambda p: mask_phone(p.mobile))
+    entry_dates = fields.List(fields.String())
+    exhibition_area = fields.String(allow_none=True)
+    pickup_method = fields.String()
+    requested_label = fields.String()
+    label = fields.String(allow_none=True)
+    payer = fields.String(allow_none=True)
+    status = fields.String()
+    order_no = fields.String(allow_none=True)
+    credential_no = fields.String(allow_none=True)
+    tracking_no = fields.String(allow_none=True)
+
+
+class SubmitUnitSchema(Strict):
+    person_ids = fields.List(fields.String(), load_default=list)
+
+
+class ProgressSchema(Strict):
+    unit_id = fields.String()
+    status = fields.String()
+    review_comment = fields.String(allow_none=True)
+    steps = fields.List(fields.Dict())

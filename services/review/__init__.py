@@ -1,0 +1,1 @@
+"""Review: delegations, admins, the review queue, confirmation of personnel."""

@@ -1,0 +1,1 @@
+"""The services' common library: events, outbox/inbox, db, config, auth, errors, validators."""

@@ -1,0 +1,372 @@
+"""Event contracts: the envelope and a versioned marshmallow schema for every event.
+
+Producers validate with `make_event` before the outbox row is written; consumers
+validate with `parse_event` before they act. Payloads carry ids, never personal data,
+except BackgroundCheckRequested, which travels on the police-only exchange.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+LABELS = ("visitor", "staff", "vip")  # 专业观众 / 工作人员 / 贵宾
+PAYERS = ("unit", "delegation", "free")  # who pays for a confirmed person
+
+
+class EventSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Envelope(Schema):
+    class Meta:
+        unknown = EXCLUDE  # newer producers may add envelope fields
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.String(required=True)
+    producer = fields.String(required=True)
+    correlation_id = fields.String(required=True, allow_none=True)
+    payload = fields.Dict(required=True)
+
+
+def _id(**kw):
+    return fields.String(required=True, validate=validate.Length(min=1, max=64), **kw)
+
+
+def _ids():
+    return fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
+
+
+def _fen():
+    return fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+# --- registration -------------------------------------------------------------------
+class UnitRegisteredV1(EventSchema):
+    unit_id = _id()
+    edition = fields.String(required=True)
+    delegation_id = fields.String(required=True, allow_none=True)
+    visitor_kind = fields.String(required=True)
+    region = fields.String(required=True)
+    category = fields.String(required=True)
+    referrer_unit_id = fields.String(load_default=None, allow_none=True)
+
+
+class UnitSubmittedV1(EventSchema):
+    unit_id = _id()
+    edition = fields.String(required=True)
+    delegation_id = fields.String(required=True, allow_none=True)
+    uscc = fields.String(required=True)  # a company's public code, not personal data
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    region = fields.String(required=True)
+    resubmission = fields.Boolean(required=True)
+
+
+class PersonnelSubmittedV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+    requested_label = fields.String(required=True, validate=validate.OneOf(LABELS))
+    region_type = fields.String(required=True)
+    entry_dates = fields.List(fields.Date(), required=True)
+    exhibition_area = fields.String(required=True, allow_none=True)
+    pickup_method = fields.String(required=True, validate=validate.OneOf(("courier", "onsite")))
+
+
+class PersonnelCancelledV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+
+
+class ReuseRequestedV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+    previous_credential_no = fields.String(required=True)
+    label = fields.String(required=True, validate=validate.OneOf(LABELS))
+
+
+# --- review -------------------------------------------------------------------------
+class UnitApprovedV1(EventSchema):
+    unit_id = _id()
+    delegation_id = fields.String(required=True, allow_none=True)
+    automatic = fields.Boolean(required=True)
+
+
+class UnitReturnedV1(EventSchema):
+    unit_id = _id()
+    comment = fields.String(required=True)
+
+
+class UnitRejectedV1(EventSchema):
+    unit_id = _id()
+    reason = fields.String(required=True)
+
+
+class UnitReassignedV1(EventSchema):
+    unit_id = _id()
+    from_delegation_id = fields.String(required=True, allow_none=True)
+    to_delegation_id = fields.String(required=True)
+
+
+class UnitDeletedV1(EventSchema):
+    unit_id = _id()
+
+
+class PersonnelConfirmedV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+    delegation_id = fields.String(required=True, allow_none=True)
+    label = fields.String(required=True, validate=validate.OneOf(LABELS))
+    payer = fields.String(required=True, validate=validate.OneOf(PAYERS))
+
+
+class PersonnelUpgradedV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+    from_label = fields.String(required=True, validate=validate.OneOf(LABELS))
+    to_label = fields.String(required=True, validate=validate.OneOf(LABELS))
+
+
+class ReuseLockedV1(EventSchema):
+    person_id = _id()
+    unit_id = _id()
+    label = fields.String(required=True, validate=validate.OneOf(LABELS))
+    payer = fields.String(required=True, validate=validate.OneOf(PAYERS))
+    previous_credential_no = fields.String(required=True)
+
+
+class QuotaChangedV1(EventSchema):
+    uscc = fields.String(required=True)
+    unit_id = fields.String(required=True, allow_none=True)
+    vip = fields.Integer(required=True, validate=validate.Range(min=0))
+    staff = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+# --- billing ------------------------------------------------------------------------
+class OrderCreatedV1(EventSchema):
+    order_id = _id()
+    order_no = fields.String(required=True)
+    unit_id = _id()
+    person_ids = _ids()
+    amount_fen = _fen()
+    expires_at = fields.String(required=True)
+
+
+class OrderCancelledV1(EventSchema):
+    order_id = _id()
+    order_no = fields.String(required=True)
+    unit_id = _id()
+    person_ids = _ids()
+    reason = fields.String(required=True)
+
+
+class PaymentConfirmedV1(EventSchema):
+    payment_id = _id()
+    order_id = _id()
+    order_no = fields.String(required=True)
+    unit_id = _id()
+    person_ids = _ids()
+    amount_fen = _fen()
+    method = fields.String(required=True)
+
+
+class TransferRejectedV1(EventSchema):
+    order_id = _id()
+    order_no = fields.String(required=True)
+    unit_id = _id()
+    reason = fields.String(required=True)
+
+
+class InvoiceIssuedV1(EventSchema):
+    invoice_id = _id()
+    order_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("ordinary", "special")))
+    amount_fen = _fen()
+
+
+class InvoiceReversedV1(EventSchema):
+    invoice_id = _id()
+    order_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class RefundCompletedV1(EventSchema):
+    refund_id = _id()
+    order_id = _id()
+    unit_id = _id()
+    person_ids = _ids()
+    amount_fen = _fen()
+
+
+# --- credentials --------------------------------------------------------------------
+class BackgroundCheckRequestedV1(EventSchema):
+    """Police-only: the one event that carries personal data."""
+    check_id = _id()
+    person_id = _id()
+    name = fields.String(required=True)
+    gender = fields.String(required=True, allow_none=True)
+    id_type = fields.String(required=True)
+    id_number = fields.String(required=True)
+    nationality = fields.String(required=True, allow_none=True)
+    unit_name = fields.String(required=True)
+    reply_to = fields.String(required=True)  # exchange on which the answer is expected
+
+
+class CredentialProducedV1(EventSchema):
+    credential_id = _id()
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reused = fields.Boolean(required=True)
+
+
+class CredentialDispatchedV1(EventSchema):
+    credential_id = _id()
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    method = fields.String(required=True, validate=validate.OneOf(("courier", "onsite")))
+    tracking_no = fields.String(required=True, allow_none=True)
+
+
+class CredentialRevokedV1(EventSchema):
+    credential_id = _id()
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True)
+
+
+# --- police integration -------------------------------------------------------------
+class BackgroundCheckPassedV1(EventSchema):
+    check_id = _id()
+    person_id = _id()
+
+
+class BackgroundCheckFailedV1(EventSchema):
+    check_id = _id()
+    person_id = _id()
+    reason_code = fields.String(load_default=None, allow_none=True)  # never shown to the unit
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    version: int
+    producer: str
+    schema: type[Schema]
+    restricted: bool = False  # True: only the police integration may read it
+
+    @property
+    def exchange(self) -> str:
+        return POLICE_REQUEST_EXCHANGE if self.restricted else f"{self.producer}.events"
+
+
+POLICE_REQUEST_EXCHANGE = "police.requests"
+POLICE_REQUEST_QUEUE = "police.background-check-requests"
+
+_SPECS = [
+    EventSpec("UnitRegistered", 1, "registration", UnitRegisteredV1),
+    EventSpec("UnitSubmitted", 1, "registration", UnitSubmittedV1),
+    EventSpec("PersonnelSubmitted", 1, "registration", PersonnelSubmittedV1),
+    EventSpec("PersonnelCancelled", 1, "registration", PersonnelCancelledV1),
+    EventSpec("ReuseRequested", 1, "registration", ReuseRequestedV1),
+    EventSpec("UnitApproved", 1, "review", UnitApprovedV1),
+    EventSpec("UnitReturned", 1, "review", UnitReturnedV1),
+    EventSpec("UnitRejected", 1, "review", UnitRejectedV1),
+    EventSpec("UnitReassigned", 1, "review", UnitReassignedV1),
+    EventSpec("UnitDeleted", 1, "review", UnitDeletedV1),
+    EventSpec("PersonnelConfirmed", 1, "review", PersonnelConfirmedV1),
+    EventSpec("PersonnelUpgraded", 1, "review", PersonnelUpgradedV1),
+    EventSpec("ReuseLocked", 1, "review", ReuseLockedV1),
+    EventSpec("QuotaChanged", 1, "review", QuotaChangedV1),
+    EventSpec("OrderCreated", 1, "billing", OrderCreatedV1),
+    EventSpec("OrderCancelled", 1, "billing", OrderCancelledV1),
+    EventSpec("PaymentConfirmed", 1, "billing", PaymentConfirmedV1),
+    EventSpec("TransferRejected", 1, "billing", TransferRejectedV1),
+    EventSpec("InvoiceIssued", 1, "billing", InvoiceIssuedV1),
+    EventSpec("InvoiceReversed", 1, "billing", InvoiceReversedV1),
+    EventSpec("RefundCompleted", 1, "billing", RefundCompletedV1),
+    EventSpec("BackgroundCheckRequested", 1, "credentials", BackgroundCheckRequestedV1, restricted=True),
+    EventSpec("CredentialProduced", 1, "credentials", CredentialProducedV1),
+    EventSpec("CredentialDispatched", 1, "credentials", CredentialDispatchedV1),
+    EventSpec("CredentialRevoked", 1, "credentials", CredentialRevokedV1),
+    EventSpec("BackgroundCheckPassed", 1, "police", BackgroundCheckPassedV1),
+    EventSpec("BackgroundCheckFailed", 1, "police", BackgroundCheckFailedV1),
+]
+CATALOGUE: dict[tuple[str, int], EventSpec] = {(s.type, s.version): s for s in _SPECS}
+LATEST: dict[str, EventSpec] = {s.type: s for s in _SPECS}
+
+
+class InvalidEvent(ValueError):
+    """A message that does not satisfy its contract: it will never succeed, so it is
+    dead-lettered at once instead of retried."""
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def make_event(event_type: str, payload: dict[str, Any], producer: str,
+               correlation_id: str | None = None, version: int | None = None) -> dict[str, Any]:
+    """Build and validate an envelope; raise InvalidEvent when the payload breaks the contract."""
+    spec = CATALOGUE.get((event_type, version)) if version else LATEST.get(event_type)
+    if spec is None:
+        raise InvalidEvent(f"unknown event {event_type} v{version}")
+    if spec.producer != producer:
+        raise InvalidEvent(f"{producer} may not publish {event_type}")
+    try:
+        clean = spec.schema().dump(spec.schema().load(payload))
+    except ValidationError as exc:
+        raise InvalidEvent(f"{event_type}: {exc.messages}") from exc
+    return {
+        "id": uuid.uuid4().hex,
+        "type": spec.type,
+        "version": spec.version,
+        "occurred_at": _now_iso(),
+        "producer": producer,
+        "correlation_id": correlation_id,
+        "payload": clean,
+    }
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    version: int
+    occurred_at: str
+    producer: str
+    correlation_id: str | None
+    payload: dict[str, Any]
+
+
+def parse_event(body: Any) -> Event:
+    """Validate an incoming envelope and its payload; raise InvalidEvent if either fails."""
+    if not isinstance(body, dict):
+        raise InvalidEvent("message body is not a JSON object")
+    try:
+        env = Envelope().load(body)
+    except ValidationError as exc:
+        raise InvalidEvent(f"envelope: {exc.messages}") from exc
+    spec = CATALOGUE.get((env["type"], env["version"]))
+    if spec is None:
+        raise InvalidEvent(f"unknown event {env['type']} v{env['version']}")
+    if spec.producer != env["producer"]:
+        raise InvalidEvent(f"{env['producer']} may not publish {env['type']}")
+    try:
+        payload = spec.schema().load(env["payload"])
+    except ValidationError as exc:
+        raise InvalidEvent(f"{env['type']}: {exc.messages}") from exc
+    return Event(env["id"], env["type"], env["version"], env["occurred_at"], env["producer"],
+                 env["correlation_id"], payload)

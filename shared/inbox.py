@@ -1,0 +1,110 @@
+"""Inbox de-duplication and the event-consumer runtime (no nameko here: see nameko_edge)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .broker import Broker, retry_delays_ms
+from .db import utcnow
+from .events import Event, InvalidEvent, parse_event
+from .outbox import Emit, Outbox
+from .topology import DEAD_LETTER_EXCHANGE, retry_exchange_name
+
+log = logging.getLogger(__name__)
+
+
+class InboxMixin:
+    """Columns of a service's `inbox` table: one row per event a consumer has applied."""
+    __tablename__ = "inbox"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+@dataclass
+class HandlerContext:
+    """What a domain handler gets: its transaction, the event, and a way to emit events
+    (and, in workers, to call another service over RabbitMQ RPC)."""
+    session: Session
+    event: Event
+    emit: Emit
+    rpc: Any = None
+    after_commit: list[Callable[[], Any]] = field(default_factory=list)  # e.g. send the email
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.event.payload
+
+
+Handler = Callable[[HandlerContext], Any]
+
+
+class EventConsumer:
+    """Applies each event once: the inbox row and the handler's effect commit together."""
+
+    def __init__(self, outbox: Outbox, inbox_model: type, handlers: dict[str, Handler],
+                 broker: Broker | None = None):
+        self.outbox, self.inbox_model, self.handlers = outbox, inbox_model, handlers
+        self.broker = broker or outbox.broker
+        self.delays = retry_delays_ms()
+
+    def apply(self, consumer: str, event: Event, rpc: Any = None) -> bool:
+        """Run the handler for `event` once for `consumer`. False if it was a duplicate."""
+        handler = self.handlers[event.type]
+        try:
+            with self.outbox.transaction() as session:
+                if session.get(self.inbox_model, (event.id, consumer)) is not None:
+                    return False
+                session.add(self.inbox_model(event_id=event.id, consumer=consumer, event_type=event.type,
+                                             processed_at=utcnow()))
+                session.flush()  # a concurrent twin blocks here, then fails on the key
+                correlation = event.correlation_id or event.id
+                ctx = HandlerContext(session, event, self.outbox.emitter(session, correlation), rpc)
+                handler(ctx)
+        except IntegrityError:
+            with self.outbox.db.transaction() as session:
+                if session.get(self.inbox_model, (event.id, consumer)) is not None:
+                    return False
+            raise
+        for callback in ctx.after_commit:
+            try:
+                callback()
+            except Exception as exc:  # the effect is committed; its sweeper retries the rest
+                log.warning("after-commit step for %s failed: %s", event.type, type(exc).__name__)
+        return True
+
+    def process(self, queue: str, body: Any, attempt: int, rpc: Any = None) -> str:
+        """Entry point for a delivered message. Never raises: a failure is retried after a
+        back-off (through a TTL queue), then dead-lettered. Returns what happened."""
+        try:
+            event = parse_event(body)
+        except InvalidEvent as exc:
+            self.dead_letter(queue, body, attempt, f"invalid event: {exc}")
+            return "dead-lettered"
+        try:
+            return "applied" if self.apply(queue, event, rpc) else "duplicate"
+        except Exception as exc:
+            log.warning("handler for %s %s failed (attempt %d): %s", event.type, event.id, attempt,
+                        type(exc).__name__)
+            if attempt <= len(self.delays):
+                self.broker.publish(retry_exchange_name(self.delays[attempt - 1]), queue, body,
+                                    headers={"x-attempt": attempt + 1}, message_id=event.id)
+                return "retry-scheduled"
+            self.dead_letter(queue, body, attempt, type(exc).__name__)  # messages may hold data
+            return "dead-lettered"
+
+    def dead_letter(self, queue: str, body: Any, attempt: int, reason: str) -> None:
+        log.error("dead-lettering a message from %s after %d attempt(s)", queue, attempt)
+        self.broker.publish(DEAD_LETTER_EXCHANGE, queue, body if isinstance(body, (dict, list)) else
+                            {"raw": json.dumps(body, default=str)},
+                            headers={"x-original-queue": queue, "x-attempts": attempt,
+                                     "x-reason": reason[:500]})

@@ -1,0 +1,125 @@
+"""Transactional outbox: event rows written in the caller's transaction, then relayed.
+
+`Outbox.transaction()` is the unit of work every view and handler uses: rows and events
+commit together; right after commit the new events are published (low latency); the
+relay (a thread in the API process, a timer in the worker) publishes whatever is left,
+so an event survives a crash between commit and publish.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable
+
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .broker import Broker
+from .db import Database, utcnow
+from .events import LATEST, make_event
+
+log = logging.getLogger(__name__)
+PENDING_KEY = "outbox_pending_ids"
+
+
+class OutboxMixin:
+    """Columns of a service's `outbox` table (each service maps it on its own Base)."""
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    exchange: Mapped[str] = mapped_column(String(128))
+    routing_key: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+Emit = Callable[[str, dict[str, Any]], str]
+
+
+class Outbox:
+    def __init__(self, service: str, db: Database, model: type, broker: Broker):
+        self.service, self.db, self.model, self.broker = service, db, model, broker
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def emit(self, session: Session, event_type: str, payload: dict[str, Any],
+             correlation_id: str | None = None) -> str:
+        """Validate the event and add its outbox row to `session`'s transaction."""
+        envelope = make_event(event_type, payload, producer=self.service, correlation_id=correlation_id)
+        spec = LATEST[event_type]
+        session.add(self.model(id=envelope["id"], event_type=event_type, exchange=spec.exchange,
+                               routing_key=event_type, body=json.dumps(envelope), created_at=utcnow(),
+                               attempts=0))
+        session.info.setdefault(PENDING_KEY, []).append(envelope["id"])
+        return envelope["id"]
+
+    def emitter(self, session: Session, correlation_id: str | None = None) -> Emit:
+        return lambda event_type, payload: self.emit(session, event_type, payload, correlation_id)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self.db.sessions()
+        try:
+            with session.begin():
+                yield session
+            pending = session.info.pop(PENDING_KEY, [])
+        finally:
+            session.close()
+        if pending:
+            self.publish_pending(ids=pending)
+
+    def publish_pending(self, ids: list[str] | None = None, limit: int = 200) -> int:
+        """Publish unsent rows (oldest first) with confirms; several relays share the work
+        on PostgreSQL through SKIP LOCKED. Returns how many were published."""
+        published = 0
+        try:
+            with self.db.transaction() as session:
+                query = (select(self.model).where(self.model.published_at.is_(None))
+                         .order_by(self.model.created_at).limit(limit))
+                if ids is not None:
+                    query = query.where(self.model.id.in_(ids))
+                if self.db.is_postgres:
+                    query = query.with_for_update(skip_locked=True)
+                for row in session.scalars(query).all():
+                    row.attempts += 1
+                    try:
+                        envelope = json.loads(row.body)
+                        self.broker.publish(row.exchange, row.routing_key, envelope, message_id=row.id,
+                                            correlation_id=envelope.get("correlation_id"))
+                    except Exception as exc:  # broker down: keep the row for the next pass
+                        log.warning("outbox publish failed for %s %s: %s", row.event_type, row.id, exc)
+                        break
+                    row.published_at = utcnow()
+                    if LATEST[row.event_type].restricted:
+                        row.body = "{}"  # personal data leaves no copy behind once delivered
+                    published += 1
+        except Exception as exc:
+            log.warning("outbox relay pass failed: %s", exc)
+        return published
+
+    def pending_count(self) -> int:
+        with self.db.transaction() as session:
+            return len(session.scalars(select(self.model.id).where(self.model.published_at.is_(None))).all())
+
+    # --- background relay for API processes -------------------------------------------
+    def start_relay_thread(self, interval: float = 1.0) -> threading.Thread:
+        def loop():
+            while not self._stop.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                while self.publish_pending() >= 200:
+                    pass
+        thread = threading.Thread(target=loop, name=f"{self.service}-outbox-relay", daemon=True)
+        thread.start()
+        return thread
+
+    def stop_relay(self) -> None:
+        self._stop.set()
+        self._wake.set()

@@ -1,0 +1,142 @@
+"""The shared outbox, inbox, retry and dead-letter machinery against real RabbitMQ and
+PostgreSQL (exercised through the review service's tables)."""
+from __future__ import annotations
+
+import json
+import threading
+
+from sqlalchemy import func, select
+
+from shared.events import make_event, parse_event
+from shared.topology import DEAD_LETTER_QUEUE, handler_queue_name
+from tests.integration.conftest import service_app
+
+UNIT_SUBMITTED_Q = handler_queue_name("review", "UnitSubmitted")
+
+
+def unit_submitted(unit_id: str) -> dict:
+    return make_event("UnitSubmitted", {"unit_id": unit_id, "edition": "CIIE-2026", "delegation_id": "GD-GZ",
+                                        "uscc": "91350100M000100Y43", "name": "Test Co", "category": "government",
+                                        "region": "mainland", "resubmission": False}, producer="registration")
+
+
+def test_outbox_row_commits_with_state_and_is_published_with_confirm(infra, pump):
+    rt = service_app("registration").runtime()
+    pump.purge(UNIT_SUBMITTED_Q)
+    with rt.outbox.transaction() as s:
+        event_id = rt.outbox.emit(s, "UnitSubmitted", unit_submitted("u-outbox")["payload"])
+    msg = pump.get_raw(UNIT_SUBMITTED_Q)
+    assert msg is not None and msg.payload["id"] == event_id
+    assert msg.delivery_info["routing_key"] == "UnitSubmitted"
+    assert msg.properties.get("delivery_mode") == 2  # persistent
+    with rt.db.transaction() as s:
+        row = s.get(rt.models.OutboxMessage, event_id)
+        assert row.published_at is not None
+
+
+def test_rolled_back_transaction_publishes_nothing(infra, pump):
+    rt = service_app("registration").runtime()
+    pump.purge(UNIT_SUBMITTED_Q)
+    try:
+        with rt.outbox.transaction() as s:
+            rt.outbox.emit(s, "UnitSubmitted", unit_submitted("u-rollback")["payload"])
+            raise RuntimeError("business rule failed")
+    except RuntimeError:
+        pass
+    assert pump.get_raw(UNIT_SUBMITTED_Q, timeout=0.5) is None
+
+
+def test_relay_publishes_rows_left_behind(infra, pump):
+    """A crash between commit and publish leaves the row unsent; the relay sends it."""
+    rt = service_app("registration").runtime()
+    pump.purge(UNIT_SUBMITTED_Q)
+    env = unit_submitted("u-relay")
+    from shared.db import utcnow
+    with rt.db.transaction() as s:  # written without the post-commit publish
+        s.add(rt.models.OutboxMessage(id=env["id"], event_type="UnitSubmitted", exchange="registration.events",
+                                      routing_key="UnitSubmitted", body=json.dumps(env), created_at=utcnow(),
+                                      attempts=0))
+    assert pump.get_raw(UNIT_SUBMITTED_Q, timeout=0.3) is None
+    assert rt.outbox.publish_pending() >= 1
+    msg = pump.get_raw(UNIT_SUBMITTED_Q)
+    assert msg is not None and msg.payload["id"] == env["id"]
+
+
+def test_redelivered_event_is_applied_once(infra):
+    rt = service_app("review").runtime()
+    from services.review import domain
+    from services.review.models import UnitReview
+    consumer = rt.consumer(domain.HANDLERS)
+    env = unit_submitted("u-twice")
+    assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "applied"
+    assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "duplicate"
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(rt.models.InboxMessage)
+                        .where(rt.models.InboxMessage.event_id == env["id"])) == 1
+        assert s.get(UnitReview, "u-twice").status == "pending"
+
+
+def test_concurrent_twins_apply_once(infra):
+    """Two consumers (think: two instances) get the same event at the same moment."""
+    rt = service_app("review").runtime()
+    from services.review import domain
+    calls = []
+    barrier = threading.Barrier(2)
+
+    def slow_handler(ctx):
+        calls.append(ctx.event.id)
+        domain.on_unit_submitted(ctx)
+
+    consumer = rt.consumer({**domain.HANDLERS, "UnitSubmitted": slow_handler})
+    env = unit_submitted("u-race")
+    results = []
+
+    def run():
+        barrier.wait()
+        results.append(consumer.apply(UNIT_SUBMITTED_Q, parse_event(env)))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert sorted(results) == [False, True]
+
+
+def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
+    rt = service_app("review").runtime()
+    pump.purge(UNIT_SUBMITTED_Q)
+    pump.purge(DEAD_LETTER_QUEUE)
+    attempts = []
+
+    def broken(ctx):
+        attempts.append(ctx.event.id)
+        raise RuntimeError("downstream unavailable")
+
+    env = unit_submitted("u-poison")
+    rt.broker.publish("registration.events", "UnitSubmitted", env, message_id=env["id"])
+    from tests.infra import wait_for
+    outcomes = []
+    wait_for(lambda: outcomes.extend(pump.drain("review", "UnitSubmitted", handlers={"UnitSubmitted": broken}))
+             or "dead-lettered" in outcomes, timeout=15, message="dead letter")
+    assert outcomes.count("retry-scheduled") == 2  # RETRY_DELAYS_MS=100,200: two retries
+    assert len(attempts) == 3
+    dead = pump.get_raw(DEAD_LETTER_QUEUE)
+    assert dead is not None and dead.payload["id"] == env["id"]
+    assert dead.headers["x-original-queue"] == UNIT_SUBMITTED_Q and dead.headers["x-attempts"] == 3
+    # the effect never happened
+    with rt.db.transaction() as s:
+        from services.review.models import UnitReview
+        assert s.get(UnitReview, "u-poison") is None
+
+
+def test_invalid_event_goes_straight_to_dead_letters(infra, pump):
+    rt = service_app("review").runtime()
+    pump.purge(DEAD_LETTER_QUEUE)
+    env = unit_submitted("u-invalid")
+    env["payload"]["category"] = None  # breaks the contract
+    rt.broker.publish("registration.events", "UnitSubmitted", env)
+    from tests.infra import wait_for
+    outcomes = []
+    wait_for(lambda: outcomes.extend(pump.drain("review", "UnitSubmitted")) or outcomes, message="a message")
+    assert outcomes == ["dead-lettered"]
+    dead = pump.get_raw(DEAD_LETTER_QUEUE)
+    assert dead is not None and "invalid event" in dead.headers["x-reason"]

@@ -1,0 +1,102 @@
+"""Drives the portal over HTTP the way the gateway's users do: used by the e2e tests and
+the benchmark."""
+from __future__ import annotations
+
+import random
+import uuid
+
+import requests
+
+from shared.validators import resident_id_check_char, uscc_check_char
+from tests.infra import wait_for
+
+USCC_BODY_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def random_uscc() -> str:
+    body = "91" + "".join(random.choice("0123456789") for _ in range(6)) + \
+        "".join(random.choice(USCC_BODY_CHARS) for _ in range(9))
+    return body + uscc_check_char(body)
+
+
+def random_resident_id() -> str:
+    body = "440106" + f"{random.randint(1960, 2000)}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" + \
+        f"{random.randint(0, 999):03d}"
+    return body + resident_id_check_char(body)
+
+
+class Portal:
+    def __init__(self, base_url: str):
+        self.base = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.token: str | None = None
+        self.unit_id: str | None = None
+
+    def call(self, method: str, path: str, expect: int | tuple[int, ...] | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        r = self.http.request(method, f"{self.base}/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs)
+        if expect is not None:
+            wanted = expect if isinstance(expect, tuple) else (expect,)
+            assert r.status_code in wanted, f"{method} {path} -> {r.status_code} {r.text[:500]}"
+        return r
+
+    # --- the unit ---------------------------------------------------------------------------
+    def sign_up(self, uscc: str, name: str, email: str, phone: str, category: str = "enterprise",
+                password: str = "Passw0rd!", **extra) -> dict:
+        body = {"uscc": uscc, "password": password, "name": name, "category": category, "phone": phone,
+                "email": email, "delegation_id": "GD-GZ", **extra}
+        return self.call("POST", "registration/units", 201, json=body).json()
+
+    def login(self, uscc: str, password: str = "Passw0rd!") -> None:
+        data = self.call("POST", "registration/auth/login", 200, json={"uscc": uscc, "password": password}).json()
+        self.token, self.unit_id = data["token"], data["unit_id"]
+
+    def fill_info(self) -> None:
+        self.call("PATCH", "registration/units/me/info", 200, json={
+            "name_en": "Example Trading Co., Ltd.", "registered_address": "1 Zhujiang Rd, Guangzhou",
+            "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",
+            "purposes": ["procure", "find_partners"]})
+
+    def add_person(self, id_number: str | None = None, submit: bool = True, label: str = "visitor") -> dict:
+        return self.call("POST", "registration/units/me/personnel", 201, json={
+            "name": "张三", "gender": "male", "region_type": "mainland", "id_type": "resident_id",
+            "id_number": id_number or random_resident_id(), "mobile": "13900139000",
+            "entry_dates": ["2026-11-06"], "exhibition_area": "consumer_goods", "pickup_method": "courier",
+            "requested_label": label, "submit": submit}).json()
+
+    def submit_unit(self, person_ids: list[str] | None = None) -> dict:
+        return self.call("POST", "registration/units/me/submit", 200, json={"person_ids": person_ids or []}).json()
+
+    def progress(self) -> dict:
+        return self.call("GET", "registration/units/me/progress", 200).json()
+
+    def step(self, number: int) -> dict:
+        return self.progress()["steps"][number - 1]
+
+    def person(self, person_id: str) -> dict:
+        people = self.call("GET", "registration/units/me/personnel", 200).json()
+        return next(p for p in people if p["id"] == person_id)
+
+    def wait_person_status(self, person_id: str, status: str, timeout: float = 30) -> dict:
+        return wait_for(lambda: (p := self.person(person_id))["status"] == status and p,
+                        timeout=timeout, message=f"person {person_id} to be {status}")
+
+    def create_order(self, person_ids: list[str], key: str | None = None):
+        return self.call("POST", "billing/orders", json={"person_ids": person_ids},
+                         headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def start_payment(self, order_no: str, method: str = "alipay", key: str | None = None):
+        return self.call("POST", f"billing/orders/{order_no}/payments", json={"method": method},
+                         headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def sandbox_pay(self, txn_id: str, notify_times: int = 1) -> None:
+        self.call("POST", f"billing/sandbox/payments/{txn_id}/pay", 202, json={"notify_times": notify_times})
+
+    # --- outside parties ------------------------------------------------------------------
+    def set_registry(self, uscc: str, name: str) -> None:
+        self.call("PUT", f"review/sandbox/registry/{uscc}", 200, json={"name": name})
+
+    def sms(self, phone: str) -> list[dict]:
+        return self.call("GET", "notifications/sandbox/sms", 200, params={"phone": phone}).json()
