@@ -91,7 +91,9 @@ class EventConsumer:
             self.dead_letter(queue, body, attempt, f"invalid event: {exc}")
             return "dead-lettered"
         try:
-            return "applied" if self.apply(queue, event, rpc) else "duplicate"
+            outcome = "applied" if self.apply(queue, event, rpc) else "duplicate"
+            log.info("%s %s %s (attempt %d)", event.type, event.id, outcome, attempt)  # ids only
+            return outcome
         except Exception as exc:
             log.warning("handler for %s %s failed (attempt %d): %s", event.type, event.id, attempt,
                         type(exc).__name__)

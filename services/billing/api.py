@@ -37,9 +37,9 @@ def replayable(body: dict, status: int):
 
 
 def _order_view(session, order) -> dict:
-    data = OrderSchema().dump(order)
-    data["person_ids"] = domain.order_person_ids(session, order)
-    return data
+    return {"order_no": order.order_no, "unit_id": order.unit_id, "amount_fen": order.amount_fen,
+            "status": order.status, "person_ids": domain.order_person_ids(session, order),
+            "created_at": order.created_at, "expires_at": order.expires_at, "paid_at": order.paid_at}
 
 
 @bp.route("/payables", methods=["GET"])
@@ -61,7 +61,7 @@ def create_order(data):
     with rt.outbox.transaction() as s:
         def action():
             order = domain.create_order(s, rt.outbox.emitter(s), g.principal.unit_id, data["person_ids"], ttl)
-            return 201, _order_view(s, order)
+            return 201, OrderSchema().dump(_order_view(s, order))
         status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:create_order", data, action)
     return replayable(body, status)
 

@@ -246,17 +246,20 @@ def progress(unit: Unit, people: list[Person]) -> dict[str, Any]:
 
 
 # --- event handlers -------------------------------------------------------------------
+# Handlers lock the rows they change: events about one person arrive on several queues
+# and are handled concurrently, and a late writer must not overwrite a newer state.
 def _unit_of(ctx: HandlerContext) -> Unit | None:
-    return ctx.session.get(Unit, ctx.payload["unit_id"])
+    return ctx.session.get(Unit, ctx.payload["unit_id"], with_for_update=True)
 
 
 def _person_of(ctx: HandlerContext) -> Person | None:
-    return ctx.session.get(Person, ctx.payload["person_id"])
+    return ctx.session.get(Person, ctx.payload["person_id"], with_for_update=True)
 
 
 def _people(ctx: HandlerContext) -> list[Person]:
     ids = ctx.payload["person_ids"]
-    return list(ctx.session.scalars(select(Person).where(Person.id.in_(ids))))
+    return list(ctx.session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)
+                                    .with_for_update()))
 
 
 PERSON_STATUS_RANK = {
@@ -279,7 +282,8 @@ def on_unit_approved(ctx: HandlerContext) -> None:
     if unit is not None:
         unit.status, unit.review_comment = "approved", None
         for person in ctx.session.scalars(select(Person).where(Person.unit_id == unit.id,
-                                                               Person.status == "submitted")):
+                                                               Person.status == "submitted")
+                                          .order_by(Person.id).with_for_update()):
             advance(person, "awaiting_confirmation")
 
 

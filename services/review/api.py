@@ -57,7 +57,7 @@ def put_registry_record(data, uscc):
 @require(*REVIEWERS)
 def queue(args):
     with current_runtime().db.transaction() as s:
-        query = select(UnitReview)
+        query = select(UnitReview).where(UnitReview.status != "not_submitted")
         if args["status"] != "all":
             query = query.where(UnitReview.status == args["status"])
         scope = g.principal.delegation_id

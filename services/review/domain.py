@@ -6,6 +6,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
@@ -123,8 +124,8 @@ def reject(emit: Emit, review: UnitReview, reason: str, by: str) -> None:
 
 def get_review_in_scope(session: Session, unit_id: str, admin_delegation_id: str | None) -> UnitReview:
     """An admin sees only units of their delegation or its sub-delegations (404 otherwise)."""
-    review = session.get(UnitReview, unit_id)
-    if review is None or not in_scope(session, review.delegation_id, admin_delegation_id):
+    review = session.get(UnitReview, unit_id, with_for_update=True)
+    if review is None or review.status == "not_submitted" or not in_scope(session, review.delegation_id, admin_delegation_id):
         raise NotFound("unit", "unit_id")
     return review
 
@@ -142,12 +143,24 @@ def in_scope(session: Session, unit_delegation_id: str | None, admin_delegation_
 
 
 # --- event handlers -------------------------------------------------------------------
+def locked_unit(session: Session, unit_id: str) -> UnitReview:
+    """The unit's review row, created if needed, locked for this transaction. The unit's
+    events arrive on different queues and are handled concurrently; the lock makes each
+    handler see what the other committed (otherwise a person submitted at the same
+    moment as the unit would be confirmed by neither)."""
+    if session.get(UnitReview, unit_id) is None:
+        try:
+            with session.begin_nested():
+                session.add(UnitReview(unit_id=unit_id, status="not_submitted", automatic=False))
+        except IntegrityError:
+            pass  # another handler created it first
+    return session.scalar(select(UnitReview).where(UnitReview.unit_id == unit_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
 def on_unit_submitted(ctx: HandlerContext) -> None:
     p: dict[str, Any] = ctx.payload
-    review = ctx.session.get(UnitReview, p["unit_id"])
-    if review is None:
-        review = UnitReview(unit_id=p["unit_id"])
-        ctx.session.add(review)
+    review = locked_unit(ctx.session, p["unit_id"])
     review.edition, review.uscc, review.name = p["edition"], p["uscc"], p["name"]
     review.category, review.region, review.delegation_id = p["category"], p["region"], p["delegation_id"]
     review.status, review.comment, review.submitted_at, review.automatic = "pending", None, utcnow(), False
@@ -158,13 +171,13 @@ def on_unit_submitted(ctx: HandlerContext) -> None:
 
 def on_personnel_submitted(ctx: HandlerContext) -> None:
     p = ctx.payload
+    review = locked_unit(ctx.session, p["unit_id"])
     if ctx.session.get(ReviewPerson, p["person_id"]) is not None:
         return
     ctx.session.add(ReviewPerson(person_id=p["person_id"], unit_id=p["unit_id"],
                                  requested_label=p["requested_label"], status="submitted"))
     ctx.session.flush()
-    review = ctx.session.get(UnitReview, p["unit_id"])
-    if review is not None and review.status == "approved":  # added after approval
+    if review.status == "approved":  # added after approval
         _confirm_ready_people(ctx.session, ctx.emit, review)
 
 

@@ -55,17 +55,20 @@ class RegistryRecord(Base):
 class UnitReview(Base):
     __tablename__ = "unit_reviews"
 
+    """A unit as review knows it. The row may exist before the unit is submitted (status
+    `not_submitted`): handlers of the unit's events lock it to work one at a time."""
+
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    edition: Mapped[str] = mapped_column(String(32))
-    uscc: Mapped[str] = mapped_column(String(18), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(40))
-    region: Mapped[str] = mapped_column(String(20))
+    edition: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(20), nullable=True)
     delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(20))  # pending / approved / returned / rejected
+    status: Mapped[str] = mapped_column(String(20))  # not_submitted / pending / approved / returned / rejected
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 

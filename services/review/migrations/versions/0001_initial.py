@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: f79a89377137
+Revision ID: 33e3a392d50b
 Revises: 
-Create Date: 2026-11-23 07:30:14.087342
+Create Date: 2026-11-23 07:42:50.641104
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'f79a89377137'
+revision = '33e3a392d50b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -69,16 +69,16 @@ def upgrade() -> None:
 
     op.create_table('unit_reviews',
     sa.Column('unit_id', sa.String(length=64), nullable=False),
-    sa.Column('edition', sa.String(length=32), nullable=False),
-    sa.Column('uscc', sa.String(length=18), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('category', sa.String(length=40), nullable=False),
-    sa.Column('region', sa.String(length=20), nullable=False),
+    sa.Column('edition', sa.String(length=32), nullable=True),
+    sa.Column('uscc', sa.String(length=18), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('category', sa.String(length=40), nullable=True),
+    sa.Column('region', sa.String(length=20), nullable=True),
     sa.Column('delegation_id', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('automatic', sa.Boolean(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
-    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
     sa.Column('decided_at', sa.DateTime(), nullable=True),
     sa.Column('decided_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('unit_id')

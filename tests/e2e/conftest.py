@@ -1,0 +1,69 @@
+"""E2E fixtures: the distributed topology as separate processes — a gunicorn per service
+API, a nameko worker per service, a PostgreSQL database per service, nginx in front,
+the police reference client — with a local SMTP server in the test process."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import Stack, find_nginx
+from shared import auth
+from tests.infra import Mailbox, PgDatabases, Vhost, free_port, new_tag
+
+BLOCKED_ID = "44010619800101002X"  # the police sandbox fails this person's check
+SANDBOX_SECRET = "e2e-sandbox-secret"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if find_nginx() is None:
+        pytest.skip("nginx is not installed (scripts/test installs it when run as root)")
+    tag = new_tag()
+    work = tmp_path_factory.mktemp("stack")
+    dbs, vhost, mailbox = PgDatabases(tag), Vhost(tag), Mailbox()
+    urls = dbs.create()
+    amqp = vhost.create()
+    smtp_port = mailbox.start()
+    keys = work / "jwt"
+    auth.generate_keypair(keys / "private.pem", keys / "public.pem")
+    env = {f"{s.upper()}_DATABASE_URL": u for s, u in urls.items()}
+    env.update(AMQP_URI=amqp, JWT_PRIVATE_KEY_FILE=str(keys / "private.pem"),
+               JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), RETRY_DELAYS_MS="300,1000,3000",
+               SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), PAYMENT_SANDBOX_SECRET=SANDBOX_SECRET,
+               PAYMENT_SANDBOX_CALLBACK_DELAY="0.1", POLICE_BLOCKLIST=BLOCKED_ID, POLICE_MIN_DELAY="0.05",
+               POLICE_MAX_DELAY="0.2", REVIEW_ADMIN_PASSWORD="Admin-passw0rd", ACCR_DATA_DIR=str(work))
+    s = Stack(workdir=work, env=env, mode="distributed", gateway_port=free_port(),
+              api_base_port=20000 + (os.getpid() % 200) * 50)
+    try:
+        s.start(timeout=90)
+    except Exception:
+        s.stop()
+        _dump_logs(work)
+        raise
+    s.mailbox = mailbox
+    yield s
+    s.stop()
+    mailbox.stop()
+    vhost.delete()
+    dbs.drop()
+
+
+def _dump_logs(work: Path) -> None:
+    for log in sorted((work / "logs").glob("*.log")):
+        print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def dump_logs_on_failure(stack, request):
+    yield
+    if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
+        _dump_logs(stack.workdir)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

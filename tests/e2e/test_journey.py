@@ -1,0 +1,176 @@
+"""The foundation journey through the nginx gateway and RabbitMQ only, with every
+service in its own processes against its own PostgreSQL database."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import requests
+
+from services.billing.providers import sign
+from tests.e2e.conftest import SANDBOX_SECRET
+from tests.infra import wait_for
+from tests.journey import Portal, random_uscc
+
+TIMINGS: dict[str, float] = {}
+
+
+def registered_unit(stack, language: str = "zh") -> tuple[Portal, dict, str, str]:
+    portal = Portal(stack.url)
+    uscc = random_uscc()
+    name = f"广州示例贸易有限公司{uuid.uuid4().hex[:6]}"
+    email = f"contact-{uuid.uuid4().hex[:8]}@example.cn"
+    phone = "139" + str(uuid.uuid4().int)[:8]
+    portal.set_registry(uscc, name)  # known to the business registry: automatic review
+    portal.sign_up(uscc, name, email, phone, language=language)
+    portal.login(uscc)
+    portal.fill_info()
+    person = portal.add_person()
+    return portal, person, email, phone
+
+
+def pay_order(portal: Portal, person_ids: list[str], notify_times: int = 1) -> dict:
+    order = portal.create_order(person_ids)
+    assert order.status_code == 201, order.text
+    payment = portal.start_payment(order.json()["order_no"])
+    assert payment.status_code == 201, payment.text
+    portal.sandbox_pay(payment.json()["provider_txn_id"], notify_times=notify_times)
+    return {**order.json(), "txn_id": payment.json()["provider_txn_id"]}
+
+
+def test_journey_from_sign_up_to_dispatched_badge(stack, dump_logs_on_failure):
+    portal, person, email, phone = registered_unit(stack)
+    assert portal.step(3)["count"] == 1 and portal.step(4)["done"] is False
+
+    started = time.monotonic()
+    portal.submit_unit()
+    # review approves automatically (UnitApproved); the person is confirmed as a
+    # fee-paying professional visitor (PersonnelConfirmed)
+    confirmed = portal.wait_person_status(person["id"], "awaiting_payment")
+    assert confirmed["label"] == "visitor" and confirmed["payer"] == "unit"
+    assert portal.step(4) == {"step": 4, "name": "delegation_review", "done": True, "status": "approved"}
+    payables = portal.call("GET", "billing/payables", 200).json()
+    assert [(p["person_id"], p["fee_fen"]) for p in payables] == [(person["id"], 20000)]
+
+    order = pay_order(portal, [person["id"]])
+    assert order["amount_fen"] == 20000 and order["order_no"].startswith("V") and len(order["order_no"]) == 24
+    wait_for(lambda: portal.call("GET", f"billing/orders/{order['order_no']}", 200).json()["status"] == "paid",
+             message="order paid")
+    dispatched = portal.wait_person_status(person["id"], "dispatched", timeout=30)
+    TIMINGS["submission_to_dispatch_s"] = time.monotonic() - started
+    assert dispatched["credential_no"] and dispatched["tracking_no"].startswith("SF")
+
+    steps = portal.progress()["steps"]
+    assert all(s["done"] for s in steps), steps
+    assert [s["name"] for s in steps] == ["account", "unit_info", "personnel", "delegation_review", "payment",
+                                          "personnel_check", "production", "distribution"]
+    creds = portal.call("GET", "credentials/units/me/credentials", 200).json()
+    assert [c["credential_no"] for c in creds] == [dispatched["credential_no"]]
+
+    # the unit heard of each step by email (real SMTP) and SMS (sandbox), in order
+    subjects = wait_for(lambda: (m := stack.mailbox.to(email)) and len(m) >= 4 and [x["subject"] for x in m],
+                        message="four emails")
+    assert len(subjects) == 4, subjects
+    assert "审核已通过" in subjects[0]
+    assert order["order_no"] in subjects[1] and "待支付 200.00 元" in subjects[1]
+    assert "支付成功" in subjects[2]
+    assert dispatched["credential_no"] in subjects[3] and "寄出" in subjects[3]
+    assert dispatched["tracking_no"] in stack.mailbox.to(email)[3]["body"]
+    texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 4 and [x["text"] for x in m],
+                     message="four SMS")
+    assert len(texts) == 4 and "审核通过" in texts[0] and "待支付" in texts[1] and "已支付" in texts[2] \
+        and "已寄出" in texts[3]
+    print(f"\nsubmission -> credential dispatched: {TIMINGS['submission_to_dispatch_s']:.2f}s; "
+          f"stack RSS {stack.rss_bytes() / 2**20:.0f} MiB")
+
+
+def test_english_unit_gets_english_messages(stack):
+    portal, person, email, _ = registered_unit(stack, language="en")
+    portal.submit_unit()
+    subjects = wait_for(lambda: [m["subject"] for m in stack.mailbox.to(email)], message="an email")
+    assert subjects[0].startswith("[CIIE professional visitors]") and "approved" in subjects[0]
+
+
+def test_bad_uscc_check_character_is_a_400_naming_the_field(stack):
+    portal = Portal(stack.url)
+    good = random_uscc()
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    r = portal.call("POST", "registration/units", json={
+        "uscc": bad, "password": "Passw0rd!", "name": "Bad Co", "category": "enterprise",
+        "phone": "13800138000", "email": "bad@example.cn"})
+    assert r.status_code == 400
+    assert r.json()["field"] == "uscc" and r.json()["code"] == "invalid_uscc" and r.json()["message"]
+
+
+def _signed_notification(order: dict, **changes) -> dict:
+    params = {"notify_id": uuid.uuid4().hex, "txn_id": order["txn_id"], "out_trade_no": order["order_no"],
+              "total_fen": str(order["amount_fen"]), "trade_status": "TRADE_SUCCESS", "method": "alipay",
+              "gmt_payment": "2026-11-23 10:00:00"}
+    params["sign"] = sign(params, SANDBOX_SECRET)
+    params.update(changes)
+    return params
+
+
+def _unpaid_order(stack) -> tuple[Portal, dict, dict]:
+    portal, person, email, phone = registered_unit(stack)
+    portal.submit_unit()
+    portal.wait_person_status(person["id"], "awaiting_payment")
+    order = portal.create_order([person["id"]]).json()
+    payment = portal.start_payment(order["order_no"]).json()
+    return portal, person, {**order, "txn_id": payment["provider_txn_id"]}
+
+
+def test_unsigned_or_tampered_callbacks_are_rejected_and_confirm_nothing(stack):
+    portal, person, order = _unpaid_order(stack)
+    callback = f"{stack.url}/api/billing/callbacks/sandbox"
+    unsigned = {k: v for k, v in _signed_notification(order).items() if k != "sign"}
+    tampered = _signed_notification(order, total_fen="1")  # amount changed after signing
+    forged = _signed_notification(order)
+    forged["sign"] = sign({k: v for k, v in forged.items() if k != "sign"}, "not-the-secret")
+    for params in (unsigned, tampered, forged):
+        r = requests.post(callback, data=params, timeout=10)
+        assert r.status_code == 400 and r.json()["code"] == "callback_bad_signature", r.text
+    time.sleep(0.5)  # give a wrongly confirmed payment the chance to show up before checking
+    assert portal.call("GET", f"billing/orders/{order['order_no']}", 200).json()["status"] == "unpaid"
+    assert portal.person(person["id"])["status"] == "awaiting_payment"
+
+
+def test_the_same_callback_delivered_twice_confirms_one_payment(stack):
+    portal, person, order = _unpaid_order(stack)
+    callback = f"{stack.url}/api/billing/callbacks/sandbox"
+    params = _signed_notification(order)
+    answers = []
+    barrier = threading.Barrier(2)
+
+    def deliver():
+        barrier.wait()
+        answers.append(requests.post(callback, data=params, timeout=10))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(15) for t in threads]
+    assert [a.status_code for a in answers] == [200, 200] and {a.text for a in answers} == {"success"}
+    again = requests.post(callback, data=params, timeout=10)  # and a late replay
+    assert again.status_code == 200 and again.text == "success"
+    portal.wait_person_status(person["id"], "dispatched")
+    summary = portal.call("GET", "credentials/units/me/summary", 200).json()
+    assert summary["requested"] == 1 and summary["produced"] == 1
+    email = stack.mailbox.messages  # one "payment confirmed" email for this order
+    confirmed = [m for m in email if order["order_no"] in m["subject"] and "支付成功" in m["subject"]]
+    assert len(confirmed) == 1
+
+
+def test_killing_a_worker_mid_journey_loses_no_event(stack, dump_logs_on_failure):
+    portal, person, email, _ = registered_unit(stack)
+    portal.submit_unit()
+    portal.wait_person_status(person["id"], "awaiting_payment")
+    stack.kill_worker("credentials")  # SIGKILL: no goodbye
+    order = pay_order(portal, [person["id"]])
+    portal.wait_person_status(person["id"], "awaiting_check")  # billing and registration go on
+    time.sleep(1)  # PaymentConfirmed now waits in credentials' queue
+    assert portal.person(person["id"])["status"] == "awaiting_check"
+    stack.start_worker("credentials")
+    dispatched = portal.wait_person_status(person["id"], "dispatched", timeout=60)
+    assert dispatched["credential_no"]
+    wait_for(lambda: any(order["order_no"] in m["subject"] for m in stack.mailbox.to(email)), message="email")
