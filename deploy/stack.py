@@ -198,6 +198,15 @@ class Stack:
         return total
 
 
+def render_compose_nginx() -> str:
+    """deploy/nginx/gateway.conf: the same gateway for docker-compose's service names."""
+    template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
+    return template.safe_substitute(
+        user_directive="", pid_file="/tmp/nginx.pid", log_dir="/var/log/nginx", temp_dir="/tmp/nginx",
+        listen="8080", billing_servers="server billing-api:8000;",
+        **{s: f"{s}-api:8000" for s in SERVICES if s != "billing"})
+
+
 def _group_pids(pgid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():

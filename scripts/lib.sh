@@ -82,3 +82,10 @@ ensure_nginx() {
   if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
   return 0
 }
+
+ensure_compose() {  # optional: lets a test validate docker-compose.yml
+  command -v docker-compose >/dev/null && return 0
+  is_root || return 0
+  apt_install docker-compose >/dev/null 2>&1 || say "docker-compose unavailable: its config test will be skipped"
+  return 0
+}

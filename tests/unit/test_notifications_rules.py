@@ -1,0 +1,93 @@
+import datetime as dt
+
+import pytest
+
+from services.notifications import domain
+from services.notifications.models import Message
+from services.notifications.providers import DeliveryError
+
+TEMPLATES = {
+    "unit_approved": {},
+    "unit_returned": {"comment": "Add the English name"},
+    "unit_rejected": {"reason": "Not eligible"},
+    "payment_due": {"order_no": "V1", "amount": "200.00", "people": 1, "deadline": "2026-10-15 16:00"},
+    "payment_confirmed": {"order_no": "V1", "amount": "200.00", "people": 1},
+    "credential_dispatched": {"credential_no": "202600000001", "method": "courier", "tracking_no": "SF1"},
+}
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_template_renders_in_both_languages(template, language):
+    texts = domain.render(template, language, {"unit_name": "Example Co", "contact_name": "Li",
+                                               "portal_url": "http://x", **TEMPLATES[template]})
+    assert texts["subject"] and texts["email"] and texts["sms"]
+    assert "Li" in texts["email"]  # addressed to the unit's contact
+    is_chinese = any("\u4e00" <= c <= "\u9fff" for c in texts["subject"])
+    assert is_chinese == (language == "zh")
+    for key, value in TEMPLATES[template].items():
+        if key != "method":  # the method decides the wording, it is not printed
+            assert str(value) in texts["email"]
+
+
+def test_yuan_formatting():
+    assert domain.yuan(20000) == "200.00" and domain.yuan(5) == "0.05"
+
+
+class FlakySender:
+    def __init__(self, failures):
+        self.failures, self.sent = failures, []
+
+    def send(self, *args):
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryError("gateway down")
+        self.sent.append(args)
+        return f"id-{len(self.sent)}"
+
+
+def _queue(session, event_id="e1"):
+    contact = {"unit_name": "Example Co", "email": "a@example.cn", "phone": "13800138000", "language": "en"}
+    return domain.queue_messages(session, event_id, "u1", contact, "unit_approved", {"portal_url": "http://x"})
+
+
+class FakeDb:
+    is_postgres = False
+
+    def __init__(self, session):
+        self.session = session
+
+    def transaction(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def tx():
+            yield self.session
+            self.session.flush()
+        return tx()
+
+
+def test_queue_is_unique_per_event_and_channel(session_for):
+    s = session_for("notifications")
+    assert len(_queue(s)) == 2
+    s.flush()
+    assert _queue(s) == []  # the same event again queues nothing
+
+
+def test_retries_back_off_then_dead_letter(session_for):
+    s = session_for("notifications")
+    _queue(s)
+    s.flush()
+    senders = {"email": FlakySender(failures=99), "sms": FlakySender(failures=1)}
+    now = dt.datetime.utcnow() + dt.timedelta(minutes=1)
+    domain.deliver(FakeDb(s), senders, now=now)
+    sms = s.query(Message).filter_by(channel="sms").one()
+    assert sms.status == "failed" and sms.attempts == 1
+    domain.deliver(FakeDb(s), senders, now=now)  # not due yet: backing off
+    assert sms.attempts == 1
+    for i in range(1, domain.MAX_ATTEMPTS + 1):
+        domain.deliver(FakeDb(s), senders, now=now + dt.timedelta(hours=i))
+    email = s.query(Message).filter_by(channel="email").one()
+    assert email.status == "dead" and email.attempts == domain.MAX_ATTEMPTS
+    assert sms.status == "sent" and sms.recipient is None and sms.recipient_masked == "138****8000"
+    assert len(senders["sms"].sent) == 1

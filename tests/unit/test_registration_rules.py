@@ -1,0 +1,147 @@
+import datetime as dt
+
+import pytest
+
+from services.registration import domain
+from services.registration.models import Person
+from shared.errors import ApiError, Conflict, Unauthorized
+from tests.journey import random_resident_id
+
+EDITION = "CIIE-2026"
+DAYS = domain.fair_days("2026-11-05..2026-11-10")
+
+
+def sign_up(session, emit, **over):
+    data = {"uscc": "91350100M000100Y43", "password": "Passw0rd1", "name": "Example Co", "visitor_kind": "unit",
+            "region": "mainland", "category": "enterprise", "phone": "13800138000", "email": "a@example.cn",
+            "delegation_id": "GD-GZ", **over}
+    return domain.sign_up(session, emit, data, EDITION)
+
+
+def person_data(**over):
+    return {"name": "张三", "gender": "male", "region_type": "mainland", "id_type": "resident_id",
+            "id_number": random_resident_id(), "nationality": "CN", "mobile": None, "email": None,
+            "position": None, "entry_dates": [dt.date(2026, 11, 6)], "exhibition_area": "consumer_goods",
+            "pickup_method": "courier", "requested_label": "visitor", **over}
+
+
+def complete_info(unit):
+    domain.save_unit_info(unit, {"name_en": "Example", "registered_address": "Guangzhou", "industry": "retail",
+                                 "contact_name": "Li", "contact_mobile": "13800138000", "purposes": ["procure"]})
+
+
+@pytest.mark.parametrize("password,ok", [("short1", False), ("lettersonly", False), ("12345678", False),
+                                         ("Passw0rd1", True)])
+def test_password_policy(password, ok):
+    if ok:
+        domain.check_password_policy(password)
+    else:
+        with pytest.raises(ApiError) as err:
+            domain.check_password_policy(password)
+        assert err.value.field == "password"
+
+
+def test_sign_up_validates_uscc_and_category_and_uniqueness(session_for, emit):
+    s = session_for("registration")
+    with pytest.raises(ApiError) as err:
+        sign_up(s, emit, uscc="91350100M000100Y44")
+    assert (err.value.code, err.value.field) == ("invalid_uscc", "uscc")
+    with pytest.raises(ApiError) as err:
+        sign_up(s, emit, region="overseas", category="public_institution")
+    assert err.value.field == "category"
+    unit = sign_up(s, emit)
+    assert unit.unit_code.startswith("T") and len(unit.unit_code) == 9 and unit.unit_code[1:].isdigit()
+    assert emit.types() == ["UnitRegistered"]
+    with pytest.raises(Conflict):
+        sign_up(s, emit)
+
+
+def test_login_locks_out_after_repeated_failures(session_for, emit):
+    s = session_for("registration")
+    sign_up(s, emit)
+    now = dt.datetime(2026, 10, 1, 8, 0)
+    for _ in range(domain.MAX_FAILED_LOGINS):
+        with pytest.raises(Unauthorized):
+            domain.authenticate(s, "91350100M000100Y43", "wrong-pass1", EDITION, now)
+    with pytest.raises(ApiError) as err:  # even the right password waits
+        domain.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION, now)
+    assert err.value.status == 423
+    later = now + domain.LOCKOUT + dt.timedelta(seconds=1)
+    assert domain.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION, later).uscc == "91350100M000100Y43"
+
+
+@pytest.mark.parametrize("region_type,id_type,number,ok", [
+    ("mainland", "resident_id", "11010519491231002X", True),
+    ("mainland", "resident_id", "110105194912310021", False),
+    ("mainland", "passport", "E12345678", False),
+    ("hk_macao", "hk_macao_permit", "H12345678", True),
+    ("hk_macao", "hk_macao_permit", "12345678", False),
+    ("taiwan", "taiwan_permit", "12345678", True),
+    ("foreign", "passport", "E12345678", True),
+    ("foreign", "passport", "E1-2345", False),
+])
+def test_identity_rules_per_region_type(region_type, id_type, number, ok):
+    if ok:
+        domain.validate_identity(region_type, id_type, number)
+    else:
+        with pytest.raises(ApiError):
+            domain.validate_identity(region_type, id_type, number)
+
+
+def test_entry_dates_must_be_fair_days():
+    domain.validate_entry_dates([dt.date(2026, 11, 5)], DAYS)
+    with pytest.raises(ApiError) as err:
+        domain.validate_entry_dates([dt.date(2026, 11, 11)], DAYS)
+    assert err.value.field == "entry_dates"
+    with pytest.raises(ApiError):
+        domain.validate_entry_dates([], DAYS)
+
+
+def test_unit_submission_needs_info_and_a_submitted_person(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    with pytest.raises(ApiError) as err:
+        domain.submit_unit(s, unit, emit, [])
+    assert err.value.code == "unit_info_incomplete"
+    complete_info(unit)
+    with pytest.raises(ApiError) as err:
+        domain.submit_unit(s, unit, emit, [])
+    assert err.value.code == "no_personnel_submitted"
+    person = domain.add_person(s, unit, person_data(), DAYS)
+    domain.submit_unit(s, unit, emit, [person.id])  # submitted together with the unit
+    assert unit.status == "submitted" and person.status == "submitted"
+    assert emit.types()[-2:] == ["PersonnelSubmitted", "UnitSubmitted"]
+    with pytest.raises(Conflict):  # unit info is locked after submission
+        domain.save_unit_info(unit, {"industry": "other"})
+    domain.add_person(s, unit, person_data(), DAYS)  # personnel can still be added
+
+
+def test_same_person_twice_in_a_unit_is_refused(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    data = person_data()
+    domain.add_person(s, unit, data, DAYS)
+    with pytest.raises(Conflict):
+        domain.add_person(s, unit, dict(data), DAYS)
+
+
+def test_person_states_only_move_forward():
+    p = Person(status="awaiting_check")
+    assert not domain.advance(p, "awaiting_payment") and p.status == "awaiting_check"
+    assert domain.advance(p, "check_passed") and p.status == "check_passed"
+    p.status = "cancelled"
+    assert not domain.advance(p, "dispatched")
+
+
+def test_progress_counts(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    complete_info(unit)
+    a = domain.add_person(s, unit, person_data(), DAYS)
+    b = domain.add_person(s, unit, person_data(), DAYS)
+    domain.submit_unit(s, unit, emit, [a.id, b.id])
+    a.status, b.status = "dispatched", "awaiting_payment"
+    steps = domain.progress(unit, [a, b])["steps"]
+    assert steps[2]["count"] == 2 and steps[4]["awaiting_payment"] == 1
+    assert (steps[5]["count"], steps[7]["count"], steps[7]["total"]) == (1, 1, 2)
+    assert not steps[7]["done"]

@@ -1,0 +1,150 @@
+import datetime as dt
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from services.billing import domain as billing
+from services.billing.models import Order, PayableItem, Payment
+from services.billing.providers import sign, verify
+from services.credentials import domain as credentials
+from services.review import domain as review
+from services.review.models import Delegation, UnitReview
+from shared.errors import ApiError, Conflict
+from shared.events import parse_event, make_event
+from shared.inbox import HandlerContext
+
+
+def test_auto_review_only_for_registry_matched_domestic_enterprises_and_institutions():
+    unit = UnitReview(region="mainland", category="enterprise")
+    assert review.may_auto_approve(unit, True)
+    assert not review.may_auto_approve(unit, False)
+    assert not review.may_auto_approve(UnitReview(region="mainland", category="government"), True)
+    assert not review.may_auto_approve(UnitReview(region="overseas", category="enterprise"), True)
+
+
+def test_confirmation_rule():
+    assert review.confirmation_for("visitor", None) == ("visitor", "unit")
+    assert review.confirmation_for("visitor", Delegation(centralised_payment=False)) == ("visitor", "unit")
+    assert review.confirmation_for("visitor", Delegation(centralised_payment=True)) is None
+    assert review.confirmation_for("vip", None) is None
+
+
+def test_admin_scope_follows_the_tree(session_for):
+    s = session_for("review")
+    review.seed_defaults(s)
+    assert review.in_scope(s, "GD-GZ", "GD") and review.in_scope(s, "GD-GZ", "GD-GZ")
+    assert not review.in_scope(s, "GD-SZ", "GD-GZ") and not review.in_scope(s, "FJ", "GD")
+    assert review.in_scope(s, "FJ", None)
+
+
+def test_decisions_need_a_pending_unit_and_a_reason(session_for, emit):
+    s = session_for("review")
+    unit = UnitReview(unit_id="u1", status="pending", automatic=False)
+    s.add(unit)
+    with pytest.raises(ApiError):
+        review.return_for_modification(emit, unit, "  ", "admin")
+    review.return_for_modification(emit, unit, "fill in the English name", "admin")
+    assert unit.status == "returned" and emit.types() == ["UnitReturned"]
+    with pytest.raises(Conflict):
+        review.approve(s, emit, unit, False, "admin")
+
+
+def test_order_number_format():
+    no = billing.new_order_no(dt.datetime(2020, 5, 12, 23, 3, 13))
+    assert re.fullmatch(r"V20200512230313\d{9}", no)
+
+
+def test_fees():
+    assert billing.fee_for("visitor", "unit", 20000) == 20000
+    assert billing.fee_for("vip", "unit", 20000) == 0 and billing.fee_for("staff", "unit", 20000) == 0
+
+
+def test_order_creation_rules(session_for, emit):
+    s = session_for("billing")
+    s.add(PayableItem(person_id="p1", unit_id="u1", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    s.add(PayableItem(person_id="p2", unit_id="u2", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    ttl = dt.timedelta(hours=2)
+    with pytest.raises(ApiError):
+        billing.create_order(s, emit, "u1", [], ttl)
+    with pytest.raises(ApiError):  # another unit's person
+        billing.create_order(s, emit, "u1", ["p2"], ttl)
+    order = billing.create_order(s, emit, "u1", ["p1", "p1"], ttl)
+    assert order.amount_fen == 20000 and emit.types() == ["OrderCreated"]
+    with pytest.raises(Conflict):  # already in an order
+        billing.create_order(s, emit, "u1", ["p1"], ttl)
+
+
+def _order_with_payment(s, emit):
+    s.add(PayableItem(person_id="p1", unit_id="u1", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    order = billing.create_order(s, emit, "u1", ["p1"], dt.timedelta(hours=2))
+    billing.record_payment(s, order, "alipay", "sandbox", "TXN1")
+    s.flush()
+    return order
+
+
+def _params(order, **over):
+    p = {"txn_id": "TXN1", "out_trade_no": order.order_no, "total_fen": str(order.amount_fen),
+         "trade_status": "TRADE_SUCCESS", "notify_id": "n1", **over}
+    p["sign"] = sign(p, "secret")
+    return p
+
+
+def test_callback_verdicts(session_for, emit):
+    s = session_for("billing")
+    order = _order_with_payment(s, emit)
+    handle = lambda params, ok=None: billing.handle_payment_callback(
+        s, emit, "sandbox", params, verify(params, "secret") if ok is None else ok)
+    tampered = {**_params(order), "total_fen": "1"}
+    assert handle(tampered) == "bad_signature"
+    assert handle(_params(order, txn_id="NOPE")) == "unknown_payment"
+    assert handle(_params(order, total_fen="100")) == "amount_mismatch"
+    assert handle(_params(order, trade_status="WAIT_BUYER_PAY")) == "not_paid"
+    assert order.status == "unpaid" and emit.types() == ["OrderCreated"]
+    assert handle(_params(order)) == "confirmed"
+    assert handle(_params(order)) == "duplicate"
+    assert emit.types() == ["OrderCreated", "PaymentConfirmed"]
+    assert order.status == "paid" and s.get(PayableItem, "p1").status == "paid"
+
+
+def test_callback_for_cancelled_order_confirms_nothing(session_for, emit):
+    s = session_for("billing")
+    order = _order_with_payment(s, emit)
+    order.status = "cancelled"
+    assert billing.handle_payment_callback(s, emit, "sandbox", _params(order), True) == "order_closed"
+    assert emit.types() == ["OrderCreated"]
+
+
+def test_credential_numbers_are_sequential_per_edition(session_for):
+    s = session_for("credentials")
+    assert credentials.next_credential_no(s, "CIIE-2026") == "202600000001"
+    assert credentials.next_credential_no(s, "CIIE-2026") == "202600000002"
+
+
+def _ctx(s, emit, event_type, payload, dossier=None):
+    env = make_event(event_type, payload, producer="police" if "Check" in event_type else "billing")
+    rpc = SimpleNamespace(registration=SimpleNamespace(person_dossier=lambda pid: dossier))
+    return HandlerContext(s, parse_event(env), emit, rpc)
+
+
+def test_check_requested_once_and_answers_matched_by_check_id(session_for, emit):
+    s = session_for("credentials")
+    dossier = {"name": "张三", "gender": "male", "id_type": "resident_id", "id_number": "11010519491231002X",
+               "nationality": "CN", "unit_name": "Example", "pickup_method": "courier"}
+    paid = {"payment_id": "pay", "order_id": "o", "order_no": "V1", "unit_id": "u1", "person_ids": ["p1"],
+            "amount_fen": 20000, "method": "alipay"}
+    credentials.on_payment_confirmed(_ctx(s, emit, "PaymentConfirmed", paid, dossier))
+    credentials.on_payment_confirmed(_ctx(s, emit, "PaymentConfirmed", paid, dossier))
+    assert emit.types() == ["BackgroundCheckRequested"]
+    check_id = emit.events[0][1]["check_id"]
+    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed",
+                                                {"check_id": "unknown", "person_id": "p1"}, dossier))
+    assert emit.types() == ["BackgroundCheckRequested"]  # unknown answers are ignored
+    answer = {"check_id": check_id, "person_id": "p1"}
+    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed", answer, dossier))
+    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed", answer, dossier))
+    assert emit.types() == ["BackgroundCheckRequested", "CredentialProduced", "CredentialDispatched"]
+    assert emit.events[2][1]["tracking_no"].startswith("SF")
