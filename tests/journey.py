@@ -2,6 +2,8 @@
 the benchmark."""
 from __future__ import annotations
 
+import functools
+import io
 import random
 import uuid
 
@@ -23,6 +25,19 @@ def random_resident_id() -> str:
     body = "440106" + f"{random.randint(1960, 2000)}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" + \
         f"{random.randint(0, 999):03d}"
     return body + resident_id_check_char(body)
+
+
+@functools.lru_cache(maxsize=None)
+def photo_jpeg(width: int = 480, height: int = 640, fmt: str = "JPEG") -> bytes:
+    """A plain ID-photo-shaped image."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (width, height), (235, 240, 245))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 0.3, height * 0.2, width * 0.7, height * 0.55), fill=(200, 170, 150))
+    draw.rectangle((width * 0.2, height * 0.6, width * 0.8, height), fill=(40, 50, 80))
+    out = io.BytesIO()
+    image.save(out, fmt, quality=85)
+    return out.getvalue()
 
 
 class Portal:
@@ -59,12 +74,18 @@ class Portal:
             "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",
             "purposes": ["procure", "find_partners"]})
 
-    def add_person(self, id_number: str | None = None, submit: bool = True, label: str = "visitor") -> dict:
-        return self.call("POST", "registration/units/me/personnel", 201, json={
-            "name": "张三", "gender": "male", "region_type": "mainland", "id_type": "resident_id",
+    def add_person(self, id_number: str | None = None, submit: bool = True, label: str = "visitor",
+                   name: str = "张三") -> dict:
+        person = self.call("POST", "registration/units/me/personnel", 201, json={
+            "name": name, "gender": "male", "region_type": "mainland", "id_type": "resident_id",
             "id_number": id_number or random_resident_id(), "mobile": "13900139000",
             "entry_dates": ["2026-11-06"], "exhibition_area": "consumer_goods", "pickup_method": "courier",
-            "requested_label": label, "submit": submit}).json()
+            "requested_label": label}).json()
+        self.call("PUT", f"registration/units/me/personnel/{person['id']}/photo", 200,
+                  files={"photo": ("photo.jpg", photo_jpeg(), "image/jpeg")})
+        if submit:
+            person = self.call("POST", f"registration/units/me/personnel/{person['id']}/submit", 200).json()
+        return person
 
     def submit_unit(self, person_ids: list[str] | None = None) -> dict:
         return self.call("POST", "registration/units/me/submit", 200, json={"person_ids": person_ids or []}).json()
@@ -76,8 +97,7 @@ class Portal:
         return self.progress()["steps"][number - 1]
 
     def person(self, person_id: str) -> dict:
-        people = self.call("GET", "registration/units/me/personnel", 200).json()
-        return next(p for p in people if p["id"] == person_id)
+        return self.call("GET", f"registration/units/me/personnel/{person_id}", 200).json()
 
     def wait_person_status(self, person_id: str, status: str, timeout: float = 30) -> dict:
         return wait_for(lambda: (p := self.person(person_id))["status"] == status and p,

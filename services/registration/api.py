@@ -1,18 +1,21 @@
 """Registration HTTP API: translates requests into domain calls."""
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import issue_token, require
+from shared.db import utcnow
+from shared.errors import ApiError, NotFound
 from shared.http import current_runtime
 
 from . import domain
-from .models import Person
+from .models import Person, PersonPhoto, UnitDocument
 from .schemas import (
-    AddPersonSchema, LoginSchema, PersonSchema, ProgressSchema, SignedUpSchema, SignUpSchema,
-    SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
+    AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DocumentSchema, LoginSchema,
+    PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, ProgressSchema,
+    SignedUpSchema, SignUpSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
 )
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
@@ -21,6 +24,18 @@ UNIT = "unit_contact"
 
 def _days():
     return domain.fair_days(current_runtime().settings.get("FAIR_DAYS"))
+
+
+def _cipher():
+    return current_runtime().extras["cipher"]
+
+
+def _upload(field: str) -> bytes:
+    """The uploaded file (multipart field `field`), read with a hard size cap."""
+    upload = request.files.get(field)
+    if upload is None:
+        raise ApiError(f"{field}_required", f"send the file as multipart field '{field}'", field)
+    return upload.stream.read(4 * 1024 * 1024 + 1)
 
 
 @bp.route("/units", methods=["POST"])
@@ -72,19 +87,142 @@ def add_person(data):
     submit = data.pop("submit")
     with rt.outbox.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
-        person = domain.add_person(s, unit, data, _days())
+        person = domain.add_person(s, unit, data, _days(), _cipher())
         if submit:
             domain.submit_person(person, rt.outbox.emitter(s))
         return person
 
 
 @bp.route("/units/me/personnel", methods=["GET"])
-@bp.response(200, PersonSchema(many=True))
+@bp.arguments(PersonnelQuerySchema, location="query")
+@bp.response(200, PersonnelPageSchema)
 @require(UNIT)
-def list_personnel():
+def list_personnel(filters):
+    """Filters: name, id_number (exact), region_type, entry_date, reuse, status; paginated.
+    ID numbers are always masked."""
     with current_runtime().db.transaction() as s:
-        return list(s.scalars(select(Person).where(Person.unit_id == g.principal.unit_id)
-                              .order_by(Person.created_at)))
+        return domain.personnel_page(s, g.principal.unit_id, filters, _cipher())
+
+
+@bp.route("/units/me/personnel/<person_id>", methods=["GET"])
+@bp.response(200, PersonSchema)
+@require(UNIT)
+def get_person(person_id):
+    with current_runtime().db.transaction() as s:
+        return domain.get_person(s, domain.get_unit(s, g.principal.unit_id), person_id)
+
+
+@bp.route("/units/me/personnel/<person_id>", methods=["PATCH"])
+@bp.arguments(PersonUpdateSchema(partial=True))
+@bp.response(200, PersonSchema)
+@require(UNIT)
+def update_person(changes, person_id):
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        person = domain.get_person(s, unit, person_id, lock=True)
+        return domain.update_person(s, unit, person, changes, _days(), _cipher())
+
+
+@bp.route("/units/me/personnel/<person_id>", methods=["DELETE"])
+@bp.response(204)
+@require(UNIT)
+def delete_person(person_id):
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        domain.delete_saved_person(s, domain.get_person(s, unit, person_id, lock=True))
+
+
+@bp.route("/units/me/personnel/<person_id>/cancel", methods=["POST"])
+@bp.response(200, PersonSchema)
+@require(UNIT)
+def cancel_person(person_id):
+    """注销: the person will not attend; a paid fee becomes refundable."""
+    rt = current_runtime()
+    with rt.outbox.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        return domain.cancel_person(domain.get_person(s, unit, person_id, lock=True), rt.outbox.emitter(s))
+
+
+@bp.route("/units/me/personnel/<person_id>/photo", methods=["PUT"])
+@bp.response(200, PersonSchema)
+@require(UNIT)
+def upload_photo(person_id):
+    """Multipart field `photo`: JPG, 3:4, under 1 MB, at least 480x640 (decoded to check)."""
+    content = _upload("photo")
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        return domain.set_photo(s, domain.get_person(s, unit, person_id, lock=True), content)
+
+
+@bp.route("/units/me/personnel/<person_id>/photo", methods=["GET"])
+@require(UNIT)
+def download_photo(person_id):
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        domain.get_person(s, unit, person_id)
+        photo = s.get(PersonPhoto, person_id)
+        if photo is None:
+            raise NotFound("photo", "photo")
+        return Response(photo.content, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.route("/units/me/document", methods=["PUT"])
+@bp.response(200, DocumentSchema)
+@require(UNIT)
+def upload_document():
+    """The qualification document for the unit's category (PNG/JPG/JPEG, at most 2 MB)."""
+    content = _upload("document")
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        if unit.status not in ("draft", "returned"):
+            raise domain.Conflict("unit_locked", f"the unit is {unit.status}")
+        content_type = domain.check_document(unit.category, content)
+        doc = s.get(UnitDocument, unit.id) or UnitDocument(unit_id=unit.id)
+        doc.kind, doc.content_type, doc.content = domain.DOCUMENT_KINDS[unit.category], content_type, content
+        doc.size, doc.uploaded_at = len(content), utcnow()
+        s.add(doc)
+        return doc
+
+
+@bp.route("/units/me/addresses", methods=["GET"])
+@bp.response(200, AddressSchema(many=True))
+@require(UNIT)
+def list_addresses():
+    with current_runtime().db.transaction() as s:
+        return domain.addresses(s, g.principal.unit_id)
+
+
+@bp.route("/units/me/addresses", methods=["POST"])
+@bp.arguments(AddressInSchema)
+@bp.response(201, AddressSchema)
+@require(UNIT)
+def add_address(data):
+    with current_runtime().db.transaction() as s:
+        return domain.add_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), data)
+
+
+@bp.route("/units/me/addresses/<address_id>", methods=["PATCH"])
+@bp.arguments(AddressInSchema(partial=True))
+@bp.response(200, AddressSchema)
+@require(UNIT)
+def update_address(changes, address_id):
+    with current_runtime().db.transaction() as s:
+        return domain.update_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id, changes)
+
+
+@bp.route("/units/me/addresses/<address_id>", methods=["DELETE"])
+@bp.response(204)
+@require(UNIT)
+def delete_address(address_id):
+    with current_runtime().db.transaction() as s:
+        domain.delete_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id)
+
+
+@bp.route("/catalogue/procurement", methods=["GET"])
+@bp.response(200, CatalogueSchema)
+def procurement_catalogue():
+    """Exhibition areas and the categories within each, for procurement intentions."""
+    return {"areas": [{"area": a, "categories": c} for a, c in domain.PROCUREMENT_CATALOGUE.items()]}
 
 
 @bp.route("/units/me/personnel/<person_id>/submit", methods=["POST"])

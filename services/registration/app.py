@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 
+from shared.crypto import FieldCipher, load_key
 from shared.http import create_service_app
 from shared.runtime import Runtime
 
@@ -14,7 +15,10 @@ SERVICE = "registration"
 
 @functools.lru_cache(maxsize=None)
 def runtime() -> Runtime:
-    return Runtime.build(SERVICE, models)
+    rt = Runtime.build(SERVICE, models)
+    key = load_key(rt.settings.get("DATA_KEY"), rt.settings.data_dir / "keys" / f"{SERVICE}.key")
+    rt.extras["cipher"] = FieldCipher(key)
+    return rt
 
 
 def create_app(start_relay: bool = True):

@@ -5,22 +5,26 @@ Plain functions over a SQLAlchemy session; `emit` adds an event to the same tran
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import re
 import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import ApiError, Conflict, NotFound, Unauthorized
 from shared.inbox import HandlerContext
 from shared.outbox import Emit
+from shared.crypto import FieldCipher
+from shared.masking import mask_id_number
 from shared.validators import is_valid_resident_id, is_valid_uscc
 
-from .models import Person, Unit
+from .models import DeliveryAddress, Person, PersonPhoto, Unit
 
 VISITOR_KINDS = ("unit", "individual")
 REGIONS = ("mainland", "hk_macao_taiwan", "overseas")
@@ -105,8 +109,8 @@ def authenticate(session: Session, uscc: str, password: str, edition: str,
     return unit
 
 
-def get_unit(session: Session, unit_id: str) -> Unit:
-    unit = session.get(Unit, unit_id)
+def get_unit(session: Session, unit_id: str, lock: bool = False) -> Unit:
+    unit = session.get(Unit, unit_id, with_for_update=lock)
     if unit is None:
         raise NotFound("unit")
     return unit
@@ -117,6 +121,8 @@ def save_unit_info(unit: Unit, changes: dict[str, Any]) -> Unit:
     """Drafts: any subset of fields is accepted; required ones are checked at submission."""
     if unit.status not in ("draft", "returned"):
         raise Conflict("unit_locked", f"unit info is locked while the unit is {unit.status}")
+    if "procurement_intentions" in changes:
+        check_procurement_intentions(changes["procurement_intentions"])
     unit.info = {**(unit.info or {}), **changes}
     return unit
 
@@ -156,38 +162,284 @@ def validate_entry_dates(dates: list[dt.date], days: list[dt.date]) -> None:
                            "entry_dates")
 
 
-def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt.date]) -> Person:
+PHOTO_MAX_BYTES = 1024 * 1024  # CIIE: JPG only, 3:4, under 1 MB, at least 480x640
+PHOTO_MIN_SIZE = (480, 640)
+DOCUMENT_MAX_BYTES = 2 * 1024 * 1024
+DOCUMENT_KINDS = {  # qualification document per category; government bodies need none
+    "enterprise": "business_licence", "social_organisation": "social_organisation_certificate",
+    "public_institution": "public_institution_certificate", "other": "registration_certificate",
+}
+
+
+def decode_image(content: bytes, field: str) -> Any:
+    """Decode for real (never trust an extension or a content type)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        image = Image.open(io.BytesIO(content))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise ApiError("not_an_image", "the file is not a readable image", field)
+    return image
+
+
+def check_photo(content: bytes) -> tuple[int, int]:
+    if not content:
+        raise ApiError("photo_required", "upload a photo", "photo")
+    if len(content) >= PHOTO_MAX_BYTES:
+        raise ApiError("photo_too_large", "the photo must be smaller than 1 MB", "photo")
+    image = decode_image(content, "photo")
+    if image.format != "JPEG":
+        raise ApiError("photo_not_jpg", "the photo must be a JPG file", "photo")
+    width, height = image.size
+    if width < PHOTO_MIN_SIZE[0] or height < PHOTO_MIN_SIZE[1]:
+        raise ApiError("photo_too_small", "the photo must be at least 480x640 pixels", "photo")
+    if abs(width * 4 - height * 3) > 0.01 * height * 3:
+        raise ApiError("photo_wrong_aspect", "the photo must have a 3:4 width-to-height ratio", "photo")
+    return width, height
+
+
+def check_document(category: str, content: bytes) -> str:
+    """The qualification document: PNG/JPG/JPEG up to 2 MB; returns its content type."""
+    if category == "government":
+        raise ApiError("document_not_needed", "government bodies need no qualification document", "document")
+    if not content:
+        raise ApiError("document_required", "upload the qualification document", "document")
+    if len(content) > DOCUMENT_MAX_BYTES:
+        raise ApiError("document_too_large", "the document must be at most 2 MB", "document")
+    image = decode_image(content, "document")
+    if image.format not in ("PNG", "JPEG"):
+        raise ApiError("document_wrong_type", "the document must be a PNG or JPG image", "document")
+    return "image/png" if image.format == "PNG" else "image/jpeg"
+
+
+def needs_document(unit: Unit) -> bool:
+    return unit.category != "government"
+
+
+def _identity_columns(cipher: FieldCipher, id_number: str) -> dict[str, str]:
+    return {"id_number_enc": cipher.encrypt(id_number), "id_number_hash": cipher.lookup_hash(id_number),
+            "id_number_masked": mask_id_number(id_number) or ""}
+
+
+def _ensure_not_registered(session: Session, unit: Unit, id_hash: str, except_id: str | None = None) -> None:
+    """One person, one registration per edition: across every unit of the edition."""
+    query = (select(Person.unit_id).join(Unit, Unit.id == Person.unit_id)
+             .where(Unit.edition == unit.edition, Person.id_number_hash == id_hash, Person.status != "cancelled"))
+    if except_id:
+        query = query.where(Person.id != except_id)
+    owner = session.scalar(query)
+    if owner == unit.id:
+        raise Conflict("person_exists", "this person is already registered for the unit", "id_number")
+    if owner is not None:
+        raise Conflict("person_registered_elsewhere", "this person is already registered by another unit",
+                       "id_number")
+
+
+def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt.date],
+               cipher: FieldCipher, member_id: str | None = None) -> Person:
     if unit.status == "rejected":
         raise Conflict("unit_rejected", "a rejected unit cannot add personnel")
-    validate_identity(data["region_type"], data["id_type"], data["id_number"])
+    data = dict(data)
+    id_number = data.pop("id_number")
+    validate_identity(data["region_type"], data["id_type"], id_number)
     validate_entry_dates(data["entry_dates"], days)
-    duplicate = session.scalar(select(Person.id).where(
-        Person.unit_id == unit.id, Person.id_number == data["id_number"], Person.status != "cancelled"))
-    if duplicate:
-        raise Conflict("person_exists", "this person is already registered for the unit", "id_number")
-    person = Person(id=new_id(), unit_id=unit.id, status="saved", created_at=utcnow(),
+    columns = _identity_columns(cipher, id_number)
+    _ensure_not_registered(session, unit, columns["id_number_hash"])
+    person = Person(id=new_id(), unit_id=unit.id, status="saved", created_at=utcnow(), has_photo=False,
+                    created_by_member_id=member_id, **columns,
                     **{**data, "entry_dates": [d.isoformat() for d in data["entry_dates"]]})
     session.add(person)
     session.flush()
     return person
 
 
-def get_person(session: Session, unit: Unit, person_id: str) -> Person:
-    person = session.get(Person, person_id)
+def update_person(session: Session, unit: Unit, person: Person, changes: dict[str, Any], days: list[dt.date],
+                  cipher: FieldCipher) -> Person:
+    """Saved records stay editable; submitted ones are locked. Entry dates may still
+    change until the person is in an order (billing refuses them after that)."""
+    if person.status != "saved":
+        if set(changes) == {"entry_dates"} and person.status in ("submitted", "awaiting_confirmation",
+                                                                  "awaiting_payment") and not person.order_no:
+            validate_entry_dates(changes["entry_dates"], days)
+            person.entry_dates = [d.isoformat() for d in changes["entry_dates"]]
+            person.updated_at = utcnow()
+            return person
+        raise Conflict("person_locked", f"a {person.status} record cannot be edited")
+    changes = dict(changes)
+    region_type = changes.get("region_type", person.region_type)
+    id_type = changes.get("id_type", person.id_type)
+    if "id_number" in changes or "region_type" in changes or "id_type" in changes:
+        id_number = changes.pop("id_number", None) or cipher.decrypt(person.id_number_enc)
+        validate_identity(region_type, id_type, id_number)
+        columns = _identity_columns(cipher, id_number)
+        _ensure_not_registered(session, unit, columns["id_number_hash"], except_id=person.id)
+        for key, value in columns.items():
+            setattr(person, key, value)
+    if "entry_dates" in changes:
+        validate_entry_dates(changes["entry_dates"], days)
+        changes["entry_dates"] = [d.isoformat() for d in changes["entry_dates"]]
+    for key, value in changes.items():
+        setattr(person, key, value)
+    person.updated_at = utcnow()
+    return person
+
+
+def set_photo(session: Session, person: Person, content: bytes) -> Person:
+    if person.status != "saved":
+        raise Conflict("person_locked", "the photo of a submitted record cannot change")
+    width, height = check_photo(content)
+    photo = session.get(PersonPhoto, person.id) or PersonPhoto(person_id=person.id)
+    photo.content, photo.width, photo.height = content, width, height
+    photo.sha256, photo.uploaded_at = hashlib.sha256(content).hexdigest(), utcnow()
+    session.add(photo)
+    person.has_photo = True
+    return person
+
+
+def get_person(session: Session, unit: Unit, person_id: str, lock: bool = False) -> Person:
+    person = session.get(Person, person_id, with_for_update=lock)
     if person is None or person.unit_id != unit.id:
         raise NotFound("person", "person_id")
+    return person
+
+
+def delete_saved_person(session: Session, person: Person) -> None:
+    if person.status != "saved":
+        raise Conflict("person_submitted", "a submitted record cannot be deleted; cancel it instead")
+    photo = session.get(PersonPhoto, person.id)
+    if photo is not None:
+        session.delete(photo)
+    session.delete(person)
+
+
+def cancel_person(person: Person, emit: Emit) -> Person:
+    """注销: any state before dispatch; a paid fee becomes refundable in billing."""
+    if person.status == "cancelled":
+        raise Conflict("already_cancelled", "the person is already cancelled")
+    if person.status == "saved":
+        raise Conflict("person_not_submitted", "a saved record is deleted, not cancelled")
+    if person.status in ("dispatched", "delivered"):
+        raise Conflict("credential_dispatched", "the credential is already dispatched")
+    person.status, person.cancelled_at = "cancelled", utcnow()
+    emit("PersonnelCancelled", {"person_id": person.id, "unit_id": person.unit_id})
     return person
 
 
 def submit_person(person: Person, emit: Emit) -> Person:
     if person.status != "saved":
         raise Conflict("person_not_saved", f"only saved records can be submitted (this one is {person.status})")
+    if not person.has_photo:
+        raise ApiError("photo_required", f"upload {person.name}'s photo before submitting", "photo")
     person.status, person.submitted_at = "submitted", utcnow()
     emit("PersonnelSubmitted", {
         "person_id": person.id, "unit_id": person.unit_id, "requested_label": person.requested_label,
         "region_type": person.region_type, "entry_dates": person.entry_dates,
         "exhibition_area": person.exhibition_area, "pickup_method": person.pickup_method})
     return person
+
+
+def personnel_page(session: Session, unit_id: str, filters: dict[str, Any], cipher: FieldCipher) -> dict[str, Any]:
+    """The unit's personnel list with filters (name, ID number, region type, entry date,
+    reuse, status) and pagination. ID numbers are searched by their keyed hash."""
+    query = select(Person).where(Person.unit_id == unit_id)
+    if filters.get("name"):
+        query = query.where(Person.name.contains(filters["name"], autoescape=True))
+    if filters.get("id_number"):
+        query = query.where(Person.id_number_hash == cipher.lookup_hash(filters["id_number"].strip().upper()))
+    if filters.get("region_type"):
+        query = query.where(Person.region_type == filters["region_type"])
+    if filters.get("status"):
+        query = query.where(Person.status == filters["status"])
+    if filters.get("reuse") is not None:
+        query = query.where(Person.reuse_credential_no.is_not(None) if filters["reuse"]
+                            else Person.reuse_credential_no.is_(None))
+    if filters.get("entry_date"):
+        query = query.where(cast(Person.entry_dates, String).contains(filters["entry_date"].isoformat()))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters.get("page", 1), filters.get("per_page", 20)
+    items = session.scalars(query.order_by(Person.created_at, Person.id).offset((page - 1) * per_page)
+                            .limit(per_page)).all()
+    return {"items": list(items), "total": total, "page": page, "per_page": per_page}
+
+
+# --- delivery addresses (at most 5, exactly one default) ----------------------------------
+MAX_ADDRESSES = 5
+
+
+def addresses(session: Session, unit_id: str) -> list[DeliveryAddress]:
+    return list(session.scalars(select(DeliveryAddress).where(DeliveryAddress.unit_id == unit_id)
+                                .order_by(DeliveryAddress.created_at, DeliveryAddress.id)))
+
+
+def add_address(session: Session, unit: Unit, data: dict[str, Any]) -> DeliveryAddress:
+    existing = addresses(session, unit.id)
+    if len(existing) >= MAX_ADDRESSES:
+        raise Conflict("too_many_addresses", f"at most {MAX_ADDRESSES} delivery addresses")
+    make_default = bool(data.pop("is_default", False)) or not existing
+    address = DeliveryAddress(id=new_id(), unit_id=unit.id, created_at=utcnow(), is_default=False, **data)
+    session.add(address)
+    if make_default:
+        _set_default(existing + [address], address)
+    return address
+
+
+def _set_default(all_addresses: list[DeliveryAddress], chosen: DeliveryAddress) -> None:
+    for a in all_addresses:
+        a.is_default = a is chosen
+
+
+def update_address(session: Session, unit: Unit, address_id: str, changes: dict[str, Any]) -> DeliveryAddress:
+    all_addresses = addresses(session, unit.id)
+    address = next((a for a in all_addresses if a.id == address_id), None)
+    if address is None:
+        raise NotFound("address", "address_id")
+    make_default = changes.pop("is_default", None)
+    for key, value in changes.items():
+        setattr(address, key, value)
+    if make_default:
+        _set_default(all_addresses, address)
+    elif make_default is False and address.is_default:
+        raise ApiError("default_required", "choose another default address instead", "is_default")
+    return address
+
+
+def delete_address(session: Session, unit: Unit, address_id: str) -> None:
+    all_addresses = addresses(session, unit.id)
+    address = next((a for a in all_addresses if a.id == address_id), None)
+    if address is None:
+        raise NotFound("address", "address_id")
+    session.delete(address)
+    rest = [a for a in all_addresses if a is not address]
+    if address.is_default and rest:
+        _set_default(rest, rest[0])
+
+
+# --- procurement catalogue -------------------------------------------------------------
+PROCUREMENT_CATALOGUE = {
+    "food_agriculture": ["dairy", "meat", "seafood", "fruit_vegetables", "wine_spirits", "grain_oil", "snacks"],
+    "automobile": ["vehicles", "new_energy", "parts", "smart_mobility"],
+    "technical_equipment": ["industrial_automation", "integrated_circuits", "energy_equipment", "machine_tools",
+                            "digital_technology"],
+    "consumer_goods": ["cosmetics", "apparel", "home_goods", "jewellery", "sports_goods", "maternal_infant"],
+    "medical_healthcare": ["medical_devices", "pharmaceuticals", "elderly_care", "health_products"],
+    "trade_in_services": ["finance", "logistics", "consulting", "tourism", "culture_education"],
+    "innovation_incubation": ["startups", "research_results"],
+}
+
+
+def check_procurement_intentions(intentions: list[dict[str, Any]]) -> None:
+    seen = set()
+    for i, entry in enumerate(intentions):
+        area = entry.get("area")
+        if area not in PROCUREMENT_CATALOGUE:
+            raise ApiError("unknown_area", f"unknown exhibition area {area!r}", f"procurement_intentions.{i}.area")
+        if area in seen:
+            raise ApiError("duplicate_area", f"{area} is listed twice", f"procurement_intentions.{i}.area")
+        seen.add(area)
+        unknown = [c for c in entry.get("categories", []) if c not in PROCUREMENT_CATALOGUE[area]]
+        if unknown or not entry.get("categories"):
+            raise ApiError("unknown_category", f"choose categories of {area}: {', '.join(PROCUREMENT_CATALOGUE[area])}",
+                           f"procurement_intentions.{i}.categories")
 
 
 def submit_unit(session: Session, unit: Unit, emit: Emit, person_ids: list[str]) -> Unit:
@@ -368,13 +620,13 @@ def unit_contact(session: Session, unit_id: str) -> dict[str, Any] | None:
             "contact_name": (unit.info or {}).get("contact_name")}
 
 
-def person_dossier(session: Session, person_id: str) -> dict[str, Any] | None:
+def person_dossier(session: Session, person_id: str, cipher: FieldCipher) -> dict[str, Any] | None:
     person = session.get(Person, person_id)
     if person is None:
         return None
     unit = session.get(Unit, person.unit_id)
     return {"person_id": person.id, "unit_id": person.unit_id, "unit_name": unit.name if unit else "",
             "name": person.name, "gender": person.gender, "id_type": person.id_type,
-            "id_number": person.id_number, "nationality": person.nationality,
+            "id_number": cipher.decrypt(person.id_number_enc), "nationality": person.nationality,
             "entry_dates": person.entry_dates, "exhibition_area": person.exhibition_area,
             "pickup_method": person.pickup_method, "delegation_id": unit.delegation_id if unit else None}

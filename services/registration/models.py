@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
@@ -45,6 +45,10 @@ class Unit(Base):
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
+    referred_by_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    previous_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 往届 account carried over
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -58,7 +62,10 @@ class Person(Base):
     gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
     region_type: Mapped[str] = mapped_column(String(20))
     id_type: Mapped[str] = mapped_column(String(30))
-    id_number: Mapped[str] = mapped_column(String(40))
+    # The ID number is stored only encrypted; the keyed hash serves uniqueness and search.
+    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(40))
     nationality: Mapped[str | None] = mapped_column(String(60), nullable=True)
     mobile: Mapped[str | None] = mapped_column(String(32), nullable=True)
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -73,5 +80,147 @@ class Person(Base):
     order_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
     credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tracking_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    reuse_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 证件复用
+    created_by_member_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PersonPhoto(Base):
+    __tablename__ = "person_photos"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("personnel.id"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class UnitDocument(Base):
+    """The qualification document (business licence, legal-person certificate)."""
+    __tablename__ = "unit_documents"
+
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    content_type: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DeliveryAddress(Base):
+    __tablename__ = "delivery_addresses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(32))
+    province: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SmsCode(Base):
+    """A verification code sent by SMS; stored hashed, like the phone it went to."""
+    __tablename__ = "sms_codes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class DelegationView(Base):
+    """Registration's projection of review's delegations (from DelegationChanged)."""
+    __tablename__ = "delegations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recommendation_code: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    industry: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Member(Base):
+    """A colleague who joined with the unit code (注册码) and waits for the unit's approval."""
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("unit_id", "phone_hash", name="uq_member_phone"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_masked: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))  # pending / approved / rejected
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PointsEntry(Base):
+    """The points ledger: one line per award, unique per reason and source."""
+    __tablename__ = "points_ledger"
+    __table_args__ = (UniqueConstraint("reason", "source_id", "person_id", name="uq_points_once"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    person_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PreviousUnit(Base):
+    """A unit of a previous edition (往届), imported to let it return with its history."""
+    __tablename__ = "previous_units"
+    __table_args__ = (UniqueConstraint("edition", "uscc", name="uq_previous_unit"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    edition: Mapped[str] = mapped_column(String(32))
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(20))
+    delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    contact_email: Mapped[str] = mapped_column(String(200))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    invitation_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PreviousPerson(Base):
+    __tablename__ = "previous_personnel"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    previous_unit_id: Mapped[str] = mapped_column(ForeignKey("previous_units.id"), index=True)
+    edition: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    region_type: Mapped[str] = mapped_column(String(20))
+    id_type: Mapped[str] = mapped_column(String(30))
+    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(10))
+    credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    check_passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    lost_or_damaged: Mapped[bool] = mapped_column(Boolean, default=False)
+    card_face: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # name, unit, delegation, label, photo, dates

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, pre_load, validate
 
 from shared.events import LABELS
-from shared.masking import mask_email, mask_id_number, mask_phone
+from shared.masking import mask_email, mask_phone
 
 from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
 
@@ -126,7 +126,7 @@ class PersonSchema(Strict):
     name = fields.String()
     region_type = fields.String()
     id_type = fields.String()
-    id_number = fields.Function(lambda p: mask_id_number(p.id_number))
+    id_number = fields.String(attribute="id_number_masked")
     mobile = fields.Function(lambda p: mask_phone(p.mobile))
     entry_dates = fields.List(fields.String())
     exhibition_area = fields.String(allow_none=True)
@@ -138,6 +138,65 @@ class PersonSchema(Strict):
     order_no = fields.String(allow_none=True)
     credential_no = fields.String(allow_none=True)
     tracking_no = fields.String(allow_none=True)
+    has_photo = fields.Boolean()
+    reuse_credential_no = fields.String(allow_none=True)
+
+
+class PersonUpdateSchema(PersonInSchema):
+    class Meta:
+        ordered = True
+
+
+class PersonnelQuerySchema(Strict):
+    name = fields.String(load_default=None, validate=validate.Length(max=100))
+    id_number = fields.String(load_default=None, validate=validate.Length(max=40))
+    region_type = fields.String(load_default=None, validate=validate.OneOf(REGION_TYPES))
+    entry_date = fields.Date(load_default=None)
+    reuse = fields.Boolean(load_default=None)
+    status = fields.String(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class PersonnelPageSchema(Strict):
+    items = fields.List(fields.Nested(PersonSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AddressInSchema(Strict):
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(required=True, validate=PHONE)
+    province = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    district = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    postcode = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    is_default = fields.Boolean(load_default=False)
+
+
+class AddressSchema(Strict):
+    id = fields.String()
+    recipient = fields.String()
+    phone = fields.Function(lambda a: mask_phone(a.phone))
+    province = fields.String()
+    city = fields.String()
+    district = fields.String(allow_none=True)
+    detail = fields.String()
+    postcode = fields.String(allow_none=True)
+    is_default = fields.Boolean()
+
+
+class CatalogueSchema(Strict):
+    areas = fields.List(fields.Dict())
+
+
+class DocumentSchema(Strict):
+    kind = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    uploaded_at = fields.DateTime()
 
 
 class SubmitUnitSchema(Strict):

@@ -23,7 +23,7 @@ class RpcAnswers:
     @rpc
     def person_dossier(self, person_id):
         with runtime().db.transaction() as s:
-            return domain.person_dossier(s, person_id)
+            return domain.person_dossier(s, person_id, runtime().extras["cipher"])
 
 
 RegistrationWorker = build_worker(SERVICE, domain.HANDLERS, lambda: runtime().consumer(domain.HANDLERS),

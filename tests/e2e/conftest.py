@@ -3,6 +3,7 @@ API, a nameko worker per service, a PostgreSQL database per service, nginx in fr
 the police reference client — with a local SMTP server in the test process."""
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def stack(tmp_path_factory):
                JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), RETRY_DELAYS_MS="300,1000,3000",
                SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), PAYMENT_SANDBOX_SECRET=SANDBOX_SECRET,
                PAYMENT_SANDBOX_CALLBACK_DELAY="0.1", POLICE_BLOCKLIST=BLOCKED_ID, POLICE_MIN_DELAY="0.05",
-               POLICE_MAX_DELAY="0.2", REVIEW_ADMIN_PASSWORD="Admin-passw0rd", ACCR_DATA_DIR=str(work))
+               POLICE_MAX_DELAY="0.2", REVIEW_ADMIN_PASSWORD="Admin-passw0rd", ACCR_DATA_DIR=str(work),
+               REGISTRATION_DATA_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode())
     s = Stack(workdir=work, env=env, mode="distributed", gateway_port=free_port(),
               api_base_port=20000 + (os.getpid() % 200) * 50)
     try:

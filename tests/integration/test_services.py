@@ -2,6 +2,7 @@
 events in one transaction, its handlers consume the real queues."""
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from shared.events import make_event
 from shared.topology import handler_queue_name
 from tests.infra import wait_for
 from tests.integration.conftest import service_app
-from tests.journey import random_resident_id, random_uscc
+from tests.journey import photo_jpeg, random_resident_id, random_uscc
 
 
 def unit_headers(unit_id: str) -> dict:
@@ -46,6 +47,9 @@ class TestRegistration:
             "name": "张三", "region_type": "mainland", "id_type": "resident_id", "id_number": random_resident_id(),
             "entry_dates": ["2026-11-06"]}).json
         assert person["status"] == "saved" and "*" in person["id_number"]
+        r = c.put(f"/units/me/personnel/{person['id']}/photo", headers=headers,
+                  data={"photo": (io.BytesIO(photo_jpeg()), "me.jpg")}, content_type="multipart/form-data")
+        assert r.status_code == 200 and r.json["has_photo"]
         r = c.post("/units/me/submit", headers=headers, json={"person_ids": [person["id"]]})
         assert r.status_code == 200 and r.json["status"] == "submitted"
         unit_msg = pump.get_raw(handler_queue_name("review", "UnitSubmitted"))
@@ -65,6 +69,20 @@ class TestRegistration:
             "name": "张三", "region_type": "mainland", "id_type": "resident_id", "id_number": "110105194912310021",
             "entry_dates": ["2026-11-06"]})
         assert (r.status_code, r.json["code"], r.json["field"]) == (400, "invalid_id_number", "id_number")
+        person = c.post("/units/me/personnel", headers=headers, json={
+            "name": "张三", "region_type": "mainland", "id_type": "resident_id", "id_number": random_resident_id(),
+            "entry_dates": ["2026-11-06"]}).json
+        for payload, code in ((b"GIF89a....", "not_an_image"), (photo_jpeg(fmt="PNG"), "photo_not_jpg"),
+                              (photo_jpeg(640, 480), "photo_too_small")):
+            r = c.put(f"/units/me/personnel/{person['id']}/photo", headers=headers,
+                      data={"photo": (io.BytesIO(payload), "x.jpg")}, content_type="multipart/form-data")
+            assert (r.status_code, r.json["code"], r.json["field"]) == (400, code, "photo")
+        r = c.put(f"/units/me/personnel/{person['id']}/photo", headers=headers)
+        assert (r.status_code, r.json["field"]) == (400, "photo")
+        r = c.get("/units/me/personnel", headers=headers, query_string={"per_page": 500})
+        assert (r.status_code, r.json["field"]) == (400, "per_page")
+        r = c.get("/units/me/personnel", headers=headers, query_string={"entry_date": "2026-11-06"})
+        assert r.json["total"] == 1 and "*" in r.json["items"][0]["id_number"]
         assert c.get("/units/me").status_code == 401
         assert c.get("/units/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
 

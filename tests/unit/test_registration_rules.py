@@ -1,11 +1,15 @@
 import datetime as dt
+import os
 
 import pytest
 
 from services.registration import domain
 from services.registration.models import Person
+from shared.crypto import FieldCipher
 from shared.errors import ApiError, Conflict, Unauthorized
-from tests.journey import random_resident_id
+from tests.journey import photo_jpeg, random_resident_id
+
+CIPHER = FieldCipher(os.urandom(32))
 
 EDITION = "CIIE-2026"
 DAYS = domain.fair_days("2026-11-05..2026-11-10")
@@ -107,22 +111,26 @@ def test_unit_submission_needs_info_and_a_submitted_person(session_for, emit):
     with pytest.raises(ApiError) as err:
         domain.submit_unit(s, unit, emit, [])
     assert err.value.code == "no_personnel_submitted"
-    person = domain.add_person(s, unit, person_data(), DAYS)
+    person = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
+    with pytest.raises(ApiError) as err:
+        domain.submit_unit(s, unit, emit, [person.id])
+    assert err.value.code == "photo_required"
+    domain.set_photo(s, person, photo_jpeg())
     domain.submit_unit(s, unit, emit, [person.id])  # submitted together with the unit
     assert unit.status == "submitted" and person.status == "submitted"
     assert emit.types()[-2:] == ["PersonnelSubmitted", "UnitSubmitted"]
     with pytest.raises(Conflict):  # unit info is locked after submission
         domain.save_unit_info(unit, {"industry": "other"})
-    domain.add_person(s, unit, person_data(), DAYS)  # personnel can still be added
+    domain.add_person(s, unit, person_data(), DAYS, CIPHER)  # personnel can still be added
 
 
 def test_same_person_twice_in_a_unit_is_refused(session_for, emit):
     s = session_for("registration")
     unit = sign_up(s, emit)
     data = person_data()
-    domain.add_person(s, unit, data, DAYS)
+    domain.add_person(s, unit, data, DAYS, CIPHER)
     with pytest.raises(Conflict):
-        domain.add_person(s, unit, dict(data), DAYS)
+        domain.add_person(s, unit, dict(data), DAYS, CIPHER)
 
 
 def test_person_states_only_move_forward():
@@ -137,11 +145,135 @@ def test_progress_counts(session_for, emit):
     s = session_for("registration")
     unit = sign_up(s, emit)
     complete_info(unit)
-    a = domain.add_person(s, unit, person_data(), DAYS)
-    b = domain.add_person(s, unit, person_data(), DAYS)
+    a = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
+    b = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
+    domain.set_photo(s, a, photo_jpeg())
+    domain.set_photo(s, b, photo_jpeg())
     domain.submit_unit(s, unit, emit, [a.id, b.id])
     a.status, b.status = "dispatched", "awaiting_payment"
     steps = domain.progress(unit, [a, b])["steps"]
     assert steps[2]["count"] == 2 and steps[4]["awaiting_payment"] == 1
     assert (steps[5]["count"], steps[7]["count"], steps[7]["total"]) == (1, 1, 2)
     assert not steps[7]["done"]
+
+
+def test_id_numbers_are_stored_encrypted_with_a_lookup_hash(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    data = person_data(id_number="11010519491231002X")
+    person = domain.add_person(s, unit, data, DAYS, CIPHER)
+    assert "11010519491231002X" not in person.id_number_enc
+    assert CIPHER.decrypt(person.id_number_enc) == "11010519491231002X"
+    assert person.id_number_masked == "110***********002X"
+    page = domain.personnel_page(s, unit.id, {"id_number": "11010519491231002x"}, CIPHER)
+    assert [p.id for p in page["items"]] == [person.id]
+
+
+def test_one_registration_per_person_per_edition(session_for, emit):
+    s = session_for("registration")
+    first = sign_up(s, emit)
+    other = sign_up(s, emit, uscc="91110000802100433B")
+    data = person_data()
+    domain.add_person(s, first, data, DAYS, CIPHER)
+    with pytest.raises(Conflict) as err:
+        domain.add_person(s, other, dict(data), DAYS, CIPHER)
+    assert err.value.code == "person_registered_elsewhere"
+
+
+@pytest.mark.parametrize("size,fmt,code", [
+    ((480, 640), "PNG", "photo_not_jpg"),
+    ((300, 400), "JPEG", "photo_too_small"),
+    ((600, 700), "JPEG", "photo_wrong_aspect"),
+])
+def test_photo_rules(size, fmt, code):
+    with pytest.raises(ApiError) as err:
+        domain.check_photo(photo_jpeg(*size, fmt=fmt))
+    assert err.value.code == code and err.value.field == "photo"
+
+
+def test_photo_is_decoded_not_trusted():
+    with pytest.raises(ApiError) as err:
+        domain.check_photo(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    assert err.value.code == "not_an_image"
+    with pytest.raises(ApiError) as err:
+        domain.check_photo(photo_jpeg()[:-1] + b"x" * (1024 * 1024))
+    assert err.value.code == "photo_too_large"
+    assert domain.check_photo(photo_jpeg(600, 800)) == (600, 800)
+
+
+def test_qualification_document_rules():
+    assert domain.check_document("enterprise", photo_jpeg(800, 600, fmt="PNG")) == "image/png"
+    with pytest.raises(ApiError) as err:
+        domain.check_document("government", photo_jpeg())
+    assert err.value.code == "document_not_needed"
+    with pytest.raises(ApiError) as err:
+        domain.check_document("enterprise", b"%PDF-1.4 not an image")
+    assert err.value.code == "not_an_image"
+
+
+def test_saved_records_are_editable_and_submitted_ones_locked(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
+    domain.update_person(s, unit, person, {"name": "李四", "entry_dates": [dt.date(2026, 11, 7)]}, DAYS, CIPHER)
+    assert person.name == "李四" and person.entry_dates == ["2026-11-07"]
+    domain.set_photo(s, person, photo_jpeg())
+    domain.submit_person(person, emit)
+    with pytest.raises(Conflict):
+        domain.update_person(s, unit, person, {"name": "王五"}, DAYS, CIPHER)
+    # entry dates may still change until the person is in an order
+    domain.update_person(s, unit, person, {"entry_dates": [dt.date(2026, 11, 8)]}, DAYS, CIPHER)
+    person.order_no = "V1"
+    with pytest.raises(Conflict):
+        domain.update_person(s, unit, person, {"entry_dates": [dt.date(2026, 11, 9)]}, DAYS, CIPHER)
+    with pytest.raises(Conflict):
+        domain.delete_saved_person(s, person)
+
+
+def test_cancellation(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
+    with pytest.raises(Conflict):
+        domain.cancel_person(person, emit)  # saved: delete instead
+    domain.set_photo(s, person, photo_jpeg())
+    domain.submit_person(person, emit)
+    domain.cancel_person(person, emit)
+    assert person.status == "cancelled" and emit.types()[-1] == "PersonnelCancelled"
+    with pytest.raises(Conflict):
+        domain.cancel_person(person, emit)
+    person.status = "dispatched"
+    with pytest.raises(Conflict):
+        domain.cancel_person(person, emit)
+
+
+def test_addresses_at_most_five_exactly_one_default(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    addr = lambda: {"recipient": "Li", "phone": "13800138000", "province": "广东", "city": "广州",
+                    "district": None, "detail": "1 Road", "postcode": None}
+    first = domain.add_address(s, unit, addr())
+    s.flush()
+    second = domain.add_address(s, unit, {**addr(), "is_default": True})
+    s.flush()
+    assert second.is_default and not first.is_default
+    for _ in range(3):
+        domain.add_address(s, unit, addr())
+        s.flush()
+    with pytest.raises(Conflict):
+        domain.add_address(s, unit, addr())
+    with pytest.raises(ApiError):
+        domain.update_address(s, unit, second.id, {"is_default": False})
+    domain.delete_address(s, unit, second.id)
+    s.flush()
+    remaining = domain.addresses(s, unit.id)
+    assert len(remaining) == 4 and sum(a.is_default for a in remaining) == 1
+
+
+def test_procurement_intentions_come_from_the_catalogue():
+    domain.check_procurement_intentions([{"area": "automobile", "categories": ["parts"]}])
+    for bad in ([{"area": "space", "categories": ["x"]}], [{"area": "automobile", "categories": ["dairy"]}],
+                [{"area": "automobile", "categories": []}]):
+        with pytest.raises(ApiError) as err:
+            domain.check_procurement_intentions(bad)
+        assert err.value.field.startswith("procurement_intentions.0")
