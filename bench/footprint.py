@@ -18,14 +18,14 @@ from pathlib import Path
 
 from deploy.stack import Stack
 from tests.infra import free_port
-from tests.journey import Portal, random_uscc
+from tests.journey import Portal, random_phone, random_uscc
 
 
 def journey(url: str) -> dict[str, float]:
     portal = Portal(url)
     uscc, name = random_uscc(), f"Bench Co {uuid.uuid4().hex[:6]}"
     portal.set_registry(uscc, name)
-    portal.sign_up(uscc, name, "bench@example.cn", "13800138000")
+    portal.sign_up(uscc, name, "bench@example.cn", random_phone())
     portal.login(uscc)
     portal.fill_info()
     person = portal.add_person()
@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--journeys", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(workdir=Path(tmp) / "run", env={"ACCR_DATA_DIR": tmp, "SMTP_PORT": str(free_port())},
+        stack = Stack(workdir=Path(tmp) / "run", env={"ACCR_DATA_DIR": tmp, "SMTP_PORT": str(free_port()),
+                                                        "SMS_MAX_PER_CLIENT_PER_HOUR": "100000"},
                       mode="local", gateway_port=free_port())
         try:
             stack.start()

@@ -69,3 +69,16 @@ def build_worker(service: str, handlers: dict[str, Handler],
     attrs["relay_outbox"] = timer(interval=relay_interval, eager=True)(relay_outbox)
     attrs["consumer"] = staticmethod(consumer)
     return type(f"{service.title()}Worker", (base,), attrs)
+
+
+class RpcClient:
+    """Calls another service's nameko RPC method from outside a worker (e.g. an HTTP view).
+    Personal data that may not ride on events travels this way, point to point."""
+
+    def __init__(self, amqp_uri: str, timeout: float = 10.0):
+        self.amqp_uri, self.timeout = amqp_uri, timeout
+
+    def call(self, service: str, method: str, **kwargs):
+        from nameko.standalone.rpc import ClusterRpcProxy
+        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=self.timeout) as proxy:
+            return getattr(getattr(proxy, service), method)(**kwargs)

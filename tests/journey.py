@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import re
 import uuid
 
 import requests
@@ -19,6 +20,10 @@ def random_uscc() -> str:
     body = "91" + "".join(random.choice("0123456789") for _ in range(6)) + \
         "".join(random.choice(USCC_BODY_CHARS) for _ in range(9))
     return body + uscc_check_char(body)
+
+
+def random_phone() -> str:
+    return "13" + "".join(random.choice("0123456789") for _ in range(9))
 
 
 def random_resident_id() -> str:
@@ -58,10 +63,17 @@ class Portal:
         return r
 
     # --- the unit ---------------------------------------------------------------------------
+    def sms_code(self, phone: str, purpose: str) -> str:
+        """Ask registration for a code and read it off the phone (the SMS sandbox)."""
+        before = len(self.sms(phone))
+        self.call("POST", "registration/sms-codes", 202, json={"phone": phone, "purpose": purpose})
+        messages = wait_for(lambda: (m := self.sms(phone)) and len(m) > before and m, message="the SMS code")
+        return re.search(r"\d{6}", messages[-1]["text"]).group()
+
     def sign_up(self, uscc: str, name: str, email: str, phone: str, category: str = "enterprise",
                 password: str = "Passw0rd!", **extra) -> dict:
         body = {"uscc": uscc, "password": password, "name": name, "category": category, "phone": phone,
-                "email": email, "delegation_id": "GD-GZ", **extra}
+                "email": email, "delegation_id": "GD-GZ", "sms_code": self.sms_code(phone, "signup"), **extra}
         return self.call("POST", "registration/units", 201, json=body).json()
 
     def login(self, uscc: str, password: str = "Passw0rd!") -> None:

@@ -5,10 +5,12 @@ Run: nameko run services.notifications.worker:NotificationsWorker --broker $AMQP
 """
 from __future__ import annotations
 
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from shared.nameko_edge import build_worker
 
+from . import domain
 from .app import SERVICE, handlers, runtime
 
 
@@ -16,6 +18,12 @@ class DeliverySweeper:
     @timer(interval=2.0)
     def deliver_due_messages(self):
         runtime().extras["deliver"]()
+
+    @rpc
+    def send_sms_code(self, phone, code, purpose, language="zh"):
+        """Asked by registration: the number and the code arrive point to point."""
+        rt = runtime()
+        return domain.send_sms_code(rt.db, rt.extras["senders"]["sms"], phone, code, purpose, language)
 
 
 NotificationsWorker = build_worker(SERVICE, handlers(), lambda: runtime().consumer(handlers()),

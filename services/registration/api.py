@@ -11,11 +11,12 @@ from shared.errors import ApiError, NotFound
 from shared.http import current_runtime
 
 from . import domain
-from .models import Person, PersonPhoto, UnitDocument
+from .models import Person, PersonPhoto, SmsCode, UnitDocument
 from .schemas import (
     AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DocumentSchema, LoginSchema,
     PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, ProgressSchema,
-    SignedUpSchema, SignUpSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
+    PasswordResetSchema, SignedUpSchema, SignUpSchema, SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema,
+    SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
 )
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
@@ -38,14 +39,94 @@ def _upload(field: str) -> bytes:
     return upload.stream.read(4 * 1024 * 1024 + 1)
 
 
+def client_ip() -> str | None:
+    """The caller's address as our gateway saw it: the last X-Forwarded-For hop (earlier
+    hops come from the client and prove nothing), else the socket's peer."""
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    ip = forwarded[-1] if forwarded else request.remote_addr
+    return ip[:64] if ip else None
+
+
+def verify_code(phone: str, purpose: str, code: str | None) -> None:
+    """Check an SMS code in its own transaction, so that wrong tries count even though the
+    request then fails."""
+    with current_runtime().db.transaction() as s:
+        error = domain.check_sms_code(s, _cipher(), phone, purpose, code)
+    if error is not None:
+        raise error
+
+
+@bp.route("/sms-codes", methods=["POST"])
+@bp.arguments(SmsCodeRequestSchema)
+@bp.response(202, SmsCodeSentSchema)
+def request_sms_code(data):
+    """Sends a 6-digit code to the phone (valid 5 minutes; one a minute, ten a day)."""
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        row, code = domain.issue_sms_code(
+            s, _cipher(), data["phone"], data["purpose"], client_ip(),
+            per_client_per_hour=int(rt.settings.get("SMS_MAX_PER_CLIENT_PER_HOUR", str(domain.SMS_MAX_PER_CLIENT_PER_HOUR))))
+        row_id = row.id
+    try:
+        rt.extras["sms_codes"].send(data["phone"], code, data["purpose"], request.accept_languages.best_match(["zh", "en"]) or "zh")
+    except Exception as exc:
+        with rt.db.transaction() as s:  # never leave a code that nobody received
+            s.get(SmsCode, row_id).used_at = utcnow()
+        raise ApiError("sms_unavailable", "the SMS service is unavailable; try again shortly", None, status=503) from exc
+    return {"expires_in": int(domain.SMS_CODE_TTL.total_seconds()),
+            "resend_after": int(domain.SMS_RESEND_AFTER.total_seconds())}
+
+
 @bp.route("/units", methods=["POST"])
 @bp.arguments(SignUpSchema)
 @bp.response(201, SignedUpSchema)
 def sign_up(data):
+    """Sign-up needs the phone's SMS code (purpose `signup`)."""
     rt = current_runtime()
+    domain.check_sign_up(data)
+    verify_code(data["phone"], "signup", data.pop("sms_code"))
     with rt.outbox.transaction() as s:
         unit = domain.sign_up(s, rt.outbox.emitter(s), data, rt.settings.edition)
         return {"unit_id": unit.id, "unit_code": unit.unit_code, "status": unit.status}
+
+
+def _unit_token(unit) -> dict:
+    return {"token": issue_token(unit.id, UNIT, "registration", unit_id=unit.id, delegation_id=unit.delegation_id),
+            "unit_id": unit.id}
+
+
+@bp.route("/auth/login/sms", methods=["POST"])
+@bp.arguments(SmsLoginSchema)
+@bp.response(200, TokenSchema)
+def login_by_sms(data):
+    """Log in with the unit's verified phone and an SMS code (purpose `login`)."""
+    rt = current_runtime()
+    verify_code(data["phone"], "login", data["sms_code"])
+    with rt.db.transaction() as s:
+        units = domain.units_by_phone(s, rt.settings.edition, data["phone"])
+        if data.get("uscc"):
+            units = [u for u in units if u.uscc == data["uscc"].strip().upper()]
+        if not units:
+            raise domain.Unauthorized("no unit uses this phone")
+        if len(units) > 1:
+            raise domain.Conflict("several_units", "several units use this phone; give the USCC too", "uscc")
+        return _unit_token(units[0])
+
+
+@bp.route("/auth/password-reset", methods=["POST"])
+@bp.arguments(PasswordResetSchema)
+@bp.response(204)
+def password_reset(data):
+    """Reset the password with an SMS code sent to the unit's verified phone."""
+    rt = current_runtime()
+    domain.check_password_policy(data["new_password"])
+    verify_code(data["phone"], "reset_password", data["sms_code"])
+    with rt.db.transaction() as s:
+        unit = s.scalar(select(domain.Unit).where(domain.Unit.edition == rt.settings.edition,
+                                                  domain.Unit.uscc == data["uscc"]).with_for_update())
+        if unit is None:
+            raise NotFound("unit", "uscc")
+        domain.reset_password(unit, data["phone"], data["new_password"])
 
 
 @bp.route("/auth/login", methods=["POST"])
@@ -55,9 +136,7 @@ def login(data):
     rt = current_runtime()
     with rt.db.transaction() as s:
         unit = domain.authenticate(s, data["uscc"], data["password"], rt.settings.edition)
-        unit_id = unit.id
-    return {"token": issue_token(unit_id, UNIT, "registration", unit_id=unit_id,
-                                 delegation_id=unit.delegation_id), "unit_id": unit_id}
+    return _unit_token(unit)
 
 
 @bp.route("/units/me", methods=["GET"])

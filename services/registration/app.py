@@ -5,6 +5,7 @@ import functools
 
 from shared.crypto import FieldCipher, load_key
 from shared.http import create_service_app
+from shared.nameko_edge import RpcClient
 from shared.runtime import Runtime
 
 from . import models
@@ -18,7 +19,20 @@ def runtime() -> Runtime:
     rt = Runtime.build(SERVICE, models)
     key = load_key(rt.settings.get("DATA_KEY"), rt.settings.data_dir / "keys" / f"{SERVICE}.key")
     rt.extras["cipher"] = FieldCipher(key)
+    rt.extras["sms_codes"] = SmsCodeSender(RpcClient(rt.settings.amqp_uri))
     return rt
+
+
+class SmsCodeSender:
+    """Verification codes go out through notifications (which owns the SMS channel), over
+    RPC: the phone number never rides on an event."""
+
+    def __init__(self, rpc: RpcClient):
+        self.rpc = rpc
+
+    def send(self, phone: str, code: str, purpose: str, language: str) -> str:
+        return self.rpc.call("notifications", "send_sms_code", phone=phone, code=code, purpose=purpose,
+                             language=language)
 
 
 def create_app(start_relay: bool = True):

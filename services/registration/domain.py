@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import io
 import re
 import secrets
@@ -24,7 +25,7 @@ from shared.crypto import FieldCipher
 from shared.masking import mask_id_number
 from shared.validators import is_valid_resident_id, is_valid_uscc
 
-from .models import DeliveryAddress, Person, PersonPhoto, Unit
+from .models import DeliveryAddress, Person, PersonPhoto, SmsCode, Unit
 
 VISITOR_KINDS = ("unit", "individual")
 REGIONS = ("mainland", "hk_macao_taiwan", "overseas")
@@ -63,18 +64,23 @@ def _new_unit_code(session: Session) -> str:
             return code
 
 
-def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) -> Unit:
-    uscc = data["uscc"]
-    if not is_valid_uscc(uscc):
+def check_sign_up(data: dict[str, Any]) -> None:
+    """The checks that need no database, answered before an SMS code is spent."""
+    if not is_valid_uscc(data["uscc"]):
         raise ApiError("invalid_uscc", "USCC check character does not match (GB 32100-2015)", "uscc")
     allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
     if data["category"] not in allowed:
         raise ApiError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
     check_password_policy(data["password"])
+
+
+def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) -> Unit:
+    uscc = data["uscc"]
+    check_sign_up(data)
     if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
         raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
     unit = Unit(
-        id=new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session),
+        id=new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
         password_hash=_hasher.hash(data["password"]), name=data["name"],
         visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
         delegation_id=data.get("delegation_id"), recommendation_code=data.get("recommendation_code"),
@@ -114,6 +120,76 @@ def get_unit(session: Session, unit_id: str, lock: bool = False) -> Unit:
     if unit is None:
         raise NotFound("unit")
     return unit
+
+
+# --- SMS verification codes -------------------------------------------------------------
+SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join")
+SMS_CODE_TTL = dt.timedelta(minutes=5)
+SMS_RESEND_AFTER = dt.timedelta(seconds=60)
+SMS_MAX_PER_PHONE_PER_DAY = 10
+SMS_MAX_PER_CLIENT_PER_HOUR = 30
+SMS_MAX_TRIES = 5
+
+
+def _code_hash(cipher: FieldCipher, code_id: str, code: str) -> str:
+    return cipher.lookup_hash(f"sms:{code_id}:{code}")
+
+
+def issue_sms_code(session: Session, cipher: FieldCipher, phone: str, purpose: str, client_ip: str | None,
+                   now: dt.datetime | None = None,
+                   per_client_per_hour: int = SMS_MAX_PER_CLIENT_PER_HOUR) -> tuple[SmsCode, str]:
+    """A new 6-digit code, unless the phone or the client asks too often."""
+    now = now or utcnow()
+    phone_hash = cipher.lookup_hash(phone)
+    recent = list(session.scalars(select(SmsCode.created_at).where(
+        SmsCode.phone_hash == phone_hash, SmsCode.created_at > now - dt.timedelta(days=1))))
+    if any(created > now - SMS_RESEND_AFTER for created in recent):
+        raise ApiError("sms_too_soon", "wait a minute before asking for another code", "phone", status=429)
+    if len(recent) >= SMS_MAX_PER_PHONE_PER_DAY:
+        raise ApiError("sms_daily_limit", "too many codes for this phone today", "phone", status=429)
+    if client_ip:
+        per_client = session.scalar(select(func.count()).select_from(SmsCode).where(
+            SmsCode.client_ip == client_ip, SmsCode.created_at > now - dt.timedelta(hours=1)))
+        if per_client >= per_client_per_hour:
+            raise ApiError("sms_client_limit", "too many codes requested from this address", None, status=429)
+    code = "".join(secrets.choice("0123456789") for _ in range(6))
+    row = SmsCode(id=new_id(), phone_hash=phone_hash, purpose=purpose, client_ip=client_ip, attempts=0,
+                  expires_at=now + SMS_CODE_TTL, created_at=now)
+    row.code_hash = _code_hash(cipher, row.id, code)
+    session.add(row)
+    return row, code
+
+
+def check_sms_code(session: Session, cipher: FieldCipher, phone: str, purpose: str, code: str | None,
+                   now: dt.datetime | None = None) -> ApiError | None:
+    """None when `code` is the phone's current code for `purpose` (it is then used up);
+    otherwise the error to answer. Wrong tries are counted (the caller commits before it
+    answers the error) and void the code after SMS_MAX_TRIES."""
+    now = now or utcnow()
+    row = session.scalar(select(SmsCode).where(
+        SmsCode.phone_hash == cipher.lookup_hash(phone), SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
+        .order_by(SmsCode.created_at.desc()).limit(1).with_for_update())
+    if row is None or row.expires_at <= now or row.attempts >= SMS_MAX_TRIES:
+        return ApiError("sms_code_expired", "the code has expired or was used; ask for a new one", "sms_code")
+    if not code or not hmac.compare_digest(row.code_hash, _code_hash(cipher, row.id, code)):
+        row.attempts += 1
+        if row.attempts >= SMS_MAX_TRIES:
+            return ApiError("sms_code_voided", "too many wrong codes; ask for a new one", "sms_code")
+        return ApiError("sms_code_wrong", "the code is not right", "sms_code")
+    row.used_at = now
+    return None
+
+
+def units_by_phone(session: Session, edition: str, phone: str) -> list[Unit]:
+    return list(session.scalars(select(Unit).where(Unit.edition == edition, Unit.contact_phone == phone)))
+
+
+def reset_password(unit: Unit, phone: str, new_password: str) -> None:
+    if unit.contact_phone != phone:
+        raise ApiError("phone_mismatch", "this phone is not the unit's verified phone", "phone")
+    check_password_policy(new_password)
+    unit.password_hash = _hasher.hash(new_password)
+    unit.failed_logins, unit.locked_until = 0, None
 
 
 # --- unit info ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
 
-from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
+from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, SMS_PURPOSES, VISITOR_KINDS
 
 PHONE = validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number")
 
@@ -28,6 +28,36 @@ class SignUpSchema(Strict):
     phone = fields.String(required=True, validate=PHONE)
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
+    sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+
+    @pre_load
+    def normalise(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
+            data = {**data, "uscc": data["uscc"].strip().upper()}
+        return data
+
+
+class SmsCodeRequestSchema(Strict):
+    phone = fields.String(required=True, validate=PHONE)
+    purpose = fields.String(required=True, validate=validate.OneOf(SMS_PURPOSES))
+
+
+class SmsCodeSentSchema(Strict):
+    expires_in = fields.Integer()
+    resend_after = fields.Integer()
+
+
+class SmsLoginSchema(Strict):
+    phone = fields.String(required=True, validate=PHONE)
+    sms_code = fields.String(required=True, load_only=True)
+    uscc = fields.String(load_default=None)
+
+
+class PasswordResetSchema(Strict):
+    uscc = fields.String(required=True)
+    phone = fields.String(required=True, validate=PHONE)
+    sms_code = fields.String(required=True, load_only=True)
+    new_password = fields.String(required=True, load_only=True)
 
     @pre_load
     def normalise(self, data, **_):

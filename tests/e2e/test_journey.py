@@ -11,7 +11,7 @@ import requests
 from services.billing.providers import sign
 from tests.e2e.conftest import SANDBOX_SECRET
 from tests.infra import wait_for
-from tests.journey import Portal, random_uscc
+from tests.journey import Portal, random_phone, random_uscc
 
 TIMINGS: dict[str, float] = {}
 
@@ -21,7 +21,7 @@ def registered_unit(stack, language: str = "zh") -> tuple[Portal, dict, str, str
     uscc = random_uscc()
     name = f"广州示例贸易有限公司{uuid.uuid4().hex[:6]}"
     email = f"contact-{uuid.uuid4().hex[:8]}@example.cn"
-    phone = "139" + str(uuid.uuid4().int)[:8]
+    phone = random_phone()
     portal.set_registry(uscc, name)  # known to the business registry: automatic review
     portal.sign_up(uscc, name, email, phone, language=language)
     portal.login(uscc)
@@ -77,8 +77,9 @@ def test_journey_from_sign_up_to_dispatched_badge(stack, dump_logs_on_failure):
     assert "支付成功" in subjects[2]
     assert dispatched["credential_no"] in subjects[3] and "寄出" in subjects[3]
     assert dispatched["tracking_no"] in stack.mailbox.to(email)[3]["body"]
-    texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 4 and [x["text"] for x in m],
-                     message="four SMS")
+    texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 5 and [x["text"] for x in m],
+                     message="the code and four SMS")
+    assert "验证码" in texts.pop(0)  # the sign-up code came first
     assert len(texts) == 4 and "审核通过" in texts[0] and "待支付" in texts[1] and "已支付" in texts[2] \
         and "已寄出" in texts[3]
     print(f"\nsubmission -> credential dispatched: {TIMINGS['submission_to_dispatch_s']:.2f}s; "
@@ -98,7 +99,7 @@ def test_bad_uscc_check_character_is_a_400_naming_the_field(stack):
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     r = portal.call("POST", "registration/units", json={
         "uscc": bad, "password": "Passw0rd!", "name": "Bad Co", "category": "enterprise",
-        "phone": "13800138000", "email": "bad@example.cn"})
+        "phone": "13800138000", "email": "bad@example.cn", "sms_code": "123456"})
     assert r.status_code == 400
     assert r.json()["field"] == "uscc" and r.json()["code"] == "invalid_uscc" and r.json()["message"]
 

@@ -27,7 +27,8 @@ def infra(tmp_path_factory):
     env.update(AMQP_URI=amqp, JWT_PRIVATE_KEY_FILE=str(keys / "private.pem"),
                JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), RETRY_DELAYS_MS="100,200",
                SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), PUBLIC_BASE_URL="http://127.0.0.1:9",
-               PAYMENT_SANDBOX_CALLBACK_DELAY="0.05", ACCR_DATA_DIR=str(keys))
+               PAYMENT_SANDBOX_CALLBACK_DELAY="0.05", ACCR_DATA_DIR=str(keys),
+               SMS_MAX_PER_CLIENT_PER_HOUR="40")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     auth._read.cache_clear()
@@ -57,8 +58,29 @@ def service_app(name: str):
     return importlib.import_module(f"services.{name}.app")
 
 
+class SmsInbox:
+    """Stands in for the RPC to notifications: records the codes registration sends."""
+
+    def __init__(self):
+        self.codes: dict[str, list[str]] = {}
+
+    def send(self, phone, code, purpose, language):
+        self.codes.setdefault(phone, []).append(code)
+        return "test"
+
+    def last(self, phone: str) -> str:
+        return self.codes[phone][-1]
+
+
 @pytest.fixture(scope="session")
-def apps(infra):
+def sms_inbox(infra):
+    inbox = SmsInbox()
+    service_app("registration").runtime().extras["sms_codes"] = inbox
+    return inbox
+
+
+@pytest.fixture(scope="session")
+def apps(infra, sms_inbox):
     """Flask test clients of the five services (no relay thread: publishing happens right
     after each commit, and tests call the relay explicitly where they need it)."""
     return {s: service_app(s).create_app(start_relay=False).test_client() for s in SERVICES}

@@ -16,19 +16,36 @@ from shared.events import make_event
 from shared.topology import handler_queue_name
 from tests.infra import wait_for
 from tests.integration.conftest import service_app
-from tests.journey import photo_jpeg, random_resident_id, random_uscc
+from tests.journey import photo_jpeg, random_phone, random_resident_id, random_uscc
 
 
 def unit_headers(unit_id: str) -> dict:
     return {"Authorization": "Bearer " + issue_token(unit_id, "unit_contact", "registration", unit_id=unit_id)}
 
 
-def signed_up_unit(apps, language="zh") -> tuple[str, dict, str]:
+def sms_code(apps, phone: str, purpose: str) -> str:
+    from tests.integration.conftest import service_app as _app
+    r = apps["registration"].post("/sms-codes", json={"phone": phone, "purpose": purpose},
+                                  headers={"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"})
+    assert r.status_code == 202, r.json
+    return _app("registration").runtime().extras["sms_codes"].last(phone)
+
+
+def age_sms_codes(minutes: int) -> None:
+    import datetime as dt
+    from services.registration.models import SmsCode
+    with service_app("registration").runtime().db.transaction() as s:
+        for row in s.scalars(select(SmsCode)):
+            row.created_at -= dt.timedelta(minutes=minutes)
+
+
+def signed_up_unit(apps, language="zh", phone=None) -> tuple[str, dict, str]:
     uscc = random_uscc()
+    phone = phone or random_phone()
     r = apps["registration"].post("/units", json={
         "uscc": uscc, "password": "Passw0rd!", "name": "Example Co " + uscc[-4:], "category": "enterprise",
-        "phone": "13800138000", "email": f"{uscc.lower()}@example.cn", "delegation_id": "GD-GZ",
-        "language": language})
+        "phone": phone, "email": f"{uscc.lower()}@example.cn", "delegation_id": "GD-GZ",
+        "language": language, "sms_code": sms_code(apps, phone, "signup")})
     assert r.status_code == 201, r.json
     unit_id = r.json["unit_id"]
     return unit_id, unit_headers(unit_id), uscc
@@ -91,7 +108,56 @@ class TestRegistration:
         unit_id, _, _ = signed_up_unit(apps, language="en")
         with service_app("registration").runtime().db.transaction() as s:
             contact = domain.unit_contact(s, unit_id)
-        assert contact["language"] == "en" and contact["phone"] == "13800138000"
+        assert contact["language"] == "en" and contact["phone"].startswith("13")
+
+    def test_sms_codes_rate_limits_tries_and_login(self, apps, sms_inbox):
+        c = apps["registration"]
+        phone = random_phone()
+        unit_id, _, uscc = signed_up_unit(apps, phone=phone)
+        age_sms_codes(minutes=2)  # the sign-up code was sent two minutes ago
+        r = c.post("/sms-codes", json={"phone": phone, "purpose": "login"}, headers={"X-Forwarded-For": "192.0.2.1"})
+        assert r.status_code == 202
+        r = c.post("/sms-codes", json={"phone": phone, "purpose": "login"}, headers={"X-Forwarded-For": "192.0.2.1"})
+        assert (r.status_code, r.json["code"]) == (429, "sms_too_soon")
+        code = sms_inbox.last(phone)
+        wrong = "000000" if code != "000000" else "111111"
+        r = c.post("/auth/login/sms", json={"phone": phone, "sms_code": wrong})
+        assert (r.status_code, r.json["code"], r.json["field"]) == (400, "sms_code_wrong", "sms_code")
+        r = c.post("/auth/login/sms", json={"phone": phone, "sms_code": code})
+        assert r.status_code == 200 and r.json["unit_id"] == unit_id
+        r = c.post("/auth/login/sms", json={"phone": phone, "sms_code": code})  # used up
+        assert r.json["code"] == "sms_code_expired"
+        r = c.post("/sms-codes", json={"phone": "12", "purpose": "login"})
+        assert (r.status_code, r.json["field"]) == (400, "phone")
+        r = c.post("/units", json={"uscc": random_uscc(), "password": "Passw0rd!", "name": "No Code Co",
+                                   "category": "enterprise", "phone": random_phone(), "email": "x@example.cn",
+                                   "sms_code": "123456"})
+        assert (r.status_code, r.json["field"]) == (400, "sms_code")
+
+    def test_sms_codes_are_limited_per_client_address(self, apps):
+        client = {"X-Forwarded-For": "203.0.113.7, 198.51.100.9"}  # the gateway appended the last hop
+        answers = [apps["registration"].post("/sms-codes", headers=client,
+                                             json={"phone": random_phone(), "purpose": "signup"}).status_code
+                   for _ in range(41)]
+        assert answers[:40] == [202] * 40 and answers[40] == 429
+        other = {"X-Forwarded-For": "203.0.113.7, 198.51.100.10"}  # same spoofable first hop, other client
+        assert apps["registration"].post("/sms-codes", headers=other,
+                                         json={"phone": random_phone(), "purpose": "signup"}).status_code == 202
+
+    def test_password_reset_by_sms(self, apps, sms_inbox):
+        c = apps["registration"]
+        phone = random_phone()
+        _, _, uscc = signed_up_unit(apps, phone=phone)
+        age_sms_codes(minutes=2)
+        c.post("/sms-codes", json={"phone": phone, "purpose": "reset_password"}, headers={"X-Forwarded-For": "192.0.2.2"})
+        r = c.post("/auth/password-reset", json={"uscc": uscc, "phone": phone, "sms_code": sms_inbox.last(phone),
+                                                 "new_password": "weak"})
+        assert (r.status_code, r.json["field"]) == (400, "password")
+        r = c.post("/auth/password-reset", json={"uscc": uscc, "phone": phone, "sms_code": sms_inbox.last(phone),
+                                                 "new_password": "N3w-password"})
+        assert r.status_code == 204
+        assert c.post("/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).status_code == 401
+        assert c.post("/auth/login", json={"uscc": uscc, "password": "N3w-password"}).status_code == 200
 
 
 class TestReview:

@@ -277,3 +277,53 @@ def test_procurement_intentions_come_from_the_catalogue():
         with pytest.raises(ApiError) as err:
             domain.check_procurement_intentions(bad)
         assert err.value.field.startswith("procurement_intentions.0")
+
+
+def test_sms_codes_expire_count_tries_and_are_rate_limited(session_for):
+    s = session_for("registration")
+    t0 = dt.datetime(2026, 9, 1, 9, 0)
+    row, code = domain.issue_sms_code(s, CIPHER, "13800138000", "login", "1.2.3.4", now=t0)
+    assert len(code) == 6 and code not in row.code_hash
+    with pytest.raises(ApiError) as err:  # one a minute
+        domain.issue_sms_code(s, CIPHER, "13800138000", "login", "1.2.3.4", now=t0 + dt.timedelta(seconds=30))
+    assert err.value.code == "sms_too_soon" and err.value.status == 429
+    wrong = "000000" if code != "000000" else "111111"
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "signup", code, now=t0).code == "sms_code_expired"
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", wrong, now=t0).code == "sms_code_wrong"
+    late = t0 + domain.SMS_CODE_TTL + dt.timedelta(seconds=1)
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", code, now=late).code == "sms_code_expired"
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", code, now=t0) is None
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", code, now=t0).code == "sms_code_expired"
+
+    t1 = t0 + dt.timedelta(minutes=2)
+    _, code = domain.issue_sms_code(s, CIPHER, "13800138000", "login", None, now=t1)
+    for _ in range(domain.SMS_MAX_TRIES - 1):
+        assert domain.check_sms_code(s, CIPHER, "13800138000", "login", wrong, now=t1).code == "sms_code_wrong"
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", wrong, now=t1).code == "sms_code_voided"
+    assert domain.check_sms_code(s, CIPHER, "13800138000", "login", code, now=t1).code == "sms_code_expired"
+
+
+def test_sms_daily_and_per_client_limits(session_for):
+    s = session_for("registration")
+    t0 = dt.datetime(2026, 9, 1, 0, 0)
+    for i in range(domain.SMS_MAX_PER_PHONE_PER_DAY):
+        domain.issue_sms_code(s, CIPHER, "13800138000", "login", None, now=t0 + dt.timedelta(minutes=2 * i))
+    with pytest.raises(ApiError) as err:
+        domain.issue_sms_code(s, CIPHER, "13800138000", "login", None, now=t0 + dt.timedelta(hours=1))
+    assert err.value.code == "sms_daily_limit"
+    for i in range(3):
+        domain.issue_sms_code(s, CIPHER, f"1390000000{i}", "signup", "9.9.9.9", now=t0, per_client_per_hour=3)
+    with pytest.raises(ApiError) as err:
+        domain.issue_sms_code(s, CIPHER, "13900000009", "signup", "9.9.9.9", now=t0, per_client_per_hour=3)
+    assert err.value.code == "sms_client_limit"
+
+
+def test_password_reset_needs_the_units_phone_and_a_good_password(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    with pytest.raises(ApiError):
+        domain.reset_password(unit, "13900000000", "N3w-password")
+    with pytest.raises(ApiError):
+        domain.reset_password(unit, "13800138000", "short")
+    domain.reset_password(unit, "13800138000", "N3w-password")
+    assert domain.authenticate(s, unit.uscc, "N3w-password", EDITION).id == unit.id
