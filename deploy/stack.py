@@ -177,6 +177,14 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise RuntimeError(f"not healthy after {timeout}s: {sorted(pending)}")
+        while time.monotonic() < deadline:  # registration has learnt review's delegations
+            try:
+                if requests.get(f"{self.url}/api/registration/delegations", timeout=2).json():
+                    return
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("registration never received the delegation list")
 
     def stop(self) -> None:
         for name in list(self.procs):

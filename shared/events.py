@@ -141,6 +141,16 @@ class ReuseLockedV1(EventSchema):
     previous_credential_no = fields.String(required=True)
 
 
+class DelegationChangedV1(EventSchema):
+    """A (sub-)delegation as units may choose it at sign-up."""
+    delegation_id = _id()
+    name = fields.String(required=True)
+    parent_id = fields.String(required=True, allow_none=True)
+    recommendation_code = fields.String(required=True, allow_none=True)
+    industry = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
+
+
 class QuotaChangedV1(EventSchema):
     uscc = fields.String(required=True)
     unit_id = fields.String(required=True, allow_none=True)
@@ -290,6 +300,7 @@ _SPECS = [
     EventSpec("PersonnelUpgraded", 1, "review", PersonnelUpgradedV1),
     EventSpec("ReuseLocked", 1, "review", ReuseLockedV1),
     EventSpec("QuotaChanged", 1, "review", QuotaChangedV1),
+    EventSpec("DelegationChanged", 1, "review", DelegationChangedV1),
     EventSpec("OrderCreated", 1, "billing", OrderCreatedV1),
     EventSpec("OrderCancelled", 1, "billing", OrderCancelledV1),
     EventSpec("PaymentConfirmed", 1, "billing", PaymentConfirmedV1),

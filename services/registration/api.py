@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.auth import issue_token, require
 from shared.db import utcnow
@@ -13,7 +13,8 @@ from shared.http import current_runtime
 from . import domain
 from .models import Person, PersonPhoto, SmsCode, UnitDocument
 from .schemas import (
-    AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DocumentSchema, LoginSchema,
+    AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DelegationSchema, DocumentSchema, LoginSchema,
+    PointsSchema, ReferralSchema,
     PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, ProgressSchema,
     PasswordResetSchema, SignedUpSchema, SignUpSchema, SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema,
     SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
@@ -295,6 +296,36 @@ def update_address(changes, address_id):
 def delete_address(address_id):
     with current_runtime().db.transaction() as s:
         domain.delete_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id)
+
+
+@bp.route("/delegations", methods=["GET"])
+@bp.response(200, DelegationSchema(many=True))
+def list_delegations():
+    """The (sub-)delegations a unit may join, as review publishes them."""
+    with current_runtime().db.transaction() as s:
+        return domain.delegations(s)
+
+
+@bp.route("/units/me/referral", methods=["GET"])
+@bp.response(200, ReferralSchema)
+@require(UNIT)
+def my_referral():
+    """The unit's referral link: approved invited units earn its approved people points."""
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        invited = s.scalar(select(func.count()).select_from(domain.Unit).where(
+            domain.Unit.referred_by_unit_id == unit.id))
+        return {"code": unit.referral_code, "link": f"{rt.settings.public_base_url}/register?ref={unit.referral_code}",
+                "invited_units": invited}
+
+
+@bp.route("/units/me/points", methods=["GET"])
+@bp.response(200, PointsSchema)
+@require(UNIT)
+def my_points():
+    with current_runtime().db.transaction() as s:
+        return domain.points(s, g.principal.unit_id)
 
 
 @bp.route("/catalogue/procurement", methods=["GET"])

@@ -25,7 +25,7 @@ from shared.crypto import FieldCipher
 from shared.masking import mask_id_number
 from shared.validators import is_valid_resident_id, is_valid_uscc
 
-from .models import DeliveryAddress, Person, PersonPhoto, SmsCode, Unit
+from .models import DelegationView, DeliveryAddress, Person, PersonPhoto, PointsEntry, SmsCode, Unit
 
 VISITOR_KINDS = ("unit", "individual")
 REGIONS = ("mainland", "hk_macao_taiwan", "overseas")
@@ -74,16 +74,56 @@ def check_sign_up(data: dict[str, Any]) -> None:
     check_password_policy(data["password"])
 
 
+def choose_delegation(session: Session, region: str, delegation_id: str | None,
+                      recommendation_code: str | None) -> str | None:
+    """Every domestic unit joins exactly one (sub-)delegation from the list review
+    publishes. Industry delegations admit units only through their recommendation code."""
+    by_code = None
+    if recommendation_code:
+        by_code = session.scalar(select(DelegationView).where(
+            DelegationView.recommendation_code == recommendation_code, DelegationView.active.is_(True)))
+        if by_code is None:
+            raise ApiError("unknown_recommendation_code", "no delegation has this recommendation code",
+                           "recommendation_code")
+    if delegation_id is None:
+        if region == "mainland":
+            raise ApiError("delegation_required", "choose your (sub-)delegation", "delegation_id")
+        return by_code.id if by_code else None
+    chosen = session.get(DelegationView, delegation_id)
+    if chosen is None or not chosen.active:
+        raise ApiError("unknown_delegation", "choose a delegation from the list", "delegation_id")
+    if chosen.industry and (by_code is None or by_code.id != chosen.id):
+        raise ApiError("recommendation_code_required", "an industry delegation is joined with its recommendation code",
+                       "recommendation_code")
+    return chosen.id
+
+
+def _new_referral_code(session: Session) -> str:
+    while True:
+        code = "R" + "".join(secrets.choice("23456789ABCDEFGHJKMNPQRSTUVWXYZ") for _ in range(7))
+        if session.scalar(select(Unit.id).where(Unit.referral_code == code)) is None:
+            return code
+
+
 def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) -> Unit:
     uscc = data["uscc"]
     check_sign_up(data)
     if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
         raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
+    delegation_id = choose_delegation(session, data["region"], data.get("delegation_id"),
+                                      data.get("recommendation_code"))
+    referrer = None
+    if data.get("referral_code"):
+        referrer = session.scalar(select(Unit).where(Unit.referral_code == data["referral_code"],
+                                                     Unit.edition == edition))
+        if referrer is None:
+            raise ApiError("unknown_referral_code", "this referral link is not valid", "referral_code")
     unit = Unit(
         id=new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
         password_hash=_hasher.hash(data["password"]), name=data["name"],
         visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
-        delegation_id=data.get("delegation_id"), recommendation_code=data.get("recommendation_code"),
+        delegation_id=delegation_id, recommendation_code=data.get("recommendation_code"),
+        referral_code=_new_referral_code(session), referred_by_unit_id=referrer.id if referrer else None,
         contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
         info={}, status="draft", failed_logins=0, created_at=utcnow(),
     )
@@ -91,7 +131,8 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) ->
     session.flush()
     emit("UnitRegistered", {"unit_id": unit.id, "edition": edition, "delegation_id": unit.delegation_id,
                             "visitor_kind": unit.visitor_kind, "region": unit.region,
-                            "category": unit.category, "referrer_unit_id": None})
+                            "category": unit.category, "referrer_unit_id": unit.referred_by_unit_id})
+    award_points(session, unit.id, None, REGISTRATION_POINTS, "registration", unit.id)
     return unit
 
 
@@ -608,7 +649,10 @@ def advance(person: Person, status: str) -> bool:
 def on_unit_approved(ctx: HandlerContext) -> None:
     unit = _unit_of(ctx)
     if unit is not None:
+        first_approval = unit.status != "approved"
         unit.status, unit.review_comment = "approved", None
+        if first_approval:
+            award_referral_points(ctx.session, unit)
         for person in ctx.session.scalars(select(Person).where(Person.unit_id == unit.id,
                                                                Person.status == "submitted")
                                           .order_by(Person.id).with_for_update()):
@@ -677,12 +721,64 @@ def on_credential_dispatched(ctx: HandlerContext) -> None:
         advance(person, "dispatched")
 
 
+def on_delegation_changed(ctx: HandlerContext) -> None:
+    p = ctx.payload
+    view = ctx.session.get(DelegationView, p["delegation_id"], with_for_update=True)
+    if view is None:
+        view = DelegationView(id=p["delegation_id"])
+        ctx.session.add(view)
+    view.name, view.parent_id, view.recommendation_code = p["name"], p["parent_id"], p["recommendation_code"]
+    view.industry, view.active = p["industry"], p["active"]
+
+
+def delegations(session: Session) -> list[DelegationView]:
+    return list(session.scalars(select(DelegationView).where(DelegationView.active.is_(True))
+                                .order_by(DelegationView.id)))
+
+
+# --- referrals and points ---------------------------------------------------------------
+REGISTRATION_POINTS = 5
+REFERRAL_POINTS_PER_PERSON = 10
+APPROVED_PERSON_STATES = ("awaiting_confirmation", "awaiting_payment", "awaiting_check", "check_passed",
+                          "in_production", "dispatched", "delivered")
+
+
+def award_points(session: Session, unit_id: str, person_id: str | None, points: int, reason: str,
+                 source_id: str) -> bool:
+    """One ledger line per (reason, source, person); a repeat is ignored."""
+    exists = session.scalar(select(PointsEntry.id).where(
+        PointsEntry.reason == reason, PointsEntry.source_id == source_id,
+        PointsEntry.person_id.is_(None) if person_id is None else PointsEntry.person_id == person_id))
+    if exists:
+        return False
+    session.add(PointsEntry(id=new_id(), unit_id=unit_id, person_id=person_id, points=points, reason=reason,
+                            source_id=source_id, created_at=utcnow()))
+    return True
+
+
+def award_referral_points(session: Session, invited: Unit) -> int:
+    """When an invited unit is approved, each approved person of the inviter earns points."""
+    if not invited.referred_by_unit_id:
+        return 0
+    people = session.scalars(select(Person).where(Person.unit_id == invited.referred_by_unit_id,
+                                                  Person.status.in_(APPROVED_PERSON_STATES)))
+    return sum(award_points(session, invited.referred_by_unit_id, p.id, REFERRAL_POINTS_PER_PERSON, "referral",
+                            invited.id) for p in people)
+
+
+def points(session: Session, unit_id: str) -> dict[str, Any]:
+    entries = list(session.scalars(select(PointsEntry).where(PointsEntry.unit_id == unit_id)
+                                   .order_by(PointsEntry.created_at, PointsEntry.id)))
+    return {"balance": sum(e.points for e in entries), "entries": entries}
+
+
 HANDLERS = {
     "UnitApproved": on_unit_approved, "UnitReturned": on_unit_returned, "UnitRejected": on_unit_rejected,
     "PersonnelConfirmed": on_personnel_confirmed, "OrderCreated": on_order_created,
     "OrderCancelled": on_order_cancelled, "PaymentConfirmed": on_payment_confirmed,
     "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
+    "DelegationChanged": on_delegation_changed,
 }
 
 

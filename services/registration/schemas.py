@@ -25,6 +25,7 @@ class SignUpSchema(Strict):
     category = fields.String(required=True)
     delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
     phone = fields.String(required=True, validate=PHONE)
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
@@ -119,6 +120,7 @@ class UnitSchema(Strict):
     delegation_id = fields.String(allow_none=True)
     status = fields.String()
     review_comment = fields.String(allow_none=True)
+    referral_code = fields.String(allow_none=True)
     contact_phone = fields.Function(lambda u: mask_phone(u.contact_phone))
     contact_email = fields.Function(lambda u: mask_email(u.contact_email))
     info = fields.Dict()
@@ -216,6 +218,32 @@ class AddressSchema(Strict):
     detail = fields.String()
     postcode = fields.String(allow_none=True)
     is_default = fields.Boolean()
+
+
+class DelegationSchema(Strict):
+    id = fields.String()
+    name = fields.String()
+    parent_id = fields.String(allow_none=True)
+    industry = fields.Boolean()
+
+
+class ReferralSchema(Strict):
+    code = fields.String()
+    link = fields.String()
+    invited_units = fields.Integer()
+
+
+class PointsEntrySchema(Strict):
+    points = fields.Integer()
+    reason = fields.String()
+    person_id = fields.String(allow_none=True)
+    source_id = fields.String()
+    created_at = fields.DateTime()
+
+
+class PointsSchema(Strict):
+    balance = fields.Integer()
+    entries = fields.List(fields.Nested(PointsEntrySchema))
 
 
 class CatalogueSchema(Strict):

@@ -18,8 +18,9 @@ def runtime() -> Runtime:
 
 
 def seed(admin_password: str | None = None) -> None:
-    with runtime().db.transaction() as s:
-        domain.seed_defaults(s, admin_password or runtime().settings.get("ADMIN_PASSWORD"))
+    rt = runtime()
+    with rt.outbox.transaction() as s:
+        domain.seed_defaults(s, rt.outbox.emitter(s), admin_password or rt.settings.get("ADMIN_PASSWORD"))
 
 
 def create_app(start_relay: bool = True):

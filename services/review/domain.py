@@ -28,12 +28,20 @@ DEFAULT_DELEGATIONS = [
 ]
 
 
-def seed_defaults(session: Session, admin_password: str | None = None) -> None:
-    """Idempotent: creates the default delegations and, if a password is given, an
-    organising-committee admin `admin`."""
+def announce_delegation(emit: Emit, d: Delegation) -> None:
+    emit("DelegationChanged", {"delegation_id": d.id, "name": d.name, "parent_id": d.parent_id,
+                               "recommendation_code": d.recommendation_code, "industry": bool(d.industry),
+                               "active": bool(d.active)})
+
+
+def seed_defaults(session: Session, emit: Emit, admin_password: str | None = None) -> None:
+    """Idempotent: creates the default delegations (announcing them to registration) and,
+    if a password is given, an organising-committee admin `admin`."""
     for d in DEFAULT_DELEGATIONS:
         if session.get(Delegation, d["id"]) is None:
-            session.add(Delegation(**d, centralised_payment=False, two_level=False))
+            delegation = Delegation(**d, centralised_payment=False, two_level=False, industry=False, active=True)
+            session.add(delegation)
+            announce_delegation(emit, delegation)
     session.flush()
     if admin_password and session.scalar(select(Admin).where(Admin.username == "admin")) is None:
         session.add(Admin(id=new_id(), username="admin", password_hash=_hasher.hash(admin_password),

@@ -32,6 +32,8 @@ class Delegation(Base):
     target: Mapped[int] = mapped_column(Integer, default=0)
     centralised_payment: Mapped[bool] = mapped_column(Boolean, default=False)  # 统付
     two_level: Mapped[bool] = mapped_column(Boolean, default=False)
+    industry: Mapped[bool] = mapped_column(Boolean, default=False)  # 行业交易团: joined by code only
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Admin(Base):

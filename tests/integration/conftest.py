@@ -80,10 +80,16 @@ def sms_inbox(infra):
 
 
 @pytest.fixture(scope="session")
-def apps(infra, sms_inbox):
+def apps(infra, sms_inbox, pump):
     """Flask test clients of the five services (no relay thread: publishing happens right
-    after each commit, and tests call the relay explicitly where they need it)."""
-    return {s: service_app(s).create_app(start_relay=False).test_client() for s in SERVICES}
+    after each commit, and tests call the relay explicitly where they need it). Review's
+    delegations are seeded and delivered to registration's projection first."""
+    clients = {s: service_app(s).create_app(start_relay=False).test_client() for s in SERVICES}
+    service_app("review").seed("Admin-passw0rd")
+    from tests.infra import wait_for
+    wait_for(lambda: clients["registration"].get("/delegations").json or pump.drain("registration", "DelegationChanged")
+             and False, message="the delegation projection")
+    return clients
 
 
 class Pump:

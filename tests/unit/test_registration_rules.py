@@ -15,7 +15,22 @@ EDITION = "CIIE-2026"
 DAYS = domain.fair_days("2026-11-05..2026-11-10")
 
 
+def delegations(session):
+    from services.registration.models import DelegationView
+    if session.get(DelegationView, "GD-GZ") is None:
+        session.add_all([
+            DelegationView(id="GD", name="广东交易团", parent_id=None, recommendation_code="Q2021089", industry=False,
+                           active=True),
+            DelegationView(id="GD-GZ", name="广州交易分团", parent_id="GD", recommendation_code=None, industry=False,
+                           active=True),
+            DelegationView(id="MED", name="医药行业交易团", parent_id=None, recommendation_code="Q2021500",
+                           industry=True, active=True),
+        ])
+        session.flush()
+
+
 def sign_up(session, emit, **over):
+    delegations(session)
     data = {"uscc": "91350100M000100Y43", "password": "Passw0rd1", "name": "Example Co", "visitor_kind": "unit",
             "region": "mainland", "category": "enterprise", "phone": "13800138000", "email": "a@example.cn",
             "delegation_id": "GD-GZ", **over}
@@ -327,3 +342,37 @@ def test_password_reset_needs_the_units_phone_and_a_good_password(session_for, e
         domain.reset_password(unit, "13800138000", "short")
     domain.reset_password(unit, "13800138000", "N3w-password")
     assert domain.authenticate(s, unit.uscc, "N3w-password", EDITION).id == unit.id
+
+
+def test_delegation_choice(session_for):
+    s = session_for("registration")
+    delegations(s)
+    assert domain.choose_delegation(s, "mainland", "GD-GZ", None) == "GD-GZ"
+    assert domain.choose_delegation(s, "mainland", "GD-GZ", "Q2021089") == "GD-GZ"
+    assert domain.choose_delegation(s, "overseas", None, None) is None
+    for args, field in ((("mainland", None, None), "delegation_id"), (("mainland", "XX", None), "delegation_id"),
+                        (("mainland", "GD-GZ", "Q0000000"), "recommendation_code"),
+                        (("mainland", "MED", None), "recommendation_code")):
+        with pytest.raises(ApiError) as err:
+            domain.choose_delegation(s, *args)
+        assert err.value.field == field
+    assert domain.choose_delegation(s, "mainland", "MED", "Q2021500") == "MED"
+
+
+def test_referral_points_go_to_the_inviters_approved_people(session_for, emit):
+    s = session_for("registration")
+    inviter = sign_up(s, emit)
+    approved = domain.add_person(s, inviter, person_data(), DAYS, CIPHER)
+    approved.status = "awaiting_payment"
+    saved = domain.add_person(s, inviter, person_data(), DAYS, CIPHER)
+    with pytest.raises(ApiError):
+        sign_up(s, emit, uscc="91110000802100433B", referral_code="RNOPE")
+    invited = sign_up(s, emit, uscc="91110000802100433B", referral_code=inviter.referral_code)
+    assert invited.referred_by_unit_id == inviter.id and emit.events[-1][1]["referrer_unit_id"] == inviter.id
+    assert domain.award_referral_points(s, invited) == 1
+    s.flush()
+    assert domain.award_referral_points(s, invited) == 0  # once per invited unit and person
+    ledger = domain.points(s, inviter.id)
+    assert ledger["balance"] == domain.REGISTRATION_POINTS + domain.REFERRAL_POINTS_PER_PERSON
+    assert {e.person_id for e in ledger["entries"]} == {None, approved.id} and saved.id not in {
+        e.person_id for e in ledger["entries"]}

@@ -30,9 +30,9 @@ def test_confirmation_rule():
     assert review.confirmation_for("vip", None) is None
 
 
-def test_admin_scope_follows_the_tree(session_for):
+def test_admin_scope_follows_the_tree(session_for, emit):
     s = session_for("review")
-    review.seed_defaults(s)
+    review.seed_defaults(s, emit)
     assert review.in_scope(s, "GD-GZ", "GD") and review.in_scope(s, "GD-GZ", "GD-GZ")
     assert not review.in_scope(s, "GD-SZ", "GD-GZ") and not review.in_scope(s, "FJ", "GD")
     assert review.in_scope(s, "FJ", None)

@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: f30ebe29bd5a
+Revision ID: c2346216de63
 Revises: 
-Create Date: 2026-11-23 07:49:45.172369
+Create Date: 2026-11-23 07:58:36.925677
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'f30ebe29bd5a'
+revision = 'c2346216de63'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: 33e3a392d50b
+Revision ID: 5175179022c5
 Revises: 
-Create Date: 2026-11-23 07:42:50.641104
+Create Date: 2026-11-23 07:58:37.434448
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '33e3a392d50b'
+revision = '5175179022c5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -24,6 +24,8 @@ def upgrade() -> None:
     sa.Column('target', sa.Integer(), nullable=False),
     sa.Column('centralised_payment', sa.Boolean(), nullable=False),
     sa.Column('two_level', sa.Boolean(), nullable=False),
+    sa.Column('industry', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['delegations.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('recommendation_code')
