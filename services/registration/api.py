@@ -14,7 +14,8 @@ from . import domain
 from .models import Person, PersonPhoto, SmsCode, UnitDocument
 from .schemas import (
     AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DelegationSchema, DocumentSchema, LoginSchema,
-    PointsSchema, ReferralSchema,
+    JoinSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PointsSchema,
+    ReferralSchema,
     PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, ProgressSchema,
     PasswordResetSchema, SignedUpSchema, SignUpSchema, SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema,
     SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
@@ -22,6 +23,7 @@ from .schemas import (
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
 UNIT = "unit_contact"
+MEMBER = "unit_member"  # a colleague: fills in their own personnel record only
 
 
 def _days():
@@ -158,16 +160,34 @@ def save_info(changes):
         return domain.save_unit_info(unit, UnitInfoSchema().dump(changes))
 
 
+def _member_id() -> str | None:
+    return g.principal.subject if g.principal.role == MEMBER else None
+
+
+def _own_person(s, person_id: str, lock: bool = False):
+    """The person, if the caller may see it: the unit contact sees all of the unit's
+    records, a member only the ones they created."""
+    unit = domain.get_unit(s, g.principal.unit_id)
+    person = domain.get_person(s, unit, person_id, lock=lock)
+    if _member_id() and person.created_by_member_id != _member_id():
+        raise NotFound("person", "person_id")
+    return unit, person
+
+
 @bp.route("/units/me/personnel", methods=["POST"])
 @bp.arguments(AddPersonSchema)
 @bp.response(201, PersonSchema)
-@require(UNIT)
+@require(UNIT, MEMBER)
 def add_person(data):
+    """Save a person (the unit contact may also submit at once; a member's records are
+    submitted by the unit contact)."""
     rt = current_runtime()
     submit = data.pop("submit")
+    if submit and _member_id():
+        raise domain.Forbidden("the unit contact submits personnel")
     with rt.outbox.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
-        person = domain.add_person(s, unit, data, _days(), _cipher())
+        person = domain.add_person(s, unit, data, _days(), _cipher(), member_id=_member_id())
         if submit:
             domain.submit_person(person, rt.outbox.emitter(s))
         return person
@@ -176,30 +196,29 @@ def add_person(data):
 @bp.route("/units/me/personnel", methods=["GET"])
 @bp.arguments(PersonnelQuerySchema, location="query")
 @bp.response(200, PersonnelPageSchema)
-@require(UNIT)
+@require(UNIT, MEMBER)
 def list_personnel(filters):
     """Filters: name, id_number (exact), region_type, entry_date, reuse, status; paginated.
-    ID numbers are always masked."""
+    ID numbers are always masked. A member sees only their own records."""
     with current_runtime().db.transaction() as s:
-        return domain.personnel_page(s, g.principal.unit_id, filters, _cipher())
+        return domain.personnel_page(s, g.principal.unit_id, {**filters, "member_id": _member_id()}, _cipher())
 
 
 @bp.route("/units/me/personnel/<person_id>", methods=["GET"])
 @bp.response(200, PersonSchema)
-@require(UNIT)
+@require(UNIT, MEMBER)
 def get_person(person_id):
     with current_runtime().db.transaction() as s:
-        return domain.get_person(s, domain.get_unit(s, g.principal.unit_id), person_id)
+        return _own_person(s, person_id)[1]
 
 
 @bp.route("/units/me/personnel/<person_id>", methods=["PATCH"])
 @bp.arguments(PersonUpdateSchema(partial=True))
 @bp.response(200, PersonSchema)
-@require(UNIT)
+@require(UNIT, MEMBER)
 def update_person(changes, person_id):
     with current_runtime().db.transaction() as s:
-        unit = domain.get_unit(s, g.principal.unit_id)
-        person = domain.get_person(s, unit, person_id, lock=True)
+        unit, person = _own_person(s, person_id, lock=True)
         return domain.update_person(s, unit, person, changes, _days(), _cipher())
 
 
@@ -225,21 +244,19 @@ def cancel_person(person_id):
 
 @bp.route("/units/me/personnel/<person_id>/photo", methods=["PUT"])
 @bp.response(200, PersonSchema)
-@require(UNIT)
+@require(UNIT, MEMBER)
 def upload_photo(person_id):
     """Multipart field `photo`: JPG, 3:4, under 1 MB, at least 480x640 (decoded to check)."""
     content = _upload("photo")
     with current_runtime().db.transaction() as s:
-        unit = domain.get_unit(s, g.principal.unit_id)
-        return domain.set_photo(s, domain.get_person(s, unit, person_id, lock=True), content)
+        return domain.set_photo(s, _own_person(s, person_id, lock=True)[1], content)
 
 
 @bp.route("/units/me/personnel/<person_id>/photo", methods=["GET"])
-@require(UNIT)
+@require(UNIT, MEMBER)
 def download_photo(person_id):
     with current_runtime().db.transaction() as s:
-        unit = domain.get_unit(s, g.principal.unit_id)
-        domain.get_person(s, unit, person_id)
+        _own_person(s, person_id)
         photo = s.get(PersonPhoto, person_id)
         if photo is None:
             raise NotFound("photo", "photo")
@@ -296,6 +313,59 @@ def update_address(changes, address_id):
 def delete_address(address_id):
     with current_runtime().db.transaction() as s:
         domain.delete_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id)
+
+
+@bp.route("/members/join", methods=["POST"])
+@bp.arguments(JoinSchema)
+@bp.response(201, MemberSchema)
+def join(data):
+    """A colleague asks to join a unit with its unit code (verified phone, purpose `join`)."""
+    rt = current_runtime()
+    domain.check_password_policy(data["password"])
+    verify_code(data["phone"], "join", data.pop("sms_code"))
+    with rt.db.transaction() as s:
+        return domain.join_unit(s, _cipher(), rt.settings.edition, data)
+
+
+@bp.route("/auth/member-login", methods=["POST"])
+@bp.arguments(MemberLoginSchema)
+@bp.response(200, TokenSchema)
+def member_login(data):
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        member = domain.authenticate_member(s, _cipher(), rt.settings.edition, data["unit_code"].strip().upper(),
+                                            data["phone"], data["password"])
+        unit = s.get(domain.Unit, member.unit_id)
+    token = issue_token(member.id, MEMBER, "registration", unit_id=unit.id, delegation_id=unit.delegation_id)
+    return {"token": token, "unit_id": unit.id}
+
+
+@bp.route("/units/me/members", methods=["GET"])
+@bp.arguments(MemberQuerySchema, location="query")
+@bp.response(200, MemberSchema(many=True))
+@require(UNIT)
+def list_members(args):
+    with current_runtime().db.transaction() as s:
+        return domain.members(s, g.principal.unit_id, args["status"])
+
+
+@bp.route("/units/me/members/approve", methods=["POST"])
+@bp.arguments(MemberDecisionSchema)
+@bp.response(200, MemberSchema(many=True))
+@require(UNIT)
+def approve_members(data):
+    """Approve join requests: one, or a batch (all or nothing)."""
+    with current_runtime().db.transaction() as s:
+        return domain.decide_members(s, domain.get_unit(s, g.principal.unit_id), data["member_ids"], True)
+
+
+@bp.route("/units/me/members/reject", methods=["POST"])
+@bp.arguments(MemberDecisionSchema)
+@bp.response(200, MemberSchema(many=True))
+@require(UNIT)
+def reject_members(data):
+    with current_runtime().db.transaction() as s:
+        return domain.decide_members(s, domain.get_unit(s, g.principal.unit_id), data["member_ids"], False)
 
 
 @bp.route("/delegations", methods=["GET"])

@@ -220,6 +220,37 @@ class AddressSchema(Strict):
     is_default = fields.Boolean()
 
 
+class JoinSchema(Strict):
+    unit_code = fields.String(required=True, validate=validate.Regexp(r"^T\d{8}$", error="a unit code is T and 8 digits"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(required=True, validate=PHONE)
+    sms_code = fields.String(required=True, load_only=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class MemberLoginSchema(Strict):
+    unit_code = fields.String(required=True)
+    phone = fields.String(required=True, validate=PHONE)
+    password = fields.String(required=True, load_only=True)
+
+
+class MemberSchema(Strict):
+    id = fields.String()
+    name = fields.String()
+    phone = fields.String(attribute="phone_masked")
+    status = fields.String()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class MemberQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(("pending", "approved", "rejected")))
+
+
+class MemberDecisionSchema(Strict):
+    member_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
 class DelegationSchema(Strict):
     id = fields.String()
     name = fields.String()

@@ -6,7 +6,7 @@ import pytest
 from services.registration import domain
 from services.registration.models import Person
 from shared.crypto import FieldCipher
-from shared.errors import ApiError, Conflict, Unauthorized
+from shared.errors import ApiError, Conflict, NotFound, Unauthorized
 from tests.journey import photo_jpeg, random_resident_id
 
 CIPHER = FieldCipher(os.urandom(32))
@@ -376,3 +376,29 @@ def test_referral_points_go_to_the_inviters_approved_people(session_for, emit):
     assert ledger["balance"] == domain.REGISTRATION_POINTS + domain.REFERRAL_POINTS_PER_PERSON
     assert {e.person_id for e in ledger["entries"]} == {None, approved.id} and saved.id not in {
         e.person_id for e in ledger["entries"]}
+
+
+def test_colleagues_join_with_the_unit_code_and_wait_for_approval(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    data = {"unit_code": unit.unit_code, "name": "王五", "phone": "13700000001", "password": "Passw0rd1"}
+    with pytest.raises(ApiError) as err:
+        domain.join_unit(s, CIPHER, EDITION, {**data, "unit_code": "T00000000"})
+    assert err.value.field == "unit_code"
+    member = domain.join_unit(s, CIPHER, EDITION, data)
+    assert member.status == "pending" and member.phone_masked == "137****0001"
+    with pytest.raises(Conflict):
+        domain.join_unit(s, CIPHER, EDITION, data)
+    with pytest.raises(ApiError) as err:  # pending members cannot log in yet
+        domain.authenticate_member(s, CIPHER, EDITION, unit.unit_code, "13700000001", "Passw0rd1")
+    assert err.value.code == "member_pending"
+    other = domain.join_unit(s, CIPHER, EDITION, {**data, "phone": "13700000002"})
+    with pytest.raises(NotFound):  # a batch is all or nothing
+        domain.decide_members(s, unit, [member.id, "nope"], True)
+    domain.decide_members(s, unit, [member.id, other.id], True)
+    assert member.status == other.status == "approved"
+    with pytest.raises(Conflict):
+        domain.decide_members(s, unit, [member.id], False)
+    assert domain.authenticate_member(s, CIPHER, EDITION, unit.unit_code, "13700000001", "Passw0rd1").id == member.id
+    with pytest.raises(Unauthorized):
+        domain.authenticate_member(s, CIPHER, EDITION, unit.unit_code, "13700000001", "wrong-pass1")
