@@ -19,7 +19,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "registration": (
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
-        "CredentialProduced", "CredentialDispatched", "DelegationChanged",
+        "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted"),
     "billing": ("PersonnelConfirmed",),

@@ -43,17 +43,17 @@ def _order_view(session, order) -> dict:
 
 
 @bp.route("/payables", methods=["GET"])
-@bp.response(200, PayableItemSchema(many=True))
 @require(UNIT)
+@bp.response(200, PayableItemSchema(many=True))
 def list_payables():
     with current_runtime().db.transaction() as s:
         return domain.payables(s, g.principal.unit_id)
 
 
 @bp.route("/orders", methods=["POST"])
+@require(UNIT)
 @bp.arguments(CreateOrderSchema)
 @bp.response(201, OrderSchema)
-@require(UNIT)
 def create_order(data):
     rt = current_runtime()
     key = require_key(request.headers.get("Idempotency-Key"))
@@ -67,17 +67,17 @@ def create_order(data):
 
 
 @bp.route("/orders/<order_no>", methods=["GET"])
-@bp.response(200, OrderSchema)
 @require(UNIT)
+@bp.response(200, OrderSchema)
 def get_order(order_no):
     with current_runtime().db.transaction() as s:
         return _order_view(s, domain.get_order(s, order_no, g.principal.unit_id))
 
 
 @bp.route("/orders/<order_no>/payments", methods=["POST"])
+@require(UNIT)
 @bp.arguments(StartPaymentSchema)
 @bp.response(201, PaymentStartedSchema)
-@require(UNIT)
 def start_payment(data, order_no):
     rt = current_runtime()
     key = require_key(request.headers.get("Idempotency-Key"))

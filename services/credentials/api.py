@@ -16,8 +16,8 @@ UNIT = "unit_contact"
 
 
 @bp.route("/units/me/credentials", methods=["GET"])
-@bp.response(200, CredentialSchema(many=True))
 @require(UNIT)
+@bp.response(200, CredentialSchema(many=True))
 def my_credentials():
     with current_runtime().db.transaction() as s:
         return list(s.scalars(select(Credential).where(Credential.unit_id == g.principal.unit_id)
@@ -25,8 +25,8 @@ def my_credentials():
 
 
 @bp.route("/units/me/summary", methods=["GET"])
-@bp.response(200, CheckSummarySchema)
 @require(UNIT)
+@bp.response(200, CheckSummarySchema)
 def my_summary():
     """Counts only: the reason of a failed check is never shown to the unit."""
     with current_runtime().db.transaction() as s:

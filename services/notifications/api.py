@@ -17,17 +17,17 @@ OPERATIONS = ("operations", "organising_committee")
 
 
 @bp.route("/messages", methods=["GET"])
+@require(*OPERATIONS)
 @bp.arguments(MessageQuerySchema, location="query")
 @bp.response(200, MessageSchema(many=True))
-@require(*OPERATIONS)
 def messages(args):
     with current_runtime().db.transaction() as s:
         return domain.delivery_log(s, args["unit_id"], args["status"])
 
 
 @bp.route("/messages/<message_id>/resend", methods=["POST"])
-@bp.response(200, MessageSchema)
 @require(*OPERATIONS)
+@bp.response(200, MessageSchema)
 def resend(message_id):
     rt = current_runtime()
     with rt.db.transaction() as s:

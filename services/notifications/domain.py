@@ -123,6 +123,34 @@ def send_sms_code(db: Database, sms_sender: Any, phone: str, code: str, purpose:
     return msg.provider_id
 
 
+DIRECT_EMAIL_TEMPLATES = ("registration_invitation", "email_code")
+
+
+def send_direct_email(db: Database, email_sender: Any, to: str, template: str, language: str,
+                      variables: dict[str, Any], unit_id: str | None = None, redact: tuple[str, ...] = ()) -> str:
+    """An email asked for by another service over RPC (invitations, verification codes),
+    sent at once and logged with the recipient masked and `redact` variables hidden."""
+    if template not in DIRECT_EMAIL_TEMPLATES:
+        raise ValueError(f"no direct email template {template}")
+    texts = render(template, language, variables)
+    logged = render(template, language, {**variables, **{k: "******" for k in redact}})
+    now = utcnow()
+    msg = Message(id=new_id(), source_event_id=f"direct:{new_id()}", unit_id=unit_id, channel="email",
+                  template=template, language=language, recipient=None, recipient_masked=mask_email(to) or "",
+                  subject=texts["subject"], body=logged["email"], status="queued", attempts=1,
+                  next_attempt_at=now, created_at=now)
+    try:
+        msg.provider_id = email_sender.send(to, texts["subject"], texts["email"])
+        msg.status, msg.sent_at = "sent", utcnow()
+    except DeliveryError as exc:
+        msg.status, msg.last_error = "failed", str(exc)[:300]
+    with db.transaction() as s:
+        s.add(msg)
+    if msg.status != "sent":
+        raise DeliveryError(msg.last_error or "email failed")
+    return msg.provider_id
+
+
 def resend(session: Session, message_id: str) -> Message | None:
     msg = session.get(Message, message_id)
     if msg is None:

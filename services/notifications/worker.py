@@ -25,6 +25,13 @@ class DeliverySweeper:
         rt = runtime()
         return domain.send_sms_code(rt.db, rt.extras["senders"]["sms"], phone, code, purpose, language)
 
+    @rpc
+    def send_email(self, to, template, language, variables, unit_id=None, redact=()):
+        """Asked by registration: one-click invitations and email verification codes."""
+        rt = runtime()
+        return domain.send_direct_email(rt.db, rt.extras["senders"]["email"], to, template, language, variables,
+                                        unit_id, tuple(redact))
+
 
 NotificationsWorker = build_worker(SERVICE, handlers(), lambda: runtime().consumer(handlers()),
                                    base=DeliverySweeper, rpc_targets=("registration",))

@@ -1,11 +1,13 @@
 """Registration HTTP API: translates requests into domain calls."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from shared.auth import issue_token, require
+from shared.auth import issue_token, require, verify_token
 from shared.db import utcnow
 from shared.errors import ApiError, NotFound
 from shared.http import current_runtime
@@ -13,12 +15,14 @@ from shared.http import current_runtime
 from . import domain
 from .models import Person, PersonPhoto, SmsCode, UnitDocument
 from .schemas import (
-    AddPersonSchema, AddressInSchema, AddressSchema, CatalogueSchema, DelegationSchema, DocumentSchema, LoginSchema,
-    JoinSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PointsSchema,
-    ReferralSchema,
-    PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, ProgressSchema,
-    PasswordResetSchema, SignedUpSchema, SignUpSchema, SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema,
-    SubmitUnitSchema, TokenSchema, UnitInfoSchema, UnitSchema,
+    AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
+    DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
+    LoginSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema,
+    PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, PointsSchema,
+    PreviousEditionImportSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema, ReferralSchema,
+    ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignedUpSchema, SignUpSchema,
+    SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema,
+    UnitSchema,
 )
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
@@ -87,10 +91,26 @@ def sign_up(data):
     """Sign-up needs the phone's SMS code (purpose `signup`)."""
     rt = current_runtime()
     domain.check_sign_up(data)
+    returning, invitation = data.pop("returning_token"), data.pop("invitation_token")
+    previous_unit_id = _returning_unit_id(returning) if returning else None
     verify_code(data["phone"], "signup", data.pop("sms_code"))
     with rt.outbox.transaction() as s:
         unit = domain.sign_up(s, rt.outbox.emitter(s), data, rt.settings.edition)
+        if invitation:
+            previous_unit_id = domain.previous_unit_by_invitation(s, invitation).id
+        if previous_unit_id:  # 往届: last edition's unit info comes along
+            domain.carry_over_into(unit, s.get(domain.PreviousUnit, previous_unit_id))
         return {"unit_id": unit.id, "unit_code": unit.unit_code, "status": unit.status}
+
+
+RETURNING = "returning"  # a short-lived token proving control of a previous-edition account
+
+
+def _returning_unit_id(token: str) -> str:
+    principal = verify_token(token)
+    if principal.role != RETURNING:
+        raise ApiError("invalid_returning_token", "verify the previous account again", "returning_token")
+    return principal.subject
 
 
 def _unit_token(unit) -> dict:
@@ -143,17 +163,17 @@ def login(data):
 
 
 @bp.route("/units/me", methods=["GET"])
-@bp.response(200, UnitSchema)
 @require(UNIT)
+@bp.response(200, UnitSchema)
 def my_unit():
     with current_runtime().db.transaction() as s:
         return domain.get_unit(s, g.principal.unit_id)
 
 
 @bp.route("/units/me/info", methods=["PATCH", "PUT"])
+@require(UNIT)
 @bp.arguments(UnitInfoSchema)
 @bp.response(200, UnitSchema)
-@require(UNIT)
 def save_info(changes):
     with current_runtime().db.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
@@ -175,9 +195,9 @@ def _own_person(s, person_id: str, lock: bool = False):
 
 
 @bp.route("/units/me/personnel", methods=["POST"])
+@require(UNIT, MEMBER)
 @bp.arguments(AddPersonSchema)
 @bp.response(201, PersonSchema)
-@require(UNIT, MEMBER)
 def add_person(data):
     """Save a person (the unit contact may also submit at once; a member's records are
     submitted by the unit contact)."""
@@ -194,9 +214,9 @@ def add_person(data):
 
 
 @bp.route("/units/me/personnel", methods=["GET"])
+@require(UNIT, MEMBER)
 @bp.arguments(PersonnelQuerySchema, location="query")
 @bp.response(200, PersonnelPageSchema)
-@require(UNIT, MEMBER)
 def list_personnel(filters):
     """Filters: name, id_number (exact), region_type, entry_date, reuse, status; paginated.
     ID numbers are always masked. A member sees only their own records."""
@@ -205,17 +225,17 @@ def list_personnel(filters):
 
 
 @bp.route("/units/me/personnel/<person_id>", methods=["GET"])
-@bp.response(200, PersonSchema)
 @require(UNIT, MEMBER)
+@bp.response(200, PersonSchema)
 def get_person(person_id):
     with current_runtime().db.transaction() as s:
         return _own_person(s, person_id)[1]
 
 
 @bp.route("/units/me/personnel/<person_id>", methods=["PATCH"])
+@require(UNIT, MEMBER)
 @bp.arguments(PersonUpdateSchema(partial=True))
 @bp.response(200, PersonSchema)
-@require(UNIT, MEMBER)
 def update_person(changes, person_id):
     with current_runtime().db.transaction() as s:
         unit, person = _own_person(s, person_id, lock=True)
@@ -223,8 +243,8 @@ def update_person(changes, person_id):
 
 
 @bp.route("/units/me/personnel/<person_id>", methods=["DELETE"])
-@bp.response(204)
 @require(UNIT)
+@bp.response(204)
 def delete_person(person_id):
     with current_runtime().db.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
@@ -232,8 +252,8 @@ def delete_person(person_id):
 
 
 @bp.route("/units/me/personnel/<person_id>/cancel", methods=["POST"])
-@bp.response(200, PersonSchema)
 @require(UNIT)
+@bp.response(200, PersonSchema)
 def cancel_person(person_id):
     """注销: the person will not attend; a paid fee becomes refundable."""
     rt = current_runtime()
@@ -243,8 +263,8 @@ def cancel_person(person_id):
 
 
 @bp.route("/units/me/personnel/<person_id>/photo", methods=["PUT"])
-@bp.response(200, PersonSchema)
 @require(UNIT, MEMBER)
+@bp.response(200, PersonSchema)
 def upload_photo(person_id):
     """Multipart field `photo`: JPG, 3:4, under 1 MB, at least 480x640 (decoded to check)."""
     content = _upload("photo")
@@ -264,8 +284,8 @@ def download_photo(person_id):
 
 
 @bp.route("/units/me/document", methods=["PUT"])
-@bp.response(200, DocumentSchema)
 @require(UNIT)
+@bp.response(200, DocumentSchema)
 def upload_document():
     """The qualification document for the unit's category (PNG/JPG/JPEG, at most 2 MB)."""
     content = _upload("document")
@@ -282,34 +302,34 @@ def upload_document():
 
 
 @bp.route("/units/me/addresses", methods=["GET"])
-@bp.response(200, AddressSchema(many=True))
 @require(UNIT)
+@bp.response(200, AddressSchema(many=True))
 def list_addresses():
     with current_runtime().db.transaction() as s:
         return domain.addresses(s, g.principal.unit_id)
 
 
 @bp.route("/units/me/addresses", methods=["POST"])
+@require(UNIT)
 @bp.arguments(AddressInSchema)
 @bp.response(201, AddressSchema)
-@require(UNIT)
 def add_address(data):
     with current_runtime().db.transaction() as s:
         return domain.add_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), data)
 
 
 @bp.route("/units/me/addresses/<address_id>", methods=["PATCH"])
+@require(UNIT)
 @bp.arguments(AddressInSchema(partial=True))
 @bp.response(200, AddressSchema)
-@require(UNIT)
 def update_address(changes, address_id):
     with current_runtime().db.transaction() as s:
         return domain.update_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id, changes)
 
 
 @bp.route("/units/me/addresses/<address_id>", methods=["DELETE"])
-@bp.response(204)
 @require(UNIT)
+@bp.response(204)
 def delete_address(address_id):
     with current_runtime().db.transaction() as s:
         domain.delete_address(s, domain.get_unit(s, g.principal.unit_id, lock=True), address_id)
@@ -341,18 +361,18 @@ def member_login(data):
 
 
 @bp.route("/units/me/members", methods=["GET"])
+@require(UNIT)
 @bp.arguments(MemberQuerySchema, location="query")
 @bp.response(200, MemberSchema(many=True))
-@require(UNIT)
 def list_members(args):
     with current_runtime().db.transaction() as s:
         return domain.members(s, g.principal.unit_id, args["status"])
 
 
 @bp.route("/units/me/members/approve", methods=["POST"])
+@require(UNIT)
 @bp.arguments(MemberDecisionSchema)
 @bp.response(200, MemberSchema(many=True))
-@require(UNIT)
 def approve_members(data):
     """Approve join requests: one, or a batch (all or nothing)."""
     with current_runtime().db.transaction() as s:
@@ -360,12 +380,150 @@ def approve_members(data):
 
 
 @bp.route("/units/me/members/reject", methods=["POST"])
+@require(UNIT)
 @bp.arguments(MemberDecisionSchema)
 @bp.response(200, MemberSchema(many=True))
-@require(UNIT)
 def reject_members(data):
     with current_runtime().db.transaction() as s:
         return domain.decide_members(s, domain.get_unit(s, g.principal.unit_id), data["member_ids"], False)
+
+
+ADMINS = ("organising_committee", "operations")
+
+
+@bp.route("/admin/previous-editions/import", methods=["POST"])
+@require(*ADMINS)
+@bp.arguments(PreviousEditionImportSchema)
+@bp.response(200, ImportResultSchema)
+def import_previous_edition(data):
+    """Load a previous edition's units and personnel, for returning units and reuse."""
+    with current_runtime().db.transaction() as s:
+        return domain.import_previous_edition(s, _cipher(), data["edition"], data["units"])
+
+
+@bp.route("/admin/previous-editions/invitations", methods=["POST"])
+@require(*ADMINS)
+@bp.arguments(InvitationsSchema)
+@bp.response(200, InvitedSchema)
+def send_invitations(data):
+    """One-click registration: email every previous unit not yet registered a link that
+    opens a prefilled sign-up form."""
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        invited = [(p.id, p.contact_email, p.name, p.invitation_token)
+                   for p in domain.invite_previous_units(s, data["edition"], rt.settings.edition)]
+    failed = 0
+    for prev_id, email, name, token in invited:
+        try:
+            rt.extras["emails"].send(email, "registration_invitation", "zh", {
+                "unit_name": name, "link": f"{rt.settings.public_base_url}/register?invitation={token}"})
+        except Exception:
+            failed += 1
+            with rt.db.transaction() as s:  # not sent: it will be offered again next time
+                prev = s.get(domain.PreviousUnit, prev_id)
+                prev.invitation_token, prev.invited_at = None, None
+    return {"invited": len(invited) - failed, "failed": failed}
+
+
+@bp.route("/invitations/<token>", methods=["GET"])
+@bp.response(200, PreviousUnitPreviewSchema)
+def invitation_preview(token):
+    """What the invitation link prefills (contact details masked)."""
+    with current_runtime().db.transaction() as s:
+        return domain.previous_unit_by_invitation(s, token)
+
+
+@bp.route("/returning/email-codes", methods=["POST"])
+@bp.arguments(EmailCodeRequestSchema)
+@bp.response(202, SmsCodeSentSchema)
+def returning_email_code(data):
+    """Email a code to the previous edition's contact address (purpose `returning_email`)."""
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        prev = domain.latest_previous_unit(s, data["uscc"].strip().upper())
+        if prev is None:
+            raise NotFound("previous account", "uscc")
+        email, name = prev.contact_email, prev.name
+        row, code = domain.issue_sms_code(s, _cipher(), email.lower(), "returning_email", client_ip())
+        row_id = row.id
+    try:
+        rt.extras["emails"].send(email, "email_code", "zh", {"unit_name": name, "code": code}, redact=("code",))
+    except Exception as exc:
+        with rt.db.transaction() as s:
+            s.get(SmsCode, row_id).used_at = utcnow()
+        raise ApiError("email_unavailable", "the email service is unavailable; try again shortly", None,
+                       status=503) from exc
+    return {"expires_in": int(domain.SMS_CODE_TTL.total_seconds()),
+            "resend_after": int(domain.SMS_RESEND_AFTER.total_seconds())}
+
+
+@bp.route("/returning/verify", methods=["POST"])
+@bp.arguments(ReturningVerifySchema)
+@bp.response(200, ReturningVerifiedSchema)
+def returning_verify(data):
+    """往届验证: previous account + password, phone code or email code. The token it answers
+    lets sign-up carry over last edition's unit info and personnel."""
+    rt = current_runtime()
+    uscc = data["uscc"]
+    with rt.db.transaction() as s:
+        if data["method"] == "password":
+            prev = domain.verify_returning_by_password(s, uscc, data["password"] or "")
+        elif data["method"] == "sms":
+            if not data["phone"]:
+                raise ApiError("phone_required", "give the previous contact phone", "phone")
+            prev = domain.previous_unit_for_contact(s, uscc, phone=data["phone"])
+        else:
+            prev = domain.previous_unit_for_contact(s, uscc)
+    if data["method"] == "sms":
+        verify_code(data["phone"], "returning", data["sms_code"])
+    elif data["method"] == "email":
+        verify_code(prev.contact_email.lower(), "returning_email", data["email_code"])
+    token = issue_token(prev.id, RETURNING, "registration", ttl=dt.timedelta(minutes=30))
+    return {"returning_token": token, "previous": prev}
+
+
+@bp.route("/units/me/previous-personnel", methods=["GET"])
+@require(UNIT)
+@bp.response(200, PreviousPersonSchema(many=True))
+def list_previous_personnel():
+    """Last edition's personnel of a returning unit, with whether each may reuse a credential."""
+    rt = current_runtime()
+    with rt.db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        rows = []
+        for prev in domain.previous_personnel(s, unit):
+            refusal = domain.reuse_refusal(unit, prev, rt.settings.edition, prev.label,
+                                           sorted((prev.card_face or {}).get("entry_days", [])))
+            prev.reusable, prev.reuse_refusal = refusal is None, refusal  # shown, not stored
+            rows.append(prev)
+        return rows
+
+
+@bp.route("/units/me/previous-personnel/<previous_person_id>/carry-over", methods=["POST"])
+@require(UNIT)
+@bp.arguments(CarryOverSchema)
+@bp.response(201, PersonSchema)
+def carry_over_person(data, previous_person_id):
+    """重新申办: a saved record prefilled from last edition (upload a current photo)."""
+    with current_runtime().db.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        prev = domain.get_previous_person(s, unit, previous_person_id)
+        return domain.carry_over_person(s, unit, prev, data, _days(), _cipher())
+
+
+@bp.route("/units/me/previous-personnel/<previous_person_id>/reuse", methods=["POST"])
+@require(UNIT)
+@bp.arguments(ReuseSchema)
+@bp.response(201, PersonSchema)
+def request_reuse(data, previous_person_id):
+    """证件复用: keep last edition's credential if its card face is unchanged; the record
+    waits for the delegation to lock it (待锁定)."""
+    rt = current_runtime()
+    with rt.outbox.transaction() as s:
+        unit = domain.get_unit(s, g.principal.unit_id)
+        prev = domain.get_previous_person(s, unit, previous_person_id)
+        return domain.request_reuse(s, unit, prev, data, _days(), _cipher(), rt.settings.edition,
+                                    rt.outbox.emitter(s))
 
 
 @bp.route("/delegations", methods=["GET"])
@@ -377,8 +535,8 @@ def list_delegations():
 
 
 @bp.route("/units/me/referral", methods=["GET"])
-@bp.response(200, ReferralSchema)
 @require(UNIT)
+@bp.response(200, ReferralSchema)
 def my_referral():
     """The unit's referral link: approved invited units earn its approved people points."""
     rt = current_runtime()
@@ -391,8 +549,8 @@ def my_referral():
 
 
 @bp.route("/units/me/points", methods=["GET"])
-@bp.response(200, PointsSchema)
 @require(UNIT)
+@bp.response(200, PointsSchema)
 def my_points():
     with current_runtime().db.transaction() as s:
         return domain.points(s, g.principal.unit_id)
@@ -406,8 +564,8 @@ def procurement_catalogue():
 
 
 @bp.route("/units/me/personnel/<person_id>/submit", methods=["POST"])
-@bp.response(200, PersonSchema)
 @require(UNIT)
+@bp.response(200, PersonSchema)
 def submit_person(person_id):
     rt = current_runtime()
     with rt.outbox.transaction() as s:
@@ -416,9 +574,9 @@ def submit_person(person_id):
 
 
 @bp.route("/units/me/submit", methods=["POST"])
+@require(UNIT)
 @bp.arguments(SubmitUnitSchema)
 @bp.response(200, UnitSchema)
-@require(UNIT)
 def submit_unit(data):
     rt = current_runtime()
     with rt.outbox.transaction() as s:
@@ -427,8 +585,8 @@ def submit_unit(data):
 
 
 @bp.route("/units/me/progress", methods=["GET"])
-@bp.response(200, ProgressSchema)
 @require(UNIT)
+@bp.response(200, ProgressSchema)
 def my_progress():
     with current_runtime().db.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)

@@ -19,8 +19,22 @@ def runtime() -> Runtime:
     rt = Runtime.build(SERVICE, models)
     key = load_key(rt.settings.get("DATA_KEY"), rt.settings.data_dir / "keys" / f"{SERVICE}.key")
     rt.extras["cipher"] = FieldCipher(key)
-    rt.extras["sms_codes"] = SmsCodeSender(RpcClient(rt.settings.amqp_uri))
+    rpc = RpcClient(rt.settings.amqp_uri)
+    rt.extras["sms_codes"] = SmsCodeSender(rpc)
+    rt.extras["emails"] = EmailSender(rpc)
     return rt
+
+
+class EmailSender:
+    """Invitations and email codes go out through notifications over RPC."""
+
+    def __init__(self, rpc: RpcClient):
+        self.rpc = rpc
+
+    def send(self, to: str, template: str, language: str, variables: dict, unit_id: str | None = None,
+             redact: tuple[str, ...] = ()) -> str:
+        return self.rpc.call("notifications", "send_email", to=to, template=template, language=language,
+                             variables=variables, unit_id=unit_id, redact=list(redact))
 
 
 class SmsCodeSender:

@@ -26,7 +26,8 @@ from shared.masking import mask_id_number, mask_phone
 from shared.validators import is_valid_resident_id, is_valid_uscc
 
 from .models import (
-    DelegationView, DeliveryAddress, Member, Person, PersonPhoto, PointsEntry, SmsCode, Unit,
+    DelegationView, DeliveryAddress, Member, Person, PersonPhoto, PointsEntry, PreviousPerson, PreviousUnit,
+    SmsCode, Unit,
 )
 
 VISITOR_KINDS = ("unit", "individual")
@@ -636,7 +637,7 @@ def _people(ctx: HandlerContext) -> list[Person]:
 
 
 PERSON_STATUS_RANK = {
-    "saved": 0, "submitted": 1, "awaiting_confirmation": 2, "awaiting_payment": 3, "awaiting_check": 4,
+    "saved": 0, "submitted": 1, "pending_lock": 2, "awaiting_confirmation": 2, "awaiting_payment": 3, "awaiting_check": 4,
     "check_passed": 5, "check_failed": 5, "in_production": 6, "dispatched": 7, "delivered": 8,
 }
 
@@ -676,6 +677,13 @@ def on_unit_rejected(ctx: HandlerContext) -> None:
 
 
 def on_personnel_confirmed(ctx: HandlerContext) -> None:
+    person = _person_of(ctx)
+    if person is not None:
+        person.label, person.payer = ctx.payload["label"], ctx.payload["payer"]
+        advance(person, "awaiting_payment" if person.payer == "unit" else "awaiting_check")
+
+
+def on_reuse_locked(ctx: HandlerContext) -> None:
     person = _person_of(ctx)
     if person is not None:
         person.label, person.payer = ctx.payload["label"], ctx.payload["payer"]
@@ -805,6 +813,163 @@ def members(session: Session, unit_id: str, status: str | None = None) -> list[M
     return list(session.scalars(query.order_by(Member.created_at)))
 
 
+# --- returning units (往届观众) and credential reuse (证件复用) -----------------------------
+def edition_year(edition: str) -> int | None:
+    digits = re.findall(r"\d{4}", edition)
+    return int(digits[-1]) if digits else None
+
+
+def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
+                            units: list[dict[str, Any]]) -> dict[str, int]:
+    """Load a previous edition's units and personnel (idempotent per edition and USCC)."""
+    counts = {"units": 0, "personnel": 0, "skipped": 0}
+    for u in units:
+        if not is_valid_uscc(u["uscc"]):
+            raise ApiError("invalid_uscc", f"{u['uscc']}: USCC check character does not match", "units.uscc")
+        if session.scalar(select(PreviousUnit.id).where(PreviousUnit.edition == edition,
+                                                        PreviousUnit.uscc == u["uscc"])):
+            counts["skipped"] += 1
+            continue
+        password_hash = u.get("password_hash") or (_hasher.hash(u["password"]) if u.get("password") else None)
+        prev = PreviousUnit(id=new_id(), edition=edition, uscc=u["uscc"], name=u["name"], category=u["category"],
+                            region=u.get("region", "mainland"), delegation_id=u.get("delegation_id"),
+                            password_hash=password_hash, contact_phone=u["contact_phone"],
+                            contact_email=u["contact_email"], info=u.get("info") or {})
+        session.add(prev)
+        session.flush()
+        counts["units"] += 1
+        for p in u.get("personnel", []):
+            session.add(PreviousPerson(
+                id=new_id(), previous_unit_id=prev.id, edition=edition, name=p["name"], gender=p.get("gender"),
+                region_type=p["region_type"], id_type=p["id_type"], label=p.get("label", "visitor"),
+                credential_no=p.get("credential_no"), check_passed=bool(p.get("check_passed")),
+                lost_or_damaged=bool(p.get("lost_or_damaged")), card_face=p.get("card_face") or {},
+                **_identity_columns(cipher, p["id_number"])))
+            counts["personnel"] += 1
+    return counts
+
+
+def latest_previous_unit(session: Session, uscc: str) -> PreviousUnit | None:
+    rows = list(session.scalars(select(PreviousUnit).where(PreviousUnit.uscc == uscc)))
+    return max(rows, key=lambda r: edition_year(r.edition) or 0) if rows else None
+
+
+def verify_returning_by_password(session: Session, uscc: str, password: str) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc)
+    try:
+        if prev is None or not prev.password_hash:
+            raise VerifyMismatchError()
+        _hasher.verify(prev.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise Unauthorized("no previous account matches this USCC and password")
+    return prev
+
+
+def previous_unit_for_contact(session: Session, uscc: str, phone: str | None = None,
+                              email: str | None = None) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc)
+    if prev is None or (phone is not None and prev.contact_phone != phone) or (
+            email is not None and prev.contact_email.lower() != email.lower()):
+        raise Unauthorized("no previous account matches these details")
+    return prev
+
+
+def carry_over_into(unit: Unit, prev: PreviousUnit) -> None:
+    """Last edition's unit info comes along; the unit reviews it before submitting."""
+    if prev.uscc != unit.uscc:
+        raise ApiError("uscc_mismatch", "the previous account belongs to another USCC", "uscc")
+    unit.previous_unit_id = prev.id
+    unit.info = {**(prev.info or {}), **(unit.info or {})}
+
+
+def previous_personnel(session: Session, unit: Unit) -> list[PreviousPerson]:
+    if not unit.previous_unit_id:
+        return []
+    return list(session.scalars(select(PreviousPerson).where(PreviousPerson.previous_unit_id == unit.previous_unit_id)
+                                .order_by(PreviousPerson.name, PreviousPerson.id)))
+
+
+def get_previous_person(session: Session, unit: Unit, previous_person_id: str) -> PreviousPerson:
+    prev = session.get(PreviousPerson, previous_person_id)
+    if prev is None or not unit.previous_unit_id or prev.previous_unit_id != unit.previous_unit_id:
+        raise NotFound("previous person", "previous_person_id")
+    return prev
+
+
+def carry_over_person(session: Session, unit: Unit, prev: PreviousPerson, data: dict[str, Any],
+                      days: list[dt.date], cipher: FieldCipher) -> Person:
+    """重新申办: a new (saved) record prefilled from last edition; it needs a current photo."""
+    return add_person(session, unit, {
+        "name": prev.name, "gender": prev.gender, "region_type": prev.region_type, "id_type": prev.id_type,
+        "id_number": cipher.decrypt(prev.id_number_enc), "nationality": data.get("nationality"),
+        "mobile": None, "email": None, "position": None, "entry_dates": data["entry_dates"],
+        "exhibition_area": data.get("exhibition_area"), "pickup_method": data.get("pickup_method", "courier"),
+        "requested_label": prev.label}, days, cipher)
+
+
+def fair_day_numbers(dates: list[dt.date], days: list[dt.date]) -> list[int]:
+    return sorted(days.index(d) + 1 for d in dates)
+
+
+def reuse_refusal(unit: Unit, prev: PreviousPerson, current_edition: str, label: str,
+                  entry_day_numbers: list[int]) -> str | None:
+    """Why a previous credential cannot be reused, or None when it can: one of the two
+    previous editions, check passed, card not lost or damaged, card face unchanged
+    (name, unit, delegation, label, photo, entry dates)."""
+    current, previous = edition_year(current_edition), edition_year(prev.edition)
+    if current is None or previous is None or not (current - 2 <= previous <= current - 1):
+        return "only credentials of the two previous editions can be reused"
+    if not prev.credential_no or not prev.check_passed:
+        return "the previous credential did not pass its check"
+    if prev.lost_or_damaged:
+        return "a lost or damaged credential cannot be reused"
+    face = prev.card_face or {}
+    if face.get("name", prev.name) != prev.name or face.get("unit_name") != unit.name:
+        return "the unit name on the card has changed"
+    if face.get("delegation_id") != unit.delegation_id:
+        return "the delegation on the card has changed"
+    if face.get("label", prev.label) != label:
+        return "the label on the card would change"
+    if sorted(face.get("entry_days", [])) != entry_day_numbers:
+        return "the entry dates on the card would change"
+    return None
+
+
+def request_reuse(session: Session, unit: Unit, prev: PreviousPerson, data: dict[str, Any], days: list[dt.date],
+                  cipher: FieldCipher, current_edition: str, emit: Emit) -> Person:
+    validate_entry_dates(data["entry_dates"], days)
+    label = data.get("label") or prev.label
+    refusal = reuse_refusal(unit, prev, current_edition, label, fair_day_numbers(data["entry_dates"], days))
+    if refusal:
+        raise ApiError("reuse_not_allowed", refusal, "previous_person_id")
+    person = carry_over_person(session, unit, prev, data, days, cipher)
+    person.requested_label, person.reuse_credential_no = label, prev.credential_no
+    person.status, person.submitted_at = "pending_lock", utcnow()  # 待锁定: the delegation locks it
+    emit("ReuseRequested", {"person_id": person.id, "unit_id": unit.id, "previous_credential_no": prev.credential_no,
+                            "label": label})
+    return person
+
+
+def invite_previous_units(session: Session, edition: str, current_edition: str) -> list[PreviousUnit]:
+    """One-click registration: previous units not registered yet get an invitation token."""
+    registered = set(session.scalars(select(Unit.uscc).where(Unit.edition == current_edition)))
+    invited = []
+    for prev in session.scalars(select(PreviousUnit).where(PreviousUnit.edition == edition,
+                                                           PreviousUnit.invited_at.is_(None))):
+        if prev.uscc in registered or not prev.contact_email:
+            continue
+        prev.invitation_token, prev.invited_at = secrets.token_urlsafe(24), utcnow()
+        invited.append(prev)
+    return invited
+
+
+def previous_unit_by_invitation(session: Session, token: str) -> PreviousUnit:
+    prev = session.scalar(select(PreviousUnit).where(PreviousUnit.invitation_token == token))
+    if prev is None:
+        raise NotFound("invitation", "invitation_token")
+    return prev
+
+
 # --- referrals and points ---------------------------------------------------------------
 REGISTRATION_POINTS = 5
 REFERRAL_POINTS_PER_PERSON = 10
@@ -847,7 +1012,7 @@ HANDLERS = {
     "OrderCancelled": on_order_cancelled, "PaymentConfirmed": on_payment_confirmed,
     "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
-    "DelegationChanged": on_delegation_changed,
+    "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
 }
 
 

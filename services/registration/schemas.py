@@ -26,6 +26,8 @@ class SignUpSchema(Strict):
     delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
+    returning_token = fields.String(load_default=None, allow_none=True)  # from /returning/verify
+    invitation_token = fields.String(load_default=None, allow_none=True)  # from a one-click invitation
     phone = fields.String(required=True, validate=PHONE)
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
@@ -249,6 +251,113 @@ class MemberQuerySchema(Strict):
 
 class MemberDecisionSchema(Strict):
     member_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class PreviousPersonInSchema(Strict):
+    id_number = fields.String(required=True)
+    name = fields.String(required=True)
+    gender = fields.String(load_default=None, allow_none=True)
+    region_type = fields.String(required=True, validate=validate.OneOf(REGION_TYPES))
+    id_type = fields.String(required=True)
+    label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
+    credential_no = fields.String(load_default=None, allow_none=True)
+    check_passed = fields.Boolean(load_default=False)
+    lost_or_damaged = fields.Boolean(load_default=False)
+    card_face = fields.Dict(load_default=dict)
+
+
+class PreviousUnitInSchema(Strict):
+    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
+    delegation_id = fields.String(load_default=None, allow_none=True)
+    password = fields.String(load_default=None, allow_none=True, load_only=True)
+    password_hash = fields.String(load_default=None, allow_none=True, load_only=True)
+    contact_phone = fields.String(required=True, validate=PHONE)
+    contact_email = fields.Email(required=True)
+    info = fields.Dict(load_default=dict)
+    personnel = fields.List(fields.Nested(PreviousPersonInSchema), load_default=list)
+
+
+class PreviousEditionImportSchema(Strict):
+    edition = fields.String(required=True, validate=validate.Regexp(r".*\d{4}.*", error="name the edition's year"))
+    units = fields.List(fields.Nested(PreviousUnitInSchema), required=True, validate=validate.Length(min=1, max=20000))
+
+
+class ImportResultSchema(Strict):
+    units = fields.Integer()
+    personnel = fields.Integer()
+    skipped = fields.Integer()
+
+
+class InvitationsSchema(Strict):
+    edition = fields.String(required=True)
+
+
+class InvitedSchema(Strict):
+    invited = fields.Integer()
+    failed = fields.Integer()
+
+
+class PreviousUnitPreviewSchema(Strict):
+    uscc = fields.String()
+    name = fields.String()
+    edition = fields.String()
+    category = fields.String()
+    region = fields.String()
+    delegation_id = fields.String(allow_none=True)
+    contact_email = fields.Function(lambda p: mask_email(p.contact_email))
+    contact_phone = fields.Function(lambda p: mask_phone(p.contact_phone))
+    info = fields.Dict()
+
+
+class EmailCodeRequestSchema(Strict):
+    uscc = fields.String(required=True)
+
+
+class ReturningVerifySchema(Strict):
+    method = fields.String(required=True, validate=validate.OneOf(("password", "sms", "email")))
+    uscc = fields.String(required=True)
+    password = fields.String(load_default=None, load_only=True)
+    phone = fields.String(load_default=None, validate=PHONE)
+    sms_code = fields.String(load_default=None, load_only=True)
+    email_code = fields.String(load_default=None, load_only=True)
+
+    @pre_load
+    def normalise(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
+            data = {**data, "uscc": data["uscc"].strip().upper()}
+        return data
+
+
+class ReturningVerifiedSchema(Strict):
+    returning_token = fields.String()
+    previous = fields.Nested(PreviousUnitPreviewSchema)
+
+
+class PreviousPersonSchema(Strict):
+    id = fields.String()
+    edition = fields.String()
+    name = fields.String()
+    gender = fields.String(allow_none=True)
+    region_type = fields.String()
+    id_number = fields.String(attribute="id_number_masked")
+    label = fields.String()
+    credential_no = fields.String(allow_none=True)
+    reusable = fields.Boolean()
+    reuse_refusal = fields.String(allow_none=True)
+
+
+class CarryOverSchema(Strict):
+    entry_dates = fields.List(fields.Date(), required=True)
+    exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
+    pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
+    nationality = fields.String(load_default=None, allow_none=True)
+
+
+class ReuseSchema(CarryOverSchema):
+    label = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LABELS))
 
 
 class DelegationSchema(Strict):

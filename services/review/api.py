@@ -52,9 +52,9 @@ def put_registry_record(data, uscc):
 
 
 @bp.route("/queue", methods=["GET"])
+@require(*REVIEWERS)
 @bp.arguments(QueueQuerySchema, location="query")
 @bp.response(200, QueuePageSchema)
-@require(*REVIEWERS)
 def queue(args):
     with current_runtime().db.transaction() as s:
         query = select(UnitReview).where(UnitReview.status != "not_submitted")
@@ -77,24 +77,24 @@ def _decide(unit_id, action):
 
 
 @bp.route("/units/<unit_id>/approve", methods=["POST"])
-@bp.response(200, UnitReviewSchema)
 @require(*REVIEWERS)
+@bp.response(200, UnitReviewSchema)
 def approve(unit_id):
     return _decide(unit_id, lambda s, emit, r: domain.approve(s, emit, r, False, g.principal.subject))
 
 
 @bp.route("/units/<unit_id>/return", methods=["POST"])
+@require(*REVIEWERS)
 @bp.arguments(CommentSchema)
 @bp.response(200, UnitReviewSchema)
-@require(*REVIEWERS)
 def return_unit(data, unit_id):
     return _decide(unit_id, lambda s, emit, r: domain.return_for_modification(
         emit, r, data["comment"], g.principal.subject))
 
 
 @bp.route("/units/<unit_id>/reject", methods=["POST"])
+@require(*REVIEWERS)
 @bp.arguments(RejectSchema)
 @bp.response(200, UnitReviewSchema)
-@require(*REVIEWERS)
 def reject(data, unit_id):
     return _decide(unit_id, lambda s, emit, r: domain.reject(emit, r, data["reason"], g.principal.subject))

@@ -72,6 +72,17 @@ class SmsInbox:
         return self.codes[phone][-1]
 
 
+class EmailOutbox:
+    """Stands in for the RPC to notifications' direct emails."""
+
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def send(self, to, template, language, variables, unit_id=None, redact=()):
+        self.sent.append({"to": to, "template": template, "variables": variables})
+        return "test"
+
+
 @pytest.fixture(scope="session")
 def sms_inbox(infra):
     inbox = SmsInbox()
@@ -80,7 +91,14 @@ def sms_inbox(infra):
 
 
 @pytest.fixture(scope="session")
-def apps(infra, sms_inbox, pump):
+def email_outbox(infra):
+    outbox = EmailOutbox()
+    service_app("registration").runtime().extras["emails"] = outbox
+    return outbox
+
+
+@pytest.fixture(scope="session")
+def apps(infra, sms_inbox, email_outbox, pump):
     """Flask test clients of the five services (no relay thread: publishing happens right
     after each commit, and tests call the relay explicitly where they need it). Review's
     delegations are seeded and delivered to registration's projection first."""

@@ -402,3 +402,85 @@ def test_colleagues_join_with_the_unit_code_and_wait_for_approval(session_for, e
     assert domain.authenticate_member(s, CIPHER, EDITION, unit.unit_code, "13700000001", "Passw0rd1").id == member.id
     with pytest.raises(Unauthorized):
         domain.authenticate_member(s, CIPHER, EDITION, unit.unit_code, "13700000001", "wrong-pass1")
+
+
+def previous_edition(s, unit_name="Example Co", delegation="GD-GZ", **person_over):
+    person = {"id_number": random_resident_id(), "name": "赵六", "gender": "female", "region_type": "mainland",
+              "id_type": "resident_id", "label": "visitor", "credential_no": "202500001234", "check_passed": True,
+              "lost_or_damaged": False, "card_face": {"name": "赵六", "unit_name": unit_name,
+                                                      "delegation_id": delegation, "label": "visitor",
+                                                      "entry_days": [2, 3]}, **person_over}
+    return domain.import_previous_edition(s, CIPHER, "CIIE-2025", [{
+        "uscc": "91350100M000100Y43", "name": unit_name, "category": "enterprise", "region": "mainland",
+        "delegation_id": delegation, "password": "Old-passw0rd", "contact_phone": "13800138000",
+        "contact_email": "old@example.cn", "info": {"name_en": "Example", "industry": "retail"},
+        "personnel": [person]}])
+
+
+def test_previous_edition_import_is_idempotent_and_verifiable(session_for):
+    s = session_for("registration")
+    assert previous_edition(s) == {"units": 1, "personnel": 1, "skipped": 0}
+    assert previous_edition(s) == {"units": 0, "personnel": 0, "skipped": 1}
+    prev = domain.verify_returning_by_password(s, "91350100M000100Y43", "Old-passw0rd")
+    assert prev.name == "Example Co"
+    with pytest.raises(Unauthorized):
+        domain.verify_returning_by_password(s, "91350100M000100Y43", "wrong")
+    assert domain.previous_unit_for_contact(s, "91350100M000100Y43", phone="13800138000").id == prev.id
+    with pytest.raises(Unauthorized):
+        domain.previous_unit_for_contact(s, "91350100M000100Y43", email="someone@else.cn")
+
+
+def test_returning_unit_carries_over_info_and_personnel(session_for, emit):
+    s = session_for("registration")
+    previous_edition(s)
+    prev = domain.latest_previous_unit(s, "91350100M000100Y43")
+    unit = sign_up(s, emit)
+    domain.carry_over_into(unit, prev)
+    assert unit.info["name_en"] == "Example" and unit.previous_unit_id == prev.id
+    [old] = domain.previous_personnel(s, unit)
+    person = domain.carry_over_person(s, unit, old, {"entry_dates": [dt.date(2026, 11, 6)]}, DAYS, CIPHER)
+    assert person.name == "赵六" and person.status == "saved" and person.id_number_hash == old.id_number_hash
+    other = sign_up(s, emit, uscc="91110000802100433B")
+    with pytest.raises(ApiError):
+        domain.carry_over_into(other, prev)  # another company's history
+
+
+def test_credential_reuse_rules(session_for, emit):
+    s = session_for("registration")
+    previous_edition(s)
+    unit = sign_up(s, emit)
+    domain.carry_over_into(unit, domain.latest_previous_unit(s, unit.uscc))
+    [old] = domain.previous_personnel(s, unit)
+    same_days = [2, 3]
+    assert domain.reuse_refusal(unit, old, "CIIE-2026", "visitor", same_days) is None
+    assert "entry dates" in domain.reuse_refusal(unit, old, "CIIE-2026", "visitor", [1])
+    assert "label" in domain.reuse_refusal(unit, old, "CIIE-2026", "vip", same_days)
+    assert "two previous" in domain.reuse_refusal(unit, old, "CIIE-2028", "visitor", same_days)
+    old.lost_or_damaged = True
+    assert "lost" in domain.reuse_refusal(unit, old, "CIIE-2026", "visitor", same_days)
+    old.lost_or_damaged, old.check_passed = False, False
+    assert "check" in domain.reuse_refusal(unit, old, "CIIE-2026", "visitor", same_days)
+    old.check_passed = True
+    unit.name = "Renamed Co"
+    assert "unit name" in domain.reuse_refusal(unit, old, "CIIE-2026", "visitor", same_days)
+    unit.name = "Example Co"
+    person = domain.request_reuse(s, unit, old, {"entry_dates": [DAYS[1], DAYS[2]]}, DAYS, CIPHER, "CIIE-2026", emit)
+    assert person.status == "pending_lock" and person.reuse_credential_no == "202500001234"
+    assert emit.events[-1] == ("ReuseRequested", {"person_id": person.id, "unit_id": unit.id,
+                                                  "previous_credential_no": "202500001234", "label": "visitor"})
+    with pytest.raises(ApiError) as err:
+        domain.request_reuse(s, unit, old, {"entry_dates": [DAYS[0]]}, DAYS, CIPHER, "CIIE-2026", emit)
+    assert err.value.code == "reuse_not_allowed"
+
+
+def test_one_click_invitations_skip_registered_units(session_for, emit):
+    s = session_for("registration")
+    previous_edition(s)
+    domain.import_previous_edition(s, CIPHER, "CIIE-2025", [{
+        "uscc": "91110000802100433B", "name": "Other Co", "category": "enterprise", "contact_phone": "13900000000",
+        "contact_email": "other@example.cn", "personnel": []}])
+    sign_up(s, emit)  # 91350100M000100Y43 already registered this edition
+    invited = domain.invite_previous_units(s, "CIIE-2025", EDITION)
+    assert [p.uscc for p in invited] == ["91110000802100433B"] and invited[0].invitation_token
+    assert domain.invite_previous_units(s, "CIIE-2025", EDITION) == []  # once
+    assert domain.previous_unit_by_invitation(s, invited[0].invitation_token).name == "Other Co"
