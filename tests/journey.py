@@ -81,6 +81,10 @@ class Portal:
         self.token, self.unit_id = data["token"], data["unit_id"]
 
     def fill_info(self) -> None:
+        unit = self.call("GET", "registration/units/me", 200).json()
+        if unit["category"] != "government":  # the qualification document for the category
+            self.call("PUT", "registration/units/me/document", 200,
+                      files={"document": ("licence.png", photo_jpeg(800, 600, "PNG"), "image/png")})
         self.call("PATCH", "registration/units/me/info", 200, json={
             "name_en": "Example Trading Co., Ltd.", "registered_address": "1 Zhujiang Rd, Guangzhou",
             "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",

@@ -27,7 +27,7 @@ from shared.validators import is_valid_resident_id, is_valid_uscc
 
 from .models import (
     DelegationView, DeliveryAddress, Member, Person, PersonPhoto, PointsEntry, PreviousPerson, PreviousUnit,
-    SmsCode, Unit,
+    SmsCode, Unit, UnitDocument,
 )
 
 VISITOR_KINDS = ("unit", "individual")
@@ -571,6 +571,9 @@ def submit_unit(session: Session, unit: Unit, emit: Emit, person_ids: list[str])
     missing = missing_unit_info(unit)
     if missing:
         raise ApiError("unit_info_incomplete", f"missing unit info: {', '.join(missing)}", missing[0])
+    if needs_document(unit) and session.get(UnitDocument, unit.id) is None:
+        raise ApiError("document_required", f"upload the {DOCUMENT_KINDS[unit.category].replace('_', ' ')}",
+                       "document")
     for pid in person_ids:
         person = get_person(session, unit, pid)
         if person.status == "saved":

@@ -68,6 +68,11 @@ class TestRegistration:
                   data={"photo": (io.BytesIO(photo_jpeg()), "me.jpg")}, content_type="multipart/form-data")
         assert r.status_code == 200 and r.json["has_photo"]
         r = c.post("/units/me/submit", headers=headers, json={"person_ids": [person["id"]]})
+        assert (r.status_code, r.json["code"], r.json["field"]) == (400, "document_required", "document")
+        r = c.put("/units/me/document", headers=headers, content_type="multipart/form-data",
+                  data={"document": (io.BytesIO(photo_jpeg(800, 600, "PNG")), "licence.png")})
+        assert r.status_code == 200 and r.json["kind"] == "business_licence"
+        r = c.post("/units/me/submit", headers=headers, json={"person_ids": [person["id"]]})
         assert r.status_code == 200 and r.json["status"] == "submitted"
         unit_msg = pump.get_raw(handler_queue_name("review", "UnitSubmitted"))
         person_msg = pump.get_raw(handler_queue_name("review", "PersonnelSubmitted"))

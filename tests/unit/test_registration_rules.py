@@ -44,7 +44,11 @@ def person_data(**over):
             "pickup_method": "courier", "requested_label": "visitor", **over}
 
 
-def complete_info(unit):
+def complete_info(unit, session=None):
+    if session is not None and domain.needs_document(unit):
+        from services.registration.models import UnitDocument
+        session.add(UnitDocument(unit_id=unit.id, kind="business_licence", content_type="image/png",
+                                 content=photo_jpeg(fmt="PNG"), size=1, uploaded_at=dt.datetime(2026, 9, 1)))
     domain.save_unit_info(unit, {"name_en": "Example", "registered_address": "Guangzhou", "industry": "retail",
                                  "contact_name": "Li", "contact_mobile": "13800138000", "purposes": ["procure"]})
 
@@ -125,6 +129,10 @@ def test_unit_submission_needs_info_and_a_submitted_person(session_for, emit):
     complete_info(unit)
     with pytest.raises(ApiError) as err:
         domain.submit_unit(s, unit, emit, [])
+    assert (err.value.code, err.value.field) == ("document_required", "document")
+    complete_info(unit, s)
+    with pytest.raises(ApiError) as err:
+        domain.submit_unit(s, unit, emit, [])
     assert err.value.code == "no_personnel_submitted"
     person = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
     with pytest.raises(ApiError) as err:
@@ -159,7 +167,7 @@ def test_person_states_only_move_forward():
 def test_progress_counts(session_for, emit):
     s = session_for("registration")
     unit = sign_up(s, emit)
-    complete_info(unit)
+    complete_info(unit, s)
     a = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
     b = domain.add_person(s, unit, person_data(), DAYS, CIPHER)
     domain.set_photo(s, a, photo_jpeg())
