@@ -19,9 +19,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "registration": (
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
-        "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked",
+        "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
+        "UnitDeleted",
     ),
-    "review": ("UnitSubmitted", "PersonnelSubmitted"),
+    "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled"),
     "billing": ("PersonnelConfirmed",),
     "credentials": ("PaymentConfirmed", "PersonnelConfirmed", "BackgroundCheckPassed",
                     "BackgroundCheckFailed"),

@@ -94,8 +94,15 @@ def sign_up(data):
     returning, invitation = data.pop("returning_token"), data.pop("invitation_token")
     previous_unit_id = _returning_unit_id(returning) if returning else None
     verify_code(data["phone"], "signup", data.pop("sms_code"))
+    unit_id = domain.new_id()
+    host_code = data.pop("host_invitation_code")
+    if host_code:  # single use: review lets exactly one enterprise claim it
+        claim = rt.extras["invitation_codes"].claim(host_code.strip().upper(), unit_id, data["name"])
+        if not claim["ok"]:
+            raise ApiError(claim["code"], claim["message"], "host_invitation_code", status=claim["status"])
+        data["delegation_id"] = claim["delegation_id"]
     with rt.outbox.transaction() as s:
-        unit = domain.sign_up(s, rt.outbox.emitter(s), data, rt.settings.edition)
+        unit = domain.sign_up(s, rt.outbox.emitter(s), data, rt.settings.edition, unit_id=unit_id)
         if invitation:
             previous_unit_id = domain.previous_unit_by_invitation(s, invitation).id
         if previous_unit_id:  # 往届: last edition's unit info comes along

@@ -22,7 +22,18 @@ def runtime() -> Runtime:
     rpc = RpcClient(rt.settings.amqp_uri)
     rt.extras["sms_codes"] = SmsCodeSender(rpc)
     rt.extras["emails"] = EmailSender(rpc)
+    rt.extras["invitation_codes"] = InvitationCodeClaims(rpc)
     return rt
+
+
+class InvitationCodeClaims:
+    """CIFTIS host-organisation codes live in review; claiming one is a question to it."""
+
+    def __init__(self, rpc: RpcClient):
+        self.rpc = rpc
+
+    def claim(self, code: str, unit_id: str, unit_name: str) -> dict:
+        return self.rpc.call("review", "claim_invitation_code", code=code, unit_id=unit_id, unit_name=unit_name)
 
 
 class EmailSender:

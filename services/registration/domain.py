@@ -108,7 +108,7 @@ def _new_referral_code(session: Session) -> str:
             return code
 
 
-def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) -> Unit:
+def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, unit_id: str | None = None) -> Unit:
     uscc = data["uscc"]
     check_sign_up(data)
     if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
@@ -122,7 +122,7 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str) ->
         if referrer is None:
             raise ApiError("unknown_referral_code", "this referral link is not valid", "referral_code")
     unit = Unit(
-        id=new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
+        id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
         password_hash=_hasher.hash(data["password"]), name=data["name"],
         visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
         delegation_id=delegation_id, recommendation_code=data.get("recommendation_code"),
@@ -146,6 +146,8 @@ def authenticate(session: Session, uscc: str, password: str, edition: str,
     if unit is None:
         _hasher.hash(password)  # same cost either way: no account enumeration by timing
         raise Unauthorized("wrong USCC or password")
+    if unit.status == "deleted":
+        raise Unauthorized("this unit was deleted by its delegation")
     if unit.locked_until and unit.locked_until > now:
         raise ApiError("account_locked", "too many failed logins; try again later", None, status=423)
     try:
@@ -693,6 +695,25 @@ def on_reuse_locked(ctx: HandlerContext) -> None:
         advance(person, "awaiting_payment" if person.payer == "unit" else "awaiting_check")
 
 
+def on_unit_reassigned(ctx: HandlerContext) -> None:
+    unit = _unit_of(ctx)
+    if unit is not None:
+        unit.delegation_id = ctx.payload["to_delegation_id"]
+
+
+def on_unit_deleted(ctx: HandlerContext) -> None:
+    """The delegation deleted the unit: its personnel go with it, for good."""
+    unit = _unit_of(ctx)
+    if unit is None:
+        return
+    for person in ctx.session.scalars(select(Person).where(Person.unit_id == unit.id).with_for_update()):
+        photo = ctx.session.get(PersonPhoto, person.id)
+        if photo is not None:
+            ctx.session.delete(photo)
+        ctx.session.delete(person)
+    unit.status = "deleted"
+
+
 def on_order_created(ctx: HandlerContext) -> None:
     for person in _people(ctx):
         person.order_no = ctx.payload["order_no"]
@@ -1016,6 +1037,7 @@ HANDLERS = {
     "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
     "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
+    "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted,
 }
 
 

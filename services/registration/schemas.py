@@ -28,6 +28,8 @@ class SignUpSchema(Strict):
     referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
     returning_token = fields.String(load_default=None, allow_none=True)  # from /returning/verify
     invitation_token = fields.String(load_default=None, allow_none=True)  # from a one-click invitation
+    host_invitation_code = fields.String(load_default=None, allow_none=True,  # CIFTIS host organisation code
+                                         validate=validate.Length(min=4, max=16))
     phone = fields.String(required=True, validate=PHONE)
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
@@ -22,17 +23,22 @@ class InboxMessage(InboxMixin, Base):
 
 
 class Delegation(Base):
-    """交易团 (parent_id is None) or 分团 (its parent is the delegation)."""
+    """交易团 (no parent), 分团 (its parent is a delegation), an industry delegation
+    (行业交易团, joined by recommendation code; its figures roll up to a local one) or a
+    CIFTIS host organisation (承办机构)."""
     __tablename__ = "delegations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("delegations.id"), nullable=True)
     recommendation_code: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
-    target: Mapped[int] = mapped_column(Integer, default=0)
+    target: Mapped[int] = mapped_column(Integer, default=0)  # purchasers (units) to organise
     centralised_payment: Mapped[bool] = mapped_column(Boolean, default=False)  # 统付
+    centralised_limit_fen: Mapped[int] = mapped_column(Integer, default=0)
+    centralised_spent_fen: Mapped[int] = mapped_column(Integer, default=0)
     two_level: Mapped[bool] = mapped_column(Boolean, default=False)
-    industry: Mapped[bool] = mapped_column(Boolean, default=False)  # 行业交易团: joined by code only
+    industry: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollup_delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -44,6 +50,7 @@ class Admin(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(40))
     delegation_id: Mapped[str | None] = mapped_column(ForeignKey("delegations.id"), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class RegistryRecord(Base):
@@ -55,10 +62,9 @@ class RegistryRecord(Base):
 
 
 class UnitReview(Base):
-    __tablename__ = "unit_reviews"
-
     """A unit as review knows it. The row may exist before the unit is submitted (status
     `not_submitted`): handlers of the unit's events lock it to work one at a time."""
+    __tablename__ = "unit_reviews"
 
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     edition: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -67,10 +73,13 @@ class UnitReview(Base):
     category: Mapped[str | None] = mapped_column(String(40), nullable=True)
     region: Mapped[str | None] = mapped_column(String(20), nullable=True)
     delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(20))  # not_submitted / pending / approved / returned / rejected
+    # not_submitted / pending / first_approved / approved / returned / rejected / deleted
+    status: Mapped[str] = mapped_column(String(20))
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    first_decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -81,6 +90,65 @@ class ReviewPerson(Base):
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     requested_label: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(30))  # submitted / awaiting_confirmation / confirmed
+    # submitted / awaiting_confirmation / confirmed / pending_lock / locked / cancelled / deleted
+    status: Mapped[str] = mapped_column(String(30))
     label: Mapped[str | None] = mapped_column(String(10), nullable=True)
     payer: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    fee_fen: Mapped[int] = mapped_column(Integer, default=0)  # what the delegation pays, under 统付
+    previous_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reused_label: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Quota(Base):
+    """VIP and staff credentials a unit may have (额度), keyed by USCC so that it can be
+    set before the unit registers."""
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("edition", "uscc", name="uq_quota"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    edition: Mapped[str] = mapped_column(String(32))
+    uscc: Mapped[str] = mapped_column(String(18))
+    vip: Mapped[int] = mapped_column(Integer, default=0)
+    staff: Mapped[int] = mapped_column(Integer, default=0)
+    vip_used: Mapped[int] = mapped_column(Integer, default=0)
+    staff_used: Mapped[int] = mapped_column(Integer, default=0)
+    set_by_delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class InvitationCode(Base):
+    """CIFTIS-style single-use invitation code of a host organisation."""
+    __tablename__ = "invitation_codes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id"), index=True)
+    used_by_unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    used_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class EditionSettings(Base):
+    __tablename__ = "edition_settings"
+
+    edition: Mapped[str] = mapped_column(String(32), primary_key=True)
+    review_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    labelling_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    locking_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    fee_fen: Mapped[int] = mapped_column(Integer, default=20000)
+
+
+class AuditEntry(Base):
+    """Who did what, when, to what, with the before and after."""
+    __tablename__ = "audit_log"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    admin_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared.auth import ADMIN_ROLES
+from shared.events import LABELS
+
 
 class Strict(Schema):
     class Meta:
@@ -16,12 +19,53 @@ class DelegationSchema(Strict):
     recommendation_code = fields.String(allow_none=True)
     target = fields.Integer()
     centralised_payment = fields.Boolean()
+    centralised_limit_fen = fields.Integer()
+    centralised_spent_fen = fields.Integer()
     two_level = fields.Boolean()
+    industry = fields.Boolean()
+    rollup_delegation_id = fields.String(allow_none=True)
+
+
+class DelegationInSchema(Strict):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9-]{2,64}$", error="use A-Z, 0-9 and -"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    parent_id = fields.String(load_default=None, allow_none=True)
+    recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    target = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    two_level = fields.Boolean(load_default=False)
+    industry = fields.Boolean(load_default=False)
+    rollup_delegation_id = fields.String(load_default=None, allow_none=True)
+
+
+class DelegationUpdateSchema(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    target = fields.Integer(validate=validate.Range(min=0))
+    two_level = fields.Boolean()
+    active = fields.Boolean()
+
+
+class CentralisedPaymentSchema(Strict):
+    enabled = fields.Boolean(required=True)
+    limit_fen = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
 class AdminLoginSchema(Strict):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True)
+
+
+class AdminInSchema(Strict):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[a-zA-Z0-9_.-]{3,64}$"))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
+    role = fields.String(required=True, validate=validate.OneOf(ADMIN_ROLES))
+    delegation_id = fields.String(load_default=None, allow_none=True)
+
+
+class AdminSchema(Strict):
+    id = fields.String()
+    username = fields.String()
+    role = fields.String()
+    delegation_id = fields.String(allow_none=True)
 
 
 class TokenSchema(Strict):
@@ -45,13 +89,17 @@ class UnitReviewSchema(Strict):
     status = fields.String()
     automatic = fields.Boolean()
     comment = fields.String(allow_none=True)
-    submitted_at = fields.DateTime()
+    submissions = fields.Integer()
+    submitted_at = fields.DateTime(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
 
 
 class QueueQuerySchema(Strict):
-    status = fields.String(load_default="pending",
-                           validate=validate.OneOf(("pending", "approved", "returned", "rejected", "all")))
+    status = fields.String(load_default="pending", validate=validate.OneOf(
+        ("pending", "first_approved", "approved", "returned", "rejected", "all")))
+    delegation_id = fields.String(load_default=None)
+    category = fields.String(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
@@ -72,3 +120,136 @@ class RejectSchema(Strict):
     confirm = fields.Boolean(required=True, validate=validate.Equal(True, error="confirm the rejection"))
 
 
+class ReassignSchema(Strict):
+    delegation_id = fields.String(required=True)
+
+
+class DeleteSchema(Strict):
+    confirm = fields.Boolean(required=True, validate=validate.Equal(True, error="deletion cannot be undone: confirm it"))
+
+
+class ReviewPersonSchema(Strict):
+    person_id = fields.String()
+    unit_id = fields.String()
+    requested_label = fields.String()
+    status = fields.String()
+    label = fields.String(allow_none=True)
+    payer = fields.String(allow_none=True)
+    previous_credential_no = fields.String(allow_none=True)
+
+
+class PeopleQuerySchema(Strict):
+    status = fields.String(load_default="awaiting_confirmation")
+    unit_id = fields.String(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class PeoplePageSchema(Strict):
+    items = fields.List(fields.Nested(ReviewPersonSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class PersonIdsSchema(Strict):
+    person_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class PayerDecisionSchema(PersonIdsSchema):
+    delegation_pays = fields.Boolean(required=True)
+
+
+class LabelSchema(PersonIdsSchema):
+    label = fields.String(required=True, validate=validate.OneOf(LABELS))
+
+
+class UpgradeSchema(Strict):
+    label = fields.String(required=True, validate=validate.OneOf(("staff", "vip")))
+
+
+class QuotaInSchema(Strict):
+    vip = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    staff = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+
+
+class QuotaSchema(Strict):
+    uscc = fields.String()
+    vip = fields.Integer()
+    staff = fields.Integer()
+    vip_used = fields.Integer()
+    staff_used = fields.Integer()
+
+
+class QuotaImportResultSchema(Strict):
+    imported = fields.Integer()
+
+
+class InvitationCodesInSchema(Strict):
+    count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+
+
+class InvitationCodeSchema(Strict):
+    code = fields.String()
+    delegation_id = fields.String()
+    used = fields.Function(lambda c: c.used_by_unit_id is not None)
+    used_by_unit_id = fields.String(allow_none=True)
+    used_by_name = fields.String(allow_none=True)
+    used_at = fields.DateTime(allow_none=True)
+
+
+class InvitationCodeQuerySchema(Strict):
+    used = fields.Boolean(load_default=None)
+
+
+class SettingsSchema(Strict):
+    edition = fields.String(dump_only=True)
+    review_deadline = fields.DateTime(allow_none=True)
+    labelling_deadline = fields.DateTime(allow_none=True)
+    locking_deadline = fields.DateTime(allow_none=True)
+    fee_fen = fields.Integer(validate=validate.Range(min=0))
+
+
+class StatisticsQuerySchema(Strict):
+    delegation_id = fields.String(load_default=None)
+
+
+class StatisticsRowSchema(Strict):
+    delegation_id = fields.String()
+    name = fields.String()
+    parent_id = fields.String(allow_none=True)
+    target = fields.Integer()
+    units = fields.Integer()
+    approved_units = fields.Integer()
+    completion = fields.Float(allow_none=True)
+    units_by_status = fields.Dict()
+    people = fields.Integer()
+    people_by_status = fields.Dict()
+
+
+class AuditQuerySchema(Strict):
+    target_id = fields.String(load_default=None)
+    action = fields.String(load_default=None)
+    admin_id = fields.String(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class AuditEntrySchema(Strict):
+    id = fields.String()
+    admin_id = fields.String()
+    role = fields.String()
+    action = fields.String()
+    target_type = fields.String()
+    target_id = fields.String()
+    delegation_id = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    at = fields.DateTime()
+
+
+class AuditPageSchema(Strict):
+    items = fields.List(fields.Nested(AuditEntrySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

@@ -8,46 +8,9 @@ from services.billing import domain as billing
 from services.billing.models import Order, PayableItem, Payment
 from services.billing.providers import sign, verify
 from services.credentials import domain as credentials
-from services.review import domain as review
-from services.review.models import Delegation, UnitReview
 from shared.errors import ApiError, Conflict
 from shared.events import parse_event, make_event
 from shared.inbox import HandlerContext
-
-
-def test_auto_review_only_for_registry_matched_domestic_enterprises_and_institutions():
-    unit = UnitReview(region="mainland", category="enterprise")
-    assert review.may_auto_approve(unit, True)
-    assert not review.may_auto_approve(unit, False)
-    assert not review.may_auto_approve(UnitReview(region="mainland", category="government"), True)
-    assert not review.may_auto_approve(UnitReview(region="overseas", category="enterprise"), True)
-
-
-def test_confirmation_rule():
-    assert review.confirmation_for("visitor", None) == ("visitor", "unit")
-    assert review.confirmation_for("visitor", Delegation(centralised_payment=False)) == ("visitor", "unit")
-    assert review.confirmation_for("visitor", Delegation(centralised_payment=True)) is None
-    assert review.confirmation_for("vip", None) is None
-
-
-def test_admin_scope_follows_the_tree(session_for, emit):
-    s = session_for("review")
-    review.seed_defaults(s, emit)
-    assert review.in_scope(s, "GD-GZ", "GD") and review.in_scope(s, "GD-GZ", "GD-GZ")
-    assert not review.in_scope(s, "GD-SZ", "GD-GZ") and not review.in_scope(s, "FJ", "GD")
-    assert review.in_scope(s, "FJ", None)
-
-
-def test_decisions_need_a_pending_unit_and_a_reason(session_for, emit):
-    s = session_for("review")
-    unit = UnitReview(unit_id="u1", status="pending", automatic=False)
-    s.add(unit)
-    with pytest.raises(ApiError):
-        review.return_for_modification(emit, unit, "  ", "admin")
-    review.return_for_modification(emit, unit, "fill in the English name", "admin")
-    assert unit.status == "returned" and emit.types() == ["UnitReturned"]
-    with pytest.raises(Conflict):
-        review.approve(s, emit, unit, False, "admin")
 
 
 def test_order_number_format():

@@ -1,0 +1,141 @@
+"""Review against real PostgreSQL and RabbitMQ: authorisation boundaries over HTTP and
+the races that must have one winner."""
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+import pytest
+
+from services.review import domain
+from services.review.models import ReviewPerson, UnitReview
+from shared.auth import issue_token
+from shared.errors import ApiError
+from tests.integration.conftest import service_app
+from tests.journey import random_uscc
+
+
+def token(role: str, delegation_id: str | None) -> dict:
+    return {"Authorization": "Bearer " + issue_token(f"admin-{role}-{delegation_id}", role, "review",
+                                                     delegation_id=delegation_id)}
+
+
+def submitted_unit(delegation_id: str, category: str = "government", uscc: str | None = None) -> UnitReview:
+    with service_app("review").runtime().db.transaction() as s:
+        review = UnitReview(unit_id=uuid.uuid4().hex, edition="CIIE-2026", uscc=uscc or random_uscc(), name="Unit",
+                            category=category, region="mainland", delegation_id=delegation_id, status="pending",
+                            automatic=False, submissions=1)
+        s.add(review)
+        return review
+
+
+def test_admin_of_one_sub_delegation_cannot_see_or_act_on_another(apps):
+    c = apps["review"]
+    unit = submitted_unit("GD-FS")
+    gz, fs, gd = token("sub_delegation_admin", "GD-GZ"), token("sub_delegation_admin", "GD-FS"), token(
+        "delegation_secretariat", "GD")
+    assert c.get(f"/units/{unit.unit_id}", headers=gz).status_code == 404
+    assert unit.unit_id not in [i["unit_id"] for i in c.get("/queue", headers=gz).json["items"]]
+    for path, body in ((f"/units/{unit.unit_id}/approve", None), (f"/units/{unit.unit_id}/return", {"comment": "x"}),
+                       (f"/units/{unit.unit_id}/reassign", {"delegation_id": "GD-GZ"}),
+                       (f"/units/{unit.unit_id}/delete", {"confirm": True})):
+        assert c.post(path, headers=gz, json=body or {}).status_code == 404, path
+    assert c.get("/statistics", headers=gz, query_string={"delegation_id": "GD-FS"}).status_code == 404
+    assert unit.unit_id in [i["unit_id"] for i in c.get("/queue", headers=fs).json["items"]]
+    assert unit.unit_id in [i["unit_id"] for i in c.get("/queue", headers=gd).json["items"]]
+    assert c.get("/queue", headers=token("finance", None)).status_code == 403
+    assert c.get("/queue").status_code == 401
+    r = c.post(f"/units/{unit.unit_id}/approve", headers=fs)
+    assert r.status_code == 200 and r.json["status"] == "approved"
+    audit = c.get("/audit", headers=fs, query_string={"target_id": unit.unit_id}).json["items"]
+    assert [a["action"] for a in audit] == ["unit.approve"] and audit[0]["before"]["status"] == "pending"
+    assert c.get("/audit", headers=gz, query_string={"target_id": unit.unit_id}).json["items"] == []
+
+
+def test_parallel_label_grants_never_exceed_the_quota(apps):
+    rt = service_app("review").runtime()
+    uscc = random_uscc()
+    unit = submitted_unit("GD-GZ", uscc=uscc)
+    secretariat = domain.Actor("a", "delegation_secretariat", "GD")
+    quota, people = 3, 12
+    with rt.outbox.transaction() as s:
+        domain.set_quota(s, rt.outbox.emitter(s), secretariat, "CIIE-2026", uscc, vip=quota, staff=0)
+        s.get(UnitReview, unit.unit_id).status = "approved"
+        for i in range(people):
+            s.add(ReviewPerson(person_id=f"{unit.unit_id}-{i}", unit_id=unit.unit_id, requested_label="vip",
+                               status="awaiting_confirmation", fee_fen=0))
+    barrier, outcomes = threading.Barrier(people), []
+
+    def grant(i: int):
+        barrier.wait()
+        try:
+            with rt.outbox.transaction() as s:
+                domain.grant_label(s, rt.outbox.emitter(s), [f"{unit.unit_id}-{i}"], "vip", secretariat)
+            outcomes.append("granted")
+        except ApiError as err:
+            outcomes.append(err.code)
+
+    threads = [threading.Thread(target=grant, args=(i,)) for i in range(people)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert outcomes.count("granted") == quota and outcomes.count("quota_exhausted") == people - quota
+    with rt.db.transaction() as s:
+        assert domain.quota_for(s, "CIIE-2026", uscc, lock=False).vip_used == quota
+
+
+def test_two_enterprises_racing_for_one_invitation_code(apps):
+    rt = service_app("review").runtime()
+    with rt.db.transaction() as s:
+        [code] = domain.issue_invitation_codes(s, domain.Actor("a", "organising_committee", None), "FJ", 1)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def claim(name: str):
+        barrier.wait()
+        try:
+            with rt.db.transaction() as s:
+                domain.claim_invitation_code(s, code.code, uuid.uuid4().hex, name)
+            outcomes.append(name)
+        except ApiError as err:
+            outcomes.append(err.code)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in ("Alpha Co", "Beta Co")]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert sorted(outcomes, key=len)[0] in ("Alpha Co", "Beta Co") and "invitation_code_used" in outcomes
+    listed = apps["review"].get("/delegations/FJ/invitation-codes", headers=token("organising_committee", None),
+                                query_string={"used": "true"}).json
+    winner = next(o for o in outcomes if o != "invitation_code_used")
+    assert any(c["code"] == code.code and c["used_by_name"] == winner for c in listed)
+
+
+def test_quota_import_and_weekly_report(apps):
+    c = apps["review"]
+    gd = token("delegation_secretariat", "GD")
+    a, b = random_uscc(), random_uscc()
+    csv_file = f"uscc,vip,staff\n{a},2,5\n{b},0,1\n".encode()
+    r = c.post("/quotas/import", headers=gd, content_type="multipart/form-data",
+               data={"file": (io.BytesIO(csv_file), "quotas.csv")})
+    assert r.status_code == 200 and r.json == {"imported": 2}
+    assert c.get(f"/quotas/{a}", headers=gd).json["staff"] == 5
+    bad = c.post("/quotas/import", headers=gd, content_type="multipart/form-data",
+                 data={"file": (io.BytesIO(b"name,count\n"), "q.csv")})
+    assert (bad.status_code, bad.json["field"]) == (400, "file")
+    unit_admin = token("sub_delegation_admin", "GD-GZ")
+    assert c.post("/quotas/import", headers=unit_admin, content_type="multipart/form-data",
+                  data={"file": (io.BytesIO(csv_file), "q.csv")}).status_code == 403
+    report = c.get("/reports/weekly.csv", headers=gd)
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert "GD-GZ" in report.get_data(as_text=True) and "FJ," not in report.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/units/x/reject", {"reason": "no", "confirm": False}, "confirm"),
+    ("/units/x/delete", {"confirm": False}, "confirm"),
+    ("/units/x/return", {"comment": ""}, "comment"),
+    ("/personnel/label", {"person_ids": ["p"], "label": "king"}, "label"),
+    ("/personnel/confirm", {"person_ids": []}, "person_ids"),
+])
+def test_bad_review_input(apps, path, body, field):
+    r = apps["review"].post(path, headers=token("organising_committee", None), json=body)
+    assert r.status_code == 400 and r.json["field"] == field, r.json
