@@ -84,6 +84,15 @@ class PersonnelCancelledV1(EventSchema):
     unit_id = _id()
 
 
+class ReminderDueV1(EventSchema):
+    """A deadline is near and the unit still has people to submit or to pay for."""
+    unit_id = _id()
+    kind = fields.String(required=True, validate=validate.OneOf(("submission", "payment")))
+    deadline = fields.String(required=True)
+    people = fields.Integer(required=True, validate=validate.Range(min=1))
+    days_before = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 class ReuseRequestedV1(EventSchema):
     person_id = _id()
     unit_id = _id()
@@ -208,11 +217,13 @@ class InvoiceReversedV1(EventSchema):
     unit_id = _id()
     invoice_no = fields.String(required=True)
     reason = fields.String(required=True)
+    notice_72h = fields.Boolean(load_default=False)  # the unit must confirm in the tax system
 
 
 class RefundCompletedV1(EventSchema):
     refund_id = _id()
     order_id = _id()
+    order_no = fields.String(required=True)
     unit_id = _id()
     person_ids = _ids()
     amount_fen = _fen()
@@ -291,6 +302,7 @@ _SPECS = [
     EventSpec("PersonnelSubmitted", 1, "registration", PersonnelSubmittedV1),
     EventSpec("PersonnelCancelled", 1, "registration", PersonnelCancelledV1),
     EventSpec("ReuseRequested", 1, "registration", ReuseRequestedV1),
+    EventSpec("ReminderDue", 1, "registration", ReminderDueV1),
     EventSpec("UnitApproved", 1, "review", UnitApprovedV1),
     EventSpec("UnitReturned", 1, "review", UnitReturnedV1),
     EventSpec("UnitRejected", 1, "review", UnitRejectedV1),

@@ -27,7 +27,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "credentials": ("PaymentConfirmed", "PersonnelConfirmed", "BackgroundCheckPassed",
                     "BackgroundCheckFailed"),
     "notifications": ("UnitApproved", "UnitReturned", "UnitRejected", "OrderCreated",
-                      "PaymentConfirmed", "CredentialDispatched"),
+                      "PaymentConfirmed", "CredentialDispatched", "TransferRejected", "InvoiceIssued",
+                      "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
+                      "ReminderDue"),
 }
 
 REQUEUE_EXCHANGE = "accr.requeue"   # retry queues dead-letter back here, keyed by queue name

@@ -1,6 +1,7 @@
 """Notifications HTTP API: the delivery log for operations and the SMS sandbox's inbox."""
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -9,11 +10,15 @@ from shared.errors import NotFound
 from shared.http import current_runtime
 
 from . import domain
-from .models import SandboxSms
-from .schemas import MessageQuerySchema, MessageSchema, SandboxSmsQuerySchema, SandboxSmsSchema
+from .models import Preference, SandboxSms
+from .schemas import (
+    MessageQuerySchema, MessageSchema, PreferencesSchema, PreviewQuerySchema, PreviewSchema, SandboxSmsQuerySchema,
+    SandboxSmsSchema,
+)
 
 bp = Blueprint("notifications", __name__, description="Email and SMS")
 OPERATIONS = ("operations", "organising_committee")
+ADMINS = ("operations", "organising_committee", "delegation_secretariat", "sub_delegation_admin", "finance")
 
 
 @bp.route("/messages", methods=["GET"])
@@ -47,3 +52,34 @@ def sandbox_sms(args):
     with current_runtime().db.transaction() as s:
         return list(s.scalars(select(SandboxSms).where(SandboxSms.phone == args["phone"])
                               .order_by(SandboxSms.received_at)))
+
+
+@bp.route("/templates/<template>/preview", methods=["GET"])
+@require(*ADMINS)
+@bp.arguments(PreviewQuerySchema, location="query")
+@bp.response(200, PreviewSchema)
+def preview(args, template):
+    """A template rendered with sample data, in Chinese or English."""
+    try:
+        return domain.preview(template, args["language"], current_runtime().settings.public_base_url)
+    except KeyError:
+        raise NotFound("template", "template")
+
+
+@bp.route("/units/me/preferences", methods=["GET"])
+@require("unit_contact")
+@bp.response(200, PreferencesSchema)
+def get_preferences():
+    with current_runtime().db.transaction() as s:
+        pref = s.get(Preference, g.principal.unit_id)
+        return {"reminders": pref.reminders if pref else True}
+
+
+@bp.route("/units/me/preferences", methods=["PUT"])
+@require("unit_contact")
+@bp.arguments(PreferencesSchema)
+@bp.response(200, PreferencesSchema)
+def put_preferences(data):
+    """Opt out of (or back into) deadline reminders; codes and results always arrive."""
+    with current_runtime().db.transaction() as s:
+        return domain.set_preferences(s, g.principal.unit_id, data["reminders"])

@@ -25,7 +25,8 @@ def runtime() -> Runtime:
         "sms": SandboxSmsProvider(rt.db, {n for n in (get("SMS_SANDBOX_FAIL_NUMBERS", "") or "").split(",") if n}),
     }
     rt.extras["senders"] = senders
-    rt.extras["deliver"] = lambda ids=None: domain.deliver(rt.db, senders, ids)
+    limiter = domain.RateLimiter({"email": float(get("EMAIL_PER_SECOND", "20")), "sms": float(get("SMS_PER_SECOND", "50"))})
+    rt.extras["deliver"] = lambda ids=None: domain.deliver(rt.db, senders, ids, limiter=limiter)
     return rt
 
 

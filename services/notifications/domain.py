@@ -4,6 +4,8 @@ redelivered event never sends twice."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import Database, new_id, utcnow
+from shared.errors import Conflict
 from shared.inbox import HandlerContext
 from shared.masking import mask_email, mask_phone
 
-from .models import Message
+from .models import Message, Preference
 from .providers import DeliveryError
 
 LANGUAGES = ("zh", "en")
@@ -65,10 +68,34 @@ def queue_messages(session: Session, event_id: str, unit_id: str, contact: dict[
     return messages
 
 
+class RateLimiter:
+    """A token bucket per channel: at most `rate` messages a second (bursts up to `rate`)."""
+
+    def __init__(self, rates: dict[str, float]):
+        self.rates = rates
+        self.tokens = dict(rates)
+        self.stamp = {c: time.monotonic() for c in rates}
+        self.lock = threading.Lock()
+
+    def take(self, channel: str) -> bool:
+        rate = self.rates.get(channel)
+        if not rate:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            self.tokens[channel] = min(rate, self.tokens[channel] + (now - self.stamp[channel]) * rate)
+            self.stamp[channel] = now
+            if self.tokens[channel] < 1:
+                return False
+            self.tokens[channel] -= 1
+            return True
+
+
 def deliver(db: Database, senders: dict[str, Any], ids: list[str] | None = None, limit: int = 50,
-            now: dt.datetime | None = None) -> int:
+            now: dt.datetime | None = None, limiter: RateLimiter | None = None) -> int:
     """Send due messages; failures back off exponentially and end as `dead` after
-    MAX_ATTEMPTS, visible in the delivery log. Returns how many were sent."""
+    MAX_ATTEMPTS, visible in the delivery log. A channel over its rate waits for the
+    next pass. Returns how many were sent."""
     now = now or utcnow()
     sent = 0
     with db.transaction() as s:
@@ -79,6 +106,8 @@ def deliver(db: Database, senders: dict[str, Any], ids: list[str] | None = None,
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         for msg in s.scalars(query).all():
+            if limiter is not None and not limiter.take(msg.channel):
+                continue  # over the channel's rate: stays queued for the next pass
             msg.attempts += 1
             try:
                 if msg.channel == "email":
@@ -155,16 +184,37 @@ def resend(session: Session, message_id: str) -> Message | None:
     msg = session.get(Message, message_id)
     if msg is None:
         return None
-    msg.status, msg.next_attempt_at = "queued", utcnow()
+    if msg.status == "sent":
+        raise Conflict("already_sent", "the message was delivered; nothing to resend")
+    if msg.recipient is None:
+        raise Conflict("recipient_erased", "the recipient is no longer kept for this message")
+    msg.status, msg.next_attempt_at, msg.attempts = "queued", utcnow(), 0  # a fresh round of retries
     return msg
 
 
 # --- event handlers -------------------------------------------------------------------
+def opted_out(session: Session, unit_id: str) -> bool:
+    pref = session.get(Preference, unit_id)
+    return pref is not None and not pref.reminders
+
+
+def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preference:
+    pref = session.get(Preference, unit_id) or Preference(unit_id=unit_id)
+    pref.reminders, pref.updated_at = reminders, utcnow()
+    session.add(pref)
+    return pref
+
+
 def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
-           deliver: Callable[[list[str]], Any] | None = None):
-    """A handler that queues `template` for the unit and delivers it right after commit."""
+           deliver: Callable[[list[str]], Any] | None = None, optional: bool = False):
+    """A handler that queues `template` for the unit and delivers it right after commit.
+    `optional` messages (reminders) respect the unit's opt-out."""
     def handler(ctx: HandlerContext) -> None:
-        unit_id = ctx.payload["unit_id"]
+        unit_id = ctx.payload.get("unit_id") or ctx.rpc.registration.person_unit(ctx.payload["person_id"])
+        if unit_id is None:
+            return  # the person was deleted with their unit
+        if optional and opted_out(ctx.session, unit_id):
+            return
         contact = ctx.rpc.registration.unit_contact(unit_id)
         if contact is None:
             raise LookupError("registration does not know the unit yet")
@@ -193,7 +243,52 @@ def handlers(portal_url: str, deliver: Callable[[list[str]], Any] | None = None)
         "CredentialDispatched": notify("credential_dispatched", lambda p: {
             **base, "credential_no": p["credential_no"], "method": p["method"],
             "tracking_no": p["tracking_no"] or ""}, deliver),
+        "TransferRejected": notify("transfer_rejected", lambda p: {**base, "order_no": p["order_no"],
+                                                                   "reason": p["reason"]}, deliver),
+        "InvoiceIssued": notify("invoice_issued", lambda p: {**base, "invoice_no": p["invoice_no"], "kind": p["kind"],
+                                                             "amount": yuan(p["amount_fen"])}, deliver),
+        "InvoiceReversed": notify("invoice_reversed", lambda p: {**base, "invoice_no": p["invoice_no"],
+                                                                 "reason": p["reason"],
+                                                                 "notice_72h": p.get("notice_72h", False)}, deliver),
+        "RefundCompleted": notify("refund_completed", lambda p: {**base, "order_no": p["order_no"],
+                                                                 "amount": yuan(p["amount_fen"]),
+                                                                 "people": len(p["person_ids"])}, deliver),
+        "BackgroundCheckPassed": notify("check_result", lambda p: {**base, "passed": True}, deliver),
+        "BackgroundCheckFailed": notify("check_result", lambda p: {**base, "passed": False}, deliver),
+        "ReminderDue": notify("deadline_reminder", lambda p: {
+            **base, "kind": p["kind"], "people": p["people"], "deadline": p["deadline"][:16].replace("T", " "),
+            **DEADLINE_NAMES[p["kind"]]}, deliver, optional=True),
     }
+
+
+DEADLINE_NAMES = {
+    "submission": {"deadline_name_zh": "报名提交", "deadline_name_en": "Registration"},
+    "payment": {"deadline_name_zh": "缴费", "deadline_name_en": "Payment"},
+}
+
+# Sample variables for the admin preview of each template.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "unit_approved": {}, "unit_returned": {"comment": "请补充英文名称"}, "unit_rejected": {"reason": "不符合条件"},
+    "payment_due": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1,
+                    "deadline": "2026-10-15 16:00"},
+    "payment_confirmed": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1},
+    "credential_dispatched": {"credential_no": "202600000001", "method": "courier", "tracking_no": "SF123456789012"},
+    "transfer_rejected": {"order_no": "V20261012093000123456789", "reason": "汇款金额不符"},
+    "invoice_issued": {"invoice_no": "26440000000000000001", "kind": "ordinary", "amount": "200.00"},
+    "invoice_reversed": {"invoice_no": "26440000000000000001", "reason": "抬头有误", "notice_72h": True},
+    "refund_completed": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1},
+    "check_result": {"passed": True},
+    "deadline_reminder": {"kind": "payment", "people": 2, "deadline": "2026-10-15 16:00", **DEADLINE_NAMES["payment"]},
+    "registration_invitation": {"link": "https://portal.example/register?invitation=..."},
+    "email_code": {"code": "123456"},
+}
+
+
+def preview(template: str, language: str, portal_url: str) -> dict[str, str]:
+    if template not in SAMPLES:
+        raise KeyError(template)
+    return render(template, language, {"unit_name": "示例贸易有限公司 Example Trading Co.", "contact_name": "李雷",
+                                       "portal_url": portal_url, **SAMPLES[template]})
 
 
 def delivery_log(session: Session, unit_id: str | None = None, status: str | None = None) -> list[Message]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
@@ -54,3 +54,12 @@ class SandboxSms(Base):
     phone: Mapped[str] = mapped_column(String(32), index=True)
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Preference(Base):
+    """A unit's opt-out of non-essential messages (reminders); codes and results always go."""
+    __tablename__ = "preferences"
+
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -40,3 +40,17 @@ class SandboxSmsSchema(Strict):
     phone = fields.String()
     text = fields.String()
     received_at = fields.DateTime()
+
+
+class PreferencesSchema(Strict):
+    reminders = fields.Boolean(required=True)
+
+
+class PreviewQuerySchema(Strict):
+    language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
+
+
+class PreviewSchema(Strict):
+    subject = fields.String()
+    email = fields.String()
+    sms = fields.String()

@@ -27,7 +27,7 @@ from shared.validators import is_valid_resident_id, is_valid_uscc
 
 from .models import (
     DelegationView, DeliveryAddress, Member, Person, PersonPhoto, PointsEntry, PreviousPerson, PreviousUnit,
-    SmsCode, Unit, UnitDocument,
+    ReminderSent, SmsCode, Unit, UnitDocument,
 )
 
 VISITOR_KINDS = ("unit", "individual")
@@ -992,6 +992,49 @@ def previous_unit_by_invitation(session: Session, token: str) -> PreviousUnit:
     if prev is None:
         raise NotFound("invitation", "invitation_token")
     return prev
+
+
+# --- deadline reminders -----------------------------------------------------------------
+def deadlines(settings: Any) -> dict[str, dt.datetime]:
+    """Edition deadlines (UTC): REGISTRATION_DEADLINE and PAYMENT_DEADLINE (ISO times)."""
+    found = {}
+    for kind, name, default in (("submission", "REGISTRATION_DEADLINE", "2026-10-15T16:00"),
+                                ("payment", "PAYMENT_DEADLINE", "2026-10-15T16:00")):
+        value = settings.get(name, default)
+        if value:
+            found[kind] = dt.datetime.fromisoformat(value).replace(tzinfo=None)
+    return found
+
+
+def reminder_days(settings: Any) -> list[int]:
+    return sorted({int(d) for d in (settings.get("REMINDER_DAYS", "3,1") or "").split(",") if d.strip()}, reverse=True)
+
+
+def queue_reminders(session: Session, emit: Emit, deadlines_by_kind: dict[str, dt.datetime], days: list[int],
+                    now: dt.datetime | None = None) -> int:
+    """For each deadline within the largest reminder window: units with people still to
+    submit (saved records) or to pay for get one ReminderDue per reminder day."""
+    now = now or utcnow()
+    sent = 0
+    for kind, deadline in deadlines_by_kind.items():
+        if now >= deadline:
+            continue
+        days_left = (deadline - now).days
+        due = [d for d in days if d >= days_left]
+        if not due:
+            continue
+        day = min(due)
+        status = "saved" if kind == "submission" else "awaiting_payment"
+        counts = session.execute(select(Person.unit_id, func.count()).join(Unit, Unit.id == Person.unit_id)
+                                 .where(Person.status == status, Unit.status != "deleted").group_by(Person.unit_id))
+        for unit_id, people in counts:
+            if session.get(ReminderSent, (unit_id, kind, day)) is not None:
+                continue
+            session.add(ReminderSent(unit_id=unit_id, kind=kind, days_before=day, sent_at=now))
+            emit("ReminderDue", {"unit_id": unit_id, "kind": kind, "deadline": deadline.isoformat(),
+                                 "people": people, "days_before": day})
+            sent += 1
+    return sent
 
 
 # --- referrals and points ---------------------------------------------------------------

@@ -224,3 +224,13 @@ class PreviousPerson(Base):
     check_passed: Mapped[bool] = mapped_column(Boolean, default=False)
     lost_or_damaged: Mapped[bool] = mapped_column(Boolean, default=False)
     card_face: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # name, unit, delegation, label, photo, dates
+
+
+class ReminderSent(Base):
+    """One reminder per unit, kind and number of days before the deadline."""
+    __tablename__ = "reminders_sent"
+
+    unit_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -5,6 +5,7 @@ Run: nameko run services.registration.worker:RegistrationWorker --broker $AMQP_U
 from __future__ import annotations
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from shared.nameko_edge import build_worker
 
@@ -19,6 +20,20 @@ class RpcAnswers:
     def unit_contact(self, unit_id):
         with runtime().db.transaction() as s:
             return domain.unit_contact(s, unit_id)
+
+    @rpc
+    def person_unit(self, person_id):
+        """The unit a person belongs to (ids only)."""
+        with runtime().db.transaction() as s:
+            person = s.get(domain.Person, person_id)
+            return person.unit_id if person else None
+
+    @timer(interval=600)
+    def send_due_reminders(self):
+        """Deadline reminders: N days before each deadline, once per unit, kind and day."""
+        rt = runtime()
+        with rt.outbox.transaction() as s:
+            domain.queue_reminders(s, rt.outbox.emitter(s), domain.deadlines(rt.settings), domain.reminder_days(rt.settings))
 
     @rpc
     def person_dossier(self, person_id):

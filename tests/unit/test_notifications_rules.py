@@ -6,14 +6,9 @@ from services.notifications import domain
 from services.notifications.models import Message
 from services.notifications.providers import DeliveryError
 
-TEMPLATES = {
-    "unit_approved": {},
-    "unit_returned": {"comment": "Add the English name"},
-    "unit_rejected": {"reason": "Not eligible"},
-    "payment_due": {"order_no": "V1", "amount": "200.00", "people": 1, "deadline": "2026-10-15 16:00"},
-    "payment_confirmed": {"order_no": "V1", "amount": "200.00", "people": 1},
-    "credential_dispatched": {"credential_no": "202600000001", "method": "courier", "tracking_no": "SF1"},
-}
+TEMPLATES = domain.SAMPLES
+PRINTED = {"comment", "reason", "order_no", "amount", "credential_no", "tracking_no", "invoice_no", "link", "code",
+           "deadline"}
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -22,12 +17,13 @@ def test_every_template_renders_in_both_languages(template, language):
     texts = domain.render(template, language, {"unit_name": "Example Co", "contact_name": "Li",
                                                "portal_url": "http://x", **TEMPLATES[template]})
     assert texts["subject"] and texts["email"] and texts["sms"]
-    assert "Li" in texts["email"]  # addressed to the unit's contact
+    if template not in ("registration_invitation", "email_code"):
+        assert "Li" in texts["email"]  # addressed to the unit's contact
     is_chinese = any("\u4e00" <= c <= "\u9fff" for c in texts["subject"])
     assert is_chinese == (language == "zh")
     for key, value in TEMPLATES[template].items():
-        if key != "method":  # the method decides the wording, it is not printed
-            assert str(value) in texts["email"]
+        if key in PRINTED:  # the others decide the wording
+            assert str(value) in texts["email"], key
 
 
 def test_yuan_formatting():
@@ -91,3 +87,29 @@ def test_retries_back_off_then_dead_letter(session_for):
     assert email.status == "dead" and email.attempts == domain.MAX_ATTEMPTS
     assert sms.status == "sent" and sms.recipient is None and sms.recipient_masked == "138****8000"
     assert len(senders["sms"].sent) == 1
+
+
+def test_every_event_the_service_handles_has_both_languages():
+    from pathlib import Path
+    names = {p.name for p in (Path(domain.__file__).parent / "templates").iterdir()}
+    for template in TEMPLATES:
+        assert {f"{template}.zh.j2", f"{template}.en.j2"} <= names
+
+
+def test_rate_limiter_caps_each_channel():
+    limiter = domain.RateLimiter({"sms": 3})
+    assert [limiter.take("sms") for _ in range(4)] == [True, True, True, False]
+    assert limiter.take("email")  # no limit configured
+
+
+def test_check_result_never_gives_the_reason():
+    texts = domain.render("check_result", "zh", {"unit_name": "X", "contact_name": None, "portal_url": "u",
+                                                 "passed": False})
+    assert "未通过" in texts["subject"] and "BLOCK" not in texts["email"]
+
+
+def test_preview_of_every_template():
+    for template in TEMPLATES:
+        assert domain.preview(template, "en", "http://portal")["subject"]
+    with pytest.raises(KeyError):
+        domain.preview("nope", "en", "x")

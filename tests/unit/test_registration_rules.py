@@ -492,3 +492,19 @@ def test_one_click_invitations_skip_registered_units(session_for, emit):
     assert [p.uscc for p in invited] == ["91110000802100433B"] and invited[0].invitation_token
     assert domain.invite_previous_units(s, "CIIE-2025", EDITION) == []  # once
     assert domain.previous_unit_by_invitation(s, invited[0].invitation_token).name == "Other Co"
+
+
+def test_deadline_reminders_once_per_unit_kind_and_day(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    domain.add_person(s, unit, person_data(), DAYS, CIPHER)  # saved: awaiting submission
+    deadline = {"submission": dt.datetime(2026, 10, 15, 16, 0)}
+    assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 10)) == 0  # too early
+    assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 12, 17)) == 1
+    s.flush()
+    assert emit.events[-1][1] == {"unit_id": unit.id, "kind": "submission", "deadline": "2026-10-15T16:00:00",
+                                  "people": 1, "days_before": 3}
+    assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 13)) == 0  # sent already
+    assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 14, 17)) == 1  # day 1
+    s.flush()
+    assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 16)) == 0  # past

@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: f27fbc6fb9fc
+Revision ID: ae582339086b
 Revises: 
-Create Date: 2026-11-23 07:32:58.301080
+Create Date: 2026-11-23 08:15:21.377633
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'f27fbc6fb9fc'
+revision = 'ae582339086b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -63,6 +63,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_published_at'), ['published_at'], unique=False)
 
+    op.create_table('preferences',
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
+    sa.Column('reminders', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('unit_id')
+    )
     op.create_table('sandbox_sms',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
@@ -82,6 +88,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sandbox_sms_phone'))
 
     op.drop_table('sandbox_sms')
+    op.drop_table('preferences')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_created_at'))

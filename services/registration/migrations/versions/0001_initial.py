@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: c2346216de63
+Revision ID: d18c19d0b422
 Revises: 
-Create Date: 2026-11-23 07:58:36.925677
+Create Date: 2026-11-23 08:15:20.768447
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'c2346216de63'
+revision = 'd18c19d0b422'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -71,6 +71,13 @@ def upgrade() -> None:
     with op.batch_alter_table('previous_units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_previous_units_uscc'), ['uscc'], unique=False)
 
+    op.create_table('reminders_sent',
+    sa.Column('unit_id', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('days_before', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('unit_id', 'kind', 'days_before')
+    )
     op.create_table('sms_codes',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('phone_hash', sa.String(length=64), nullable=False),
@@ -293,6 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sms_codes_client_ip'))
 
     op.drop_table('sms_codes')
+    op.drop_table('reminders_sent')
     with op.batch_alter_table('previous_units', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_previous_units_uscc'))
 
