@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.idempotency import IdempotencyMixin
@@ -35,8 +35,10 @@ class PayableItem(Base):
     label: Mapped[str] = mapped_column(String(10))
     payer: Mapped[str] = mapped_column(String(12))
     fee_fen: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # awaiting_payment / in_order / paid
+    # awaiting_payment / in_order / paid / delegation_billed / refundable / refunding / refunded / cancelled
+    status: Mapped[str] = mapped_column(String(20))
     order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    refundable_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -47,9 +49,11 @@ class Order(Base):
     order_no: Mapped[str] = mapped_column(String(24), unique=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # unpaid / paid / cancelled / expired
+    status: Mapped[str] = mapped_column(String(20), index=True)  # unpaid / paid / cancelled / expired
+    paid_by: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the method that paid
+    payer_title: Mapped[str | None] = mapped_column(String(200), nullable=True)  # B2B/transfer payer: the invoice title
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
@@ -101,3 +105,87 @@ class SandboxTransaction(Base):
     status: Mapped[str] = mapped_column(String(20))  # WAIT_BUYER_PAY / TRADE_SUCCESS / TRADE_CLOSED
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TransferSubmission(Base):
+    """Bank transfer (银行转账) details and voucher, waiting for finance."""
+    __tablename__ = "transfer_submissions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    remitter_type: Mapped[str] = mapped_column(String(12))  # unit / individual
+    remitter_name: Mapped[str] = mapped_column(String(200))
+    remitter_account: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    phone_masked: Mapped[str] = mapped_column(String(32))
+    voucher: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(12))  # submitted / confirmed / rejected
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class StatementLine(Base):
+    """A line of an imported bank statement, matched to a transfer or left for a person."""
+    __tablename__ = "statement_lines"
+    __table_args__ = (UniqueConstraint("bank_reference", name="uq_statement_reference"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bank_reference: Mapped[str] = mapped_column(String(64))
+    value_date: Mapped[str] = mapped_column(String(10))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    remitter_name: Mapped[str] = mapped_column(String(200))
+    remitter_account: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # matched / ambiguous / unmatched
+    transfer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    candidates: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InvoiceSequence(Base):
+    """The invoice number counter per prefix, incremented under a row lock in the same
+    transaction as the invoice: numbers never repeat and never skip."""
+    __tablename__ = "invoice_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(12), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)  # one invoice per order
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    invoice_no: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # ordinary (数电普票) / special (数电专票)
+    title: Mapped[str] = mapped_column(String(200))
+    tax_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))  # issued / reversed
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    reversal_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    red_letter_applied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reversal_remarks: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    person_ids: Mapped[list[str]] = mapped_column(JSON)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(20))  # original / other_account
+    payee: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # name, account, bank, bank_code
+    # requested / approved / processing / completed / failed / rejected
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    provider_refund_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -68,7 +68,7 @@ class SandboxPaymentProvider:
         return verify(params, self.secret)
 
     # --- the payer and provider side (sandbox only) ------------------------------------
-    def pay(self, txn_id: str, notify_times: int = 1) -> dict[str, Any]:
+    def pay(self, txn_id: str, notify_times: int = 1, payer_name: str | None = None) -> dict[str, Any]:
         """The payer scans and pays: mark the provider's transaction paid, then notify
         the merchant in the background (`notify_times` > 1 repeats the notification)."""
         with self.db.transaction() as s:
@@ -79,16 +79,18 @@ class SandboxPaymentProvider:
                 raise Conflict("trade_closed", "the transaction is closed")
             if txn.status == "WAIT_BUYER_PAY":
                 txn.status, txn.paid_at = "TRADE_SUCCESS", utcnow()
-            params = self.notification(txn)
+            params = self.notification(txn, payer_name)
             notify_url = txn.notify_url
         for _ in range(max(1, min(notify_times, 5))):
             threading.Thread(target=self._notify, args=(notify_url, params), daemon=True).start()
         return params
 
-    def notification(self, txn: SandboxTransaction) -> dict[str, Any]:
+    def notification(self, txn: SandboxTransaction, payer_name: str | None = None) -> dict[str, Any]:
         params = {"notify_id": secrets.token_hex(12), "txn_id": txn.txn_id, "out_trade_no": txn.out_trade_no,
                   "total_fen": str(txn.total_fen), "trade_status": txn.status, "method": txn.method,
                   "gmt_payment": (txn.paid_at or utcnow()).strftime("%Y-%m-%d %H:%M:%S")}
+        if txn.method == "b2b" and payer_name:
+            params["payer_name"] = payer_name  # the company whose bank account paid
         params["sign"] = sign(params, self.secret)
         return params
 
@@ -106,6 +108,64 @@ class SandboxPaymentProvider:
             except requests.RequestException as exc:
                 log.warning("sandbox provider: notification failed: %s", exc)
             delay = min(delay * 4 + 1, 30)
+
+
+class SandboxPaymentRefunds:
+    """Refunds through the sandbox provider: accepted at once, completed by a signed
+    asynchronous notification. Payee accounts listed in `failing_accounts` fail, as a
+    closed account would at a real bank."""
+
+    def __init__(self, payments: SandboxPaymentProvider, failing_accounts: set[str]):
+        self.payments, self.failing_accounts = payments, failing_accounts
+
+    def refund(self, refund_id: str, original_txn_id: str, method: str, amount_fen: int, payee: dict | None,
+               notify_url: str) -> str:
+        refund_txn = "RFD" + secrets.token_hex(10).upper()
+        fails = bool(payee and payee.get("account") in self.failing_accounts)
+        params = {"notify_id": secrets.token_hex(12), "refund_txn_id": refund_txn, "out_refund_no": refund_id,
+                  "original_txn_id": original_txn_id, "refund_fen": str(amount_fen),
+                  "refund_status": "REFUND_FAIL" if fails else "REFUND_SUCCESS"}
+        if fails:
+            params["fail_reason"] = "payee account closed"
+        params["sign"] = sign(params, self.payments.secret)
+        threading.Thread(target=self.payments._notify, args=(notify_url, params), daemon=True).start()
+        return refund_txn
+
+
+class SandboxEInvoicing:
+    """The e-invoicing platform's sandbox: renders the invoice as a PDF (数电发票 layout,
+    simplified); titles listed in `failing_titles` are refused like a rejected filing."""
+
+    def __init__(self, seller: str = "中国国际进口博览局（示例）", seller_tax_no: str = "91310000MA1FL4XX0X",
+                 failing_titles: set[str] | None = None):
+        self.seller, self.seller_tax_no, self.failing_titles = seller, seller_tax_no, failing_titles or set()
+
+    def issue(self, invoice_no: str, kind: str, title: str, tax_no: str | None, amount_fen: int, order_no: str) -> bytes:
+        if title in self.failing_titles:
+            raise ApiError("einvoice_refused", "the e-invoicing platform refused the invoice", "title", status=502)
+        import io
+        from reportlab.lib.pagesizes import A5, landscape
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.pdfgen import canvas
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        out = io.BytesIO()
+        pdf = canvas.Canvas(out, pagesize=landscape(A5))
+        pdf.setTitle(f"invoice {invoice_no}")
+        pdf.setFont("STSong-Light", 16)
+        pdf.drawString(40, 370, "电子发票（增值税专用发票）" if kind == "special" else "电子发票（普通发票）")
+        pdf.setFont("STSong-Light", 10)
+        lines = [f"发票号码 Invoice no.: {invoice_no}", f"开票日期 Date: {utcnow():%Y-%m-%d}",
+                 f"购买方 Buyer: {title}", f"纳税人识别号 Tax no.: {tax_no or '-'}",
+                 f"销售方 Seller: {self.seller}  ({self.seller_tax_no})",
+                 f"项目 Item: *会展服务*专业观众证件费 (order {order_no})",
+                 f"价税合计 Total: CNY {amount_fen // 100}.{amount_fen % 100:02d}"]
+        for i, line in enumerate(lines):
+            pdf.drawString(40, 330 - i * 22, line)
+        pdf.drawString(40, 60, "SANDBOX — not a valid tax document")
+        pdf.showPage()
+        pdf.save()
+        return out.getvalue()
 
 
 def check_method(method: str) -> None:

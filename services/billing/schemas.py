@@ -51,3 +51,102 @@ class PaymentStartedSchema(Strict):
 
 class SandboxPaySchema(Strict):
     notify_times = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5))
+    payer_name = fields.String(load_default=None, allow_none=True)  # B2B: the paying company
+
+
+class TransferInSchema(Strict):
+    remitter_type = fields.String(required=True, validate=validate.OneOf(("unit", "individual")))
+    remitter_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    remitter_account = fields.String(required=True, validate=validate.Regexp(r"^\d{8,32}$",
+                                                                                 error="an account number is 8 to 32 digits"))
+    amount_fen = fields.Integer(required=True, validate=validate.Range(min=1))
+    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number"))
+
+
+class TransferSchema(Strict):
+    id = fields.String()
+    order_no = fields.String()
+    remitter_type = fields.String()
+    remitter_name = fields.String()
+    remitter_account = fields.Function(lambda t: "****" + t.remitter_account[-4:])
+    amount_fen = fields.Integer()
+    phone = fields.String(attribute="phone_masked")
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    submitted_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class TransferQuerySchema(Strict):
+    status = fields.String(load_default="submitted", validate=validate.OneOf(("submitted", "confirmed", "rejected")))
+
+
+class ReasonSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class StatementResultSchema(Strict):
+    matched = fields.Integer()
+    ambiguous = fields.Integer()
+    unmatched = fields.Integer()
+    skipped = fields.Integer()
+
+
+class InvoiceInSchema(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(("ordinary", "special")))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    tax_no = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"))
+
+
+class InvoiceSchema(Strict):
+    invoice_no = fields.String()
+    order_no = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    tax_no = fields.String(allow_none=True)
+    amount_fen = fields.Integer()
+    status = fields.String()
+    issued_at = fields.DateTime()
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+
+
+class ReversalSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    red_letter_applied = fields.Boolean(required=True)  # 是否已申请红字确认单
+    booked = fields.Boolean(load_default=False)  # already deducted or booked by the unit
+    remarks = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class PayeeSchema(Strict):
+    name = fields.String(required=True)
+    account = fields.String(required=True)
+    bank = fields.String(required=True)
+    bank_code = fields.String(required=True)
+
+
+class RefundInSchema(Strict):
+    person_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+    route = fields.String(load_default="original", validate=validate.OneOf(("original", "other_account")))
+    payee = fields.Dict(load_default=None, allow_none=True)
+
+
+class RefundSchema(Strict):
+    id = fields.String()
+    order_no = fields.String()
+    person_ids = fields.List(fields.String())
+    amount_fen = fields.Integer()
+    route = fields.String()
+    status = fields.String()
+    failure = fields.String(allow_none=True)
+    requested_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class RefundQuerySchema(Strict):
+    status = fields.String(load_default=None)
+
+
+class ReconciliationSchema(Strict):
+    issues = fields.List(fields.Dict())
+    checked_at = fields.DateTime()

@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: 036ccb2eae05
+Revision ID: e6b106f26622
 Revises: 
-Create Date: 2026-11-23 07:31:19.433930
+Create Date: 2026-11-23 08:22:56.527889
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '036ccb2eae05'
+revision = 'e6b106f26622'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -32,12 +32,19 @@ def upgrade() -> None:
     sa.Column('processed_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('event_id', 'consumer')
     )
+    op.create_table('invoice_sequences',
+    sa.Column('prefix', sa.String(length=12), nullable=False),
+    sa.Column('last_value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('prefix')
+    )
     op.create_table('orders',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('order_no', sa.String(length=24), nullable=False),
     sa.Column('unit_id', sa.String(length=64), nullable=False),
     sa.Column('amount_fen', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('paid_by', sa.String(length=20), nullable=True),
+    sa.Column('payer_title', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('paid_at', sa.DateTime(), nullable=True),
@@ -45,6 +52,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('order_no')
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orders_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('outbox',
@@ -70,6 +79,7 @@ def upgrade() -> None:
     sa.Column('fee_fen', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('order_id', sa.String(length=32), nullable=True),
+    sa.Column('refundable_reason', sa.String(length=30), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('person_id')
     )
@@ -101,6 +111,44 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('txn_id'),
     sa.UniqueConstraint('out_trade_no', 'txn_id')
     )
+    op.create_table('statement_lines',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('bank_reference', sa.String(length=64), nullable=False),
+    sa.Column('value_date', sa.String(length=10), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('remitter_name', sa.String(length=200), nullable=False),
+    sa.Column('remitter_account', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('transfer_id', sa.String(length=32), nullable=True),
+    sa.Column('candidates', sa.Integer(), nullable=False),
+    sa.Column('imported_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('bank_reference', name='uq_statement_reference')
+    )
+    op.create_table('invoices',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=False),
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
+    sa.Column('invoice_no', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('tax_no', sa.String(length=20), nullable=True),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(), nullable=False),
+    sa.Column('reversed_at', sa.DateTime(), nullable=True),
+    sa.Column('reversal_reason', sa.Text(), nullable=True),
+    sa.Column('red_letter_applied', sa.Boolean(), nullable=True),
+    sa.Column('reversal_remarks', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('invoice_no'),
+    sa.UniqueConstraint('order_id')
+    )
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invoices_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('order_items',
     sa.Column('order_id', sa.String(length=32), nullable=False),
     sa.Column('person_id', sa.String(length=64), nullable=False),
@@ -125,16 +173,74 @@ def upgrade() -> None:
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_order_id'), ['order_id'], unique=False)
 
+    op.create_table('refunds',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=False),
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
+    sa.Column('person_ids', sa.JSON(), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('route', sa.String(length=20), nullable=False),
+    sa.Column('payee', sa.JSON(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('provider_refund_id', sa.String(length=64), nullable=True),
+    sa.Column('failure', sa.Text(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('provider_refund_id')
+    )
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('transfer_submissions',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=False),
+    sa.Column('remitter_type', sa.String(length=12), nullable=False),
+    sa.Column('remitter_name', sa.String(length=200), nullable=False),
+    sa.Column('remitter_account', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('phone_masked', sa.String(length=32), nullable=False),
+    sa.Column('voucher', sa.LargeBinary(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('transfer_submissions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_transfer_submissions_order_id'), ['order_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('transfer_submissions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_transfer_submissions_order_id'))
+
+    op.drop_table('transfer_submissions')
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refunds_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_status'))
+        batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
+
+    op.drop_table('refunds')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_order_id'))
 
     op.drop_table('payments')
     op.drop_table('order_items')
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invoices_unit_id'))
+
+    op.drop_table('invoices')
+    op.drop_table('statement_lines')
     op.drop_table('sandbox_transactions')
     with op.batch_alter_table('payment_callbacks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_callbacks_provider_txn_id'))
@@ -151,8 +257,11 @@ def downgrade() -> None:
     op.drop_table('outbox')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_orders_status'))
+        batch_op.drop_index(batch_op.f('ix_orders_expires_at'))
 
     op.drop_table('orders')
+    op.drop_table('invoice_sequences')
     op.drop_table('inbox')
     op.drop_table('idempotency_keys')
     # ### end Alembic commands ###

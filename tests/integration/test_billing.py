@@ -1,0 +1,120 @@
+"""Billing races against real PostgreSQL: one refund per person however many ask at
+once, and invoice numbers that never repeat or skip when many are issued together."""
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+from sqlalchemy import select
+
+from services.billing import domain
+from services.billing.models import Invoice, PayableItem
+from shared.auth import issue_token
+from shared.errors import ApiError
+from tests.integration.conftest import service_app
+from tests.integration.test_services import billing_order, unit_headers
+from tests.journey import photo_jpeg
+
+
+def paid_orders(count: int) -> list[tuple[str, str]]:
+    """(unit_id, order_id) of `count` paid orders, straight through the domain."""
+    rt = service_app("billing").runtime()
+    made = []
+    for _ in range(count):
+        unit_id, person_id = uuid.uuid4().hex, uuid.uuid4().hex
+        with rt.outbox.transaction() as s:
+            emit = rt.outbox.emitter(s)
+            s.add(PayableItem(person_id=person_id, unit_id=unit_id, label="visitor", payer="unit", fee_fen=20000,
+                              status="awaiting_payment", created_at=domain.utcnow()))
+            s.flush()
+            order = domain.create_order(s, emit, unit_id, [person_id], domain.dt.timedelta(hours=1))
+            payment = domain.record_payment(s, order, "alipay", "sandbox", f"T-{order.id}")
+            s.flush()
+            domain._mark_paid(s, emit, order, payment)
+            made.append((unit_id, order.id, person_id))
+    return made
+
+
+def race(n: int, work) -> list:
+    barrier, outcomes = threading.Barrier(n), []
+
+    def run(i):
+        barrier.wait()
+        try:
+            outcomes.append(work(i))
+        except ApiError as err:
+            outcomes.append(err.code)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    return outcomes
+
+
+def test_concurrent_refund_requests_for_one_person_refund_once(apps):
+    [(unit_id, order_id, person_id)] = paid_orders(1)
+    rt = service_app("billing").runtime()
+    with rt.outbox.transaction() as s:
+        domain.make_refundable(s, rt.outbox.emitter(s), s.get(PayableItem, person_id), "check_failed")
+    headers = unit_headers(unit_id)
+    second_instance = service_app("billing").create_app(start_relay=False).test_client()
+    clients = [apps["billing"], second_instance] * 3
+
+    def ask(i):  # different idempotency keys: six independent requests
+        r = clients[i].post("/refunds", headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                            json={"person_ids": [person_id]})
+        return r.status_code
+
+    outcomes = race(6, ask)
+    assert sorted(outcomes) == [201, 409, 409, 409, 409, 409]
+    listed = apps["billing"].get("/refunds", headers=headers).json
+    assert len(listed) == 1 and listed[0]["amount_fen"] == 20000
+
+
+def test_concurrent_invoices_never_repeat_or_skip_a_number(apps):
+    made = paid_orders(12)
+    rt = service_app("billing").runtime()
+
+    def issue(i):
+        unit_id, order_id, _ = made[i]
+        with rt.outbox.transaction() as s:
+            order = s.get(domain.Order, order_id, with_for_update=True)
+            return domain.issue_invoice(s, rt.outbox.emitter(s), order, {"kind": "ordinary", "title": "Example Co"},
+                                        rt.extras["einvoicing"], "9944").invoice_no
+
+    numbers = race(len(made), issue)
+    assert len(set(numbers)) == len(made)
+    with rt.db.transaction() as s:
+        all_numbers = sorted(s.scalars(select(Invoice.invoice_no).where(Invoice.invoice_no.startswith("9944"))))
+    values = [int(n[4:]) for n in all_numbers]
+    assert values == list(range(1, len(values) + 1))  # no gap, no repeat
+
+
+def test_transfer_flow_over_http(apps):
+    unit_id = uuid.uuid4().hex
+    headers = unit_headers(unit_id)
+    order = billing_order(apps, unit_id, headers)
+    c = apps["billing"]
+    form = {"remitter_type": "unit", "remitter_name": "Transfer Co", "remitter_account": "6222020200112233",
+            "amount_fen": str(order["amount_fen"]), "phone": "13800138000"}
+    r = c.post(f"/orders/{order['order_no']}/transfer", headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+               content_type="multipart/form-data", data={**form, "voucher": (io.BytesIO(photo_jpeg()), "v.jpg")})
+    assert r.status_code == 201 and r.json["phone"] == "138****8000" and r.json["remitter_account"] == "****2233"
+    bad = c.post(f"/orders/{order['order_no']}/transfer", headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                 content_type="multipart/form-data", data={**form, "remitter_account": "12"})
+    assert (bad.status_code, bad.json["field"]) == (400, "remitter_account")
+    finance = {"Authorization": "Bearer " + issue_token("fin", "finance", "review")}
+    assert c.get("/finance/transfers", headers=headers).status_code == 403
+    [pending] = [t for t in c.get("/finance/transfers", headers=finance).json if t["order_no"] == order["order_no"]]
+    r = c.post(f"/finance/transfers/{pending['id']}/confirm", headers=finance)
+    assert r.status_code == 200 and r.json["status"] == "confirmed"
+    assert c.get(f"/orders/{order['order_no']}", headers=headers).json["status"] == "paid"
+    r = c.post(f"/orders/{order['order_no']}/invoice", headers=headers, json={"kind": "ordinary", "title": "Other"})
+    assert (r.status_code, r.json["code"]) == (400, "title_locked")
+    r = c.post(f"/orders/{order['order_no']}/invoice", headers=headers, json={"kind": "ordinary", "title": "Transfer Co"})
+    assert r.status_code == 201
+    pdf = c.get(f"/invoices/{r.json['invoice_no']}/pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert c.get(f"/invoices/{r.json['invoice_no']}/pdf", headers=unit_headers("other")).status_code == 404
+    assert c.get("/finance/reconciliation", headers=finance).status_code == 200
