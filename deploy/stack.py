@@ -120,7 +120,7 @@ class Stack:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (conf_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
-        billing = " ".join(f"server 127.0.0.1:{self.api_port('billing', i)};"
+        billing = " ".join(f"server 127.0.0.1:{self.api_port('billing', i)} max_fails=3 fail_timeout=5s;"
                            for i in range(self.billing_api_instances))
         text = template.safe_substitute(
             user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
@@ -161,22 +161,38 @@ class Stack:
         self.spawn("police", [self.python, "-m", "police.reference_client"])
         self.wait_healthy(timeout)
 
+    def health_urls(self) -> list[list[str]]:
+        """Every API process's own /health (each billing instance too), then the gateway's:
+        asking the gateway before its upstreams listen would make nginx mark them down."""
+        phases = []
+        if self.mode == "distributed":
+            phases.append([f"http://127.0.0.1:{self.api_port(s, i)}/health" for s in SERVICES
+                           for i in range(self.billing_api_instances if s == "billing" else 1)])
+        phases.append([f"{self.url}/api/{s}/health" for s in SERVICES])
+        return phases
+
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
+        for phase in self.health_urls():
+            self._wait_urls(set(phase), deadline, timeout)
+        self._wait_delegations(deadline)
+
+    def _wait_urls(self, pending: set[str], deadline: float, timeout: float) -> None:
         while pending and time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.popen and proc.popen.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.popen.returncode}; see {self.workdir}/logs/{name}.log")
-            for service in list(pending):
+            for url in list(pending):
                 try:
-                    if requests.get(f"{self.url}/api/{service}/health", timeout=2).status_code == 200:
-                        pending.discard(service)
+                    if requests.get(url, timeout=2).status_code == 200:
+                        pending.discard(url)
                 except requests.RequestException:
                     pass
             time.sleep(0.2)
         if pending:
             raise RuntimeError(f"not healthy after {timeout}s: {sorted(pending)}")
+
+    def _wait_delegations(self, deadline: float) -> None:
         while time.monotonic() < deadline:  # registration has learnt review's delegations
             try:
                 if requests.get(f"{self.url}/api/registration/delegations", timeout=2).json():

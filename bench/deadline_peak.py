@@ -1,0 +1,165 @@
+"""Deadline-peak benchmark for billing, through the nginx gateway, against 1 and then 2
+billing instances (API and worker each), in one run.
+
+Each virtual unit has one person awaiting payment (delivered to billing as a real
+PersonnelConfirmed event over RabbitMQ). At the peak every unit at once creates an
+order, starts a QR payment, "pays" in the sandbox and waits for the signed callback to
+confirm it. Printed per topology: confirmed orders per second, and p50/p99 latency of
+order creation, of payment initiation and of pay-to-confirmed.
+
+    .venv/bin/python -m bench.deadline_peak --units 300 --concurrency 32
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from deploy.stack import Stack
+from shared import auth
+from shared.broker import Broker
+from shared.events import make_event
+from tests.infra import Mailbox, PgDatabases, Vhost, free_port, new_tag
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_topology(instances: int, units: int, concurrency: int) -> dict:
+    tag = new_tag()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        dbs, vhost, mailbox = PgDatabases(tag), Vhost(tag), Mailbox()
+        urls, amqp, smtp = dbs.create(), vhost.create(), mailbox.start()
+        keys = work / "jwt"
+        auth.generate_keypair(keys / "private.pem", keys / "public.pem")
+        env = {f"{s.upper()}_DATABASE_URL": u for s, u in urls.items()}
+        env.update(AMQP_URI=amqp, JWT_PRIVATE_KEY_FILE=str(keys / "private.pem"),
+                   JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), SMTP_PORT=str(smtp), ACCR_DATA_DIR=str(work),
+                   PAYMENT_SANDBOX_CALLBACK_DELAY="0.05", REGISTRATION_DATA_KEY=base64.urlsafe_b64encode(
+                       os.urandom(32)).decode(), SMS_MAX_PER_CLIENT_PER_HOUR="1000000", RETRY_DELAYS_MS="500,2000")
+        stack = Stack(workdir=work, env=env, mode="distributed", gateway_port=free_port(),
+                      api_base_port=21000 + instances * 200, billing_api_instances=instances,
+                      billing_worker_instances=instances, gunicorn_workers=2)
+        old_env = {k: os.environ.get(k) for k in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE")}
+        os.environ.update(JWT_PRIVATE_KEY_FILE=env["JWT_PRIVATE_KEY_FILE"], JWT_PUBLIC_KEY_FILE=env["JWT_PUBLIC_KEY_FILE"])
+        auth._read.cache_clear()
+        try:
+            stack.start(timeout=120)
+            return drive(stack.url, amqp, units, concurrency)
+        finally:
+            stack.stop()
+            mailbox.stop()
+            vhost.delete()
+            dbs.drop()
+            for k, v in old_env.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+            auth._read.cache_clear()
+
+
+def drive(url: str, amqp: str, units: int, concurrency: int) -> dict:
+    people = [(uuid.uuid4().hex, uuid.uuid4().hex) for _ in range(units)]
+    broker = Broker(amqp)
+    for unit_id, person_id in people:  # delegations confirm: each unit owes one fee
+        env = make_event("PersonnelConfirmed", {"person_id": person_id, "unit_id": unit_id, "delegation_id": "GD",
+                                                "label": "visitor", "payer": "unit"}, producer="review")
+        broker.publish("review.events", "PersonnelConfirmed", env, message_id=env["id"])
+    broker.close()
+    tokens = {u: auth.issue_token(u, "unit_contact", "registration", unit_id=u) for u, _ in people}
+    local = threading.local()
+
+    def session() -> requests.Session:
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s
+
+    def wait_payables(unit_id: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            r = session().get(f"{url}/api/billing/payables", headers={"Authorization": f"Bearer {tokens[unit_id]}"})
+            if r.status_code == 200 and r.json():
+                return
+            time.sleep(0.1)
+        raise RuntimeError("payables never arrived")
+
+    for unit_id, _ in people[-1:]:
+        wait_payables(unit_id)
+
+    timings = {"create_order": [], "start_payment": [], "pay_to_confirmed": []}
+    failures: list[str] = []
+
+    def one(unit: tuple[str, str]) -> None:
+        unit_id, person_id = unit
+        h = {"Authorization": f"Bearer {tokens[unit_id]}"}
+        s = session()
+        try:
+            t0 = time.monotonic()
+            r = s.post(f"{url}/api/billing/orders", json={"person_ids": [person_id]},
+                       headers={**h, "Idempotency-Key": uuid.uuid4().hex})
+            t1 = time.monotonic()
+            if r.status_code != 201:
+                failures.append(f"order {r.status_code}")
+                return
+            order_no = r.json()["order_no"]
+            r = s.post(f"{url}/api/billing/orders/{order_no}/payments", json={"method": "alipay"},
+                       headers={**h, "Idempotency-Key": uuid.uuid4().hex})
+            t2 = time.monotonic()
+            if r.status_code != 201:
+                failures.append(f"payment {r.status_code}")
+                return
+            s.post(f"{url}/api/billing/sandbox/payments/{r.json()['provider_txn_id']}/pay", json={})
+            while time.monotonic() - t2 < 60:
+                if s.get(f"{url}/api/billing/orders/{order_no}", headers=h).json().get("status") == "paid":
+                    break
+                time.sleep(0.05)
+            else:
+                failures.append("never confirmed")
+                return
+            t3 = time.monotonic()
+            timings["create_order"].append(t1 - t0)
+            timings["start_payment"].append(t2 - t1)
+            timings["pay_to_confirmed"].append(t3 - t2)
+        except requests.RequestException as exc:
+            failures.append(type(exc).__name__)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, people))
+    elapsed = time.monotonic() - started
+    return {"confirmed": len(timings["pay_to_confirmed"]), "failures": failures, "elapsed": elapsed,
+            "throughput": len(timings["pay_to_confirmed"]) / elapsed,
+            **{f"{k}_p50": percentile(v, 50) for k, v in timings.items() if v},
+            **{f"{k}_p99": percentile(v, 99) for k, v in timings.items() if v}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--units", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{args.units} units, {args.concurrency} concurrent clients")
+    for instances in (1, 2):
+        r = run_topology(instances, args.units, args.concurrency)
+        print(f"billing x{instances}: {r['confirmed']} confirmed in {r['elapsed']:.1f}s = {r['throughput']:.1f} orders/s; "
+              f"create order p50 {r['create_order_p50'] * 1000:.0f} ms p99 {r['create_order_p99'] * 1000:.0f} ms; "
+              f"start payment p50 {r['start_payment_p50'] * 1000:.0f} ms p99 {r['start_payment_p99'] * 1000:.0f} ms; "
+              f"pay→confirmed p50 {r['pay_to_confirmed_p50'] * 1000:.0f} ms p99 {r['pay_to_confirmed_p99'] * 1000:.0f} ms; "
+              f"failures {len(r['failures'])}{' ' + str(sorted(set(r['failures']))) if r['failures'] else ''}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
