@@ -85,6 +85,10 @@ class Portal:
         if unit["category"] != "government":  # the qualification document for the category
             self.call("PUT", "registration/units/me/document", 200,
                       files={"document": ("licence.png", photo_jpeg(800, 600, "PNG"), "image/png")})
+        if not self.call("GET", "registration/units/me/addresses", 200).json():  # where badges are sent
+            self.call("POST", "registration/units/me/addresses", 201, json={
+                "recipient": "Li Lei", "phone": "13800138000", "province": "广东", "city": "广州",
+                "detail": "珠江路 1 号", "is_default": True})
         self.call("PATCH", "registration/units/me/info", 200, json={
             "name_en": "Example Trading Co., Ltd.", "registered_address": "1 Zhujiang Rd, Guangzhou",
             "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",

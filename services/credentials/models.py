@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
@@ -21,6 +22,20 @@ class InboxMessage(InboxMixin, Base):
     pass
 
 
+class Holder(Base):
+    """What credentials knows of a person from review's events: the confirmed label,
+    who pays, the delegation, and a reuse request if any."""
+    __tablename__ = "holders"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    label: Mapped[str] = mapped_column(String(10))
+    payer: Mapped[str] = mapped_column(String(12))
+    reuse_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class BackgroundCheck(Base):
     """One police check per person; the answer is matched by check id."""
     __tablename__ = "background_checks"
@@ -28,10 +43,20 @@ class BackgroundCheck(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(64), unique=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # requested / passed / failed
+    status: Mapped[str] = mapped_column(String(20))  # requested / passed / failed / overdue
     requests_sent: Mapped[int] = mapped_column(Integer, default=1)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProductionBatch(Base):
+    __tablename__ = "production_batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sheet_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    produced_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Credential(Base):
@@ -41,11 +66,25 @@ class Credential(Base):
     credential_no: Mapped[str] = mapped_column(String(32), unique=True)
     person_id: Mapped[str] = mapped_column(String(64), index=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # produced / dispatched / delivered / collected / revoked
+    delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    label: Mapped[str] = mapped_column(String(10))
+    # queued / produced / dispatched / ready_for_pickup / delivered / collected / reused / revoked
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
     pickup_method: Mapped[str] = mapped_column(String(10))
+    entry_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the card face, without the photo
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    card_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("production_batches.id"), nullable=True)
     tracking_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    produced_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ship_to: Mapped[str | None] = mapped_column(String(200), nullable=True)  # city and masked recipient only
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    produced_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class CredentialSequence(Base):
@@ -54,3 +93,11 @@ class CredentialSequence(Base):
 
     edition: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DelegationView(Base):
+    """The delegation tree (from review's DelegationChanged), for delegation views."""
+    __tablename__ = "delegations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

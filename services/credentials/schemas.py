@@ -1,7 +1,7 @@
 """Request and response schemas of the credentials API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class Strict(Schema):
@@ -12,16 +12,53 @@ class Strict(Schema):
 class CredentialSchema(Strict):
     credential_no = fields.String()
     person_id = fields.String()
+    label = fields.String()
     status = fields.String()
+    reused = fields.Boolean()
     pickup_method = fields.String()
     tracking_no = fields.String(allow_none=True)
-    produced_at = fields.DateTime()
+    entry_dates = fields.List(fields.String())
+    produced_at = fields.DateTime(allow_none=True)
     dispatched_at = fields.DateTime(allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
 
 
-class CheckSummarySchema(Strict):
+class CountsSchema(Strict):
     requested = fields.Integer()
+    awaiting_answer = fields.Integer()
     passed = fields.Integer()
     failed = fields.Integer()
+    overdue = fields.Integer()
+    in_production = fields.Integer()
     produced = fields.Integer()
     dispatched = fields.Integer()
+    handed_over = fields.Integer()
+    reused = fields.Integer()
+    revoked = fields.Integer()
+
+
+class GateQuerySchema(Strict):
+    reference = fields.String(required=True, validate=validate.Length(min=5, max=200))
+    date = fields.Date(load_default=None)
+
+
+class GateAnswerSchema(Strict):
+    result = fields.String()
+    credential_no = fields.String()
+    label = fields.String()
+    entry_dates = fields.List(fields.String())
+
+
+class OverdueCheckSchema(Strict):
+    id = fields.String()
+    person_id = fields.String()
+    unit_id = fields.String()
+    requests_sent = fields.Integer()
+    requested_at = fields.DateTime()
+    last_sent_at = fields.DateTime(allow_none=True)
+
+
+class BatchSchema(Strict):
+    id = fields.String()
+    size = fields.Integer()
+    produced_at = fields.DateTime()

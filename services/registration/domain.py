@@ -507,6 +507,16 @@ def add_address(session: Session, unit: Unit, data: dict[str, Any]) -> DeliveryA
     return address
 
 
+def default_address(session: Session, unit_id: str) -> dict[str, Any] | None:
+    address = session.scalar(select(DeliveryAddress).where(DeliveryAddress.unit_id == unit_id,
+                                                           DeliveryAddress.is_default.is_(True)))
+    if address is None:
+        return None
+    return {"recipient": address.recipient, "phone": address.phone, "province": address.province,
+            "city": address.city, "district": address.district, "detail": address.detail,
+            "postcode": address.postcode}
+
+
 def _set_default(all_addresses: list[DeliveryAddress], chosen: DeliveryAddress) -> None:
     for a in all_addresses:
         a.is_default = a is chosen

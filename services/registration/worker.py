@@ -4,6 +4,8 @@ Run: nameko run services.registration.worker:RegistrationWorker --broker $AMQP_U
 """
 from __future__ import annotations
 
+import base64
+
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -20,6 +22,19 @@ class RpcAnswers:
     def unit_contact(self, unit_id):
         with runtime().db.transaction() as s:
             return domain.unit_contact(s, unit_id)
+
+    @rpc
+    def person_photo(self, person_id):
+        """The photo for the card face (base64 JPEG), or None."""
+        with runtime().db.transaction() as s:
+            photo = s.get(domain.PersonPhoto, person_id)
+            return base64.b64encode(photo.content).decode() if photo else None
+
+    @rpc
+    def default_address(self, unit_id):
+        """Where the courier takes the unit's credentials."""
+        with runtime().db.transaction() as s:
+            return domain.default_address(s, unit_id)
 
     @rpc
     def person_unit(self, person_id):

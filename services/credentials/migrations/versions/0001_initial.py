@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: 2139e2311b37
+Revision ID: ea26322532b7
 Revises: 
-Create Date: 2026-11-23 07:31:44.766214
+Create Date: 2026-11-23 08:36:25.087228
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '2139e2311b37'
+revision = 'ea26322532b7'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -23,11 +23,13 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('requests_sent', sa.Integer(), nullable=False),
     sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('last_sent_at', sa.DateTime(), nullable=True),
     sa.Column('answered_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('person_id')
     )
     with op.batch_alter_table('background_checks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_background_checks_last_sent_at'), ['last_sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_background_checks_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('credential_sequences',
@@ -35,22 +37,24 @@ def upgrade() -> None:
     sa.Column('last_value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('edition')
     )
-    op.create_table('credentials',
-    sa.Column('id', sa.String(length=32), nullable=False),
-    sa.Column('credential_no', sa.String(length=32), nullable=False),
+    op.create_table('delegations',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('parent_id', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('holders',
     sa.Column('person_id', sa.String(length=64), nullable=False),
     sa.Column('unit_id', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('pickup_method', sa.String(length=10), nullable=False),
-    sa.Column('tracking_no', sa.String(length=40), nullable=True),
-    sa.Column('produced_at', sa.DateTime(), nullable=False),
-    sa.Column('dispatched_at', sa.DateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('credential_no')
+    sa.Column('delegation_id', sa.String(length=64), nullable=True),
+    sa.Column('label', sa.String(length=10), nullable=False),
+    sa.Column('payer', sa.String(length=12), nullable=False),
+    sa.Column('reuse_credential_no', sa.String(length=32), nullable=True),
+    sa.Column('cancelled', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('person_id')
     )
-    with op.batch_alter_table('credentials', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_credentials_person_id'), ['person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_credentials_unit_id'), ['unit_id'], unique=False)
+    with op.batch_alter_table('holders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_holders_delegation_id'), ['delegation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_holders_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('inbox',
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -74,25 +78,75 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_published_at'), ['published_at'], unique=False)
 
+    op.create_table('production_batches',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sheet_pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('produced_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('credentials',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('credential_no', sa.String(length=32), nullable=False),
+    sa.Column('person_id', sa.String(length=64), nullable=False),
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
+    sa.Column('delegation_id', sa.String(length=64), nullable=True),
+    sa.Column('label', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reused', sa.Boolean(), nullable=False),
+    sa.Column('pickup_method', sa.String(length=10), nullable=False),
+    sa.Column('entry_dates', sa.JSON(), nullable=False),
+    sa.Column('card', sa.JSON(), nullable=False),
+    sa.Column('photo', sa.LargeBinary(), nullable=True),
+    sa.Column('card_pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('batch_id', sa.String(length=32), nullable=True),
+    sa.Column('tracking_no', sa.String(length=40), nullable=True),
+    sa.Column('ship_to', sa.String(length=200), nullable=True),
+    sa.Column('revoked_reason', sa.Text(), nullable=True),
+    sa.Column('queued_at', sa.DateTime(), nullable=False),
+    sa.Column('produced_at', sa.DateTime(), nullable=True),
+    sa.Column('dispatched_at', sa.DateTime(), nullable=True),
+    sa.Column('handed_over_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['production_batches.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('credential_no')
+    )
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credentials_delegation_id'), ['delegation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credentials_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credentials_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credentials_unit_id'), ['unit_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credentials_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_credentials_status'))
+        batch_op.drop_index(batch_op.f('ix_credentials_person_id'))
+        batch_op.drop_index(batch_op.f('ix_credentials_delegation_id'))
+
+    op.drop_table('credentials')
+    op.drop_table('production_batches')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_created_at'))
 
     op.drop_table('outbox')
     op.drop_table('inbox')
-    with op.batch_alter_table('credentials', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_credentials_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_credentials_person_id'))
+    with op.batch_alter_table('holders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_holders_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_holders_delegation_id'))
 
-    op.drop_table('credentials')
+    op.drop_table('holders')
+    op.drop_table('delegations')
     op.drop_table('credential_sequences')
     with op.batch_alter_table('background_checks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_background_checks_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_background_checks_last_sent_at'))
 
     op.drop_table('background_checks')
     # ### end Alembic commands ###

@@ -7,7 +7,6 @@ import pytest
 from services.billing import domain as billing
 from services.billing.models import Order, PayableItem, Payment
 from services.billing.providers import sign, verify
-from services.credentials import domain as credentials
 from shared.errors import ApiError, Conflict
 from shared.events import parse_event, make_event
 from shared.inbox import HandlerContext
@@ -79,35 +78,3 @@ def test_callback_for_cancelled_order_confirms_nothing(session_for, emit):
     order.status = "cancelled"
     assert billing.handle_payment_callback(s, emit, "sandbox", _params(order), True) == "order_closed"
     assert emit.types() == ["OrderCreated"]
-
-
-def test_credential_numbers_are_sequential_per_edition(session_for):
-    s = session_for("credentials")
-    assert credentials.next_credential_no(s, "CIIE-2026") == "202600000001"
-    assert credentials.next_credential_no(s, "CIIE-2026") == "202600000002"
-
-
-def _ctx(s, emit, event_type, payload, dossier=None):
-    env = make_event(event_type, payload, producer="police" if "Check" in event_type else "billing")
-    rpc = SimpleNamespace(registration=SimpleNamespace(person_dossier=lambda pid: dossier))
-    return HandlerContext(s, parse_event(env), emit, rpc)
-
-
-def test_check_requested_once_and_answers_matched_by_check_id(session_for, emit):
-    s = session_for("credentials")
-    dossier = {"name": "张三", "gender": "male", "id_type": "resident_id", "id_number": "11010519491231002X",
-               "nationality": "CN", "unit_name": "Example", "pickup_method": "courier"}
-    paid = {"payment_id": "pay", "order_id": "o", "order_no": "V1", "unit_id": "u1", "person_ids": ["p1"],
-            "amount_fen": 20000, "method": "alipay"}
-    credentials.on_payment_confirmed(_ctx(s, emit, "PaymentConfirmed", paid, dossier))
-    credentials.on_payment_confirmed(_ctx(s, emit, "PaymentConfirmed", paid, dossier))
-    assert emit.types() == ["BackgroundCheckRequested"]
-    check_id = emit.events[0][1]["check_id"]
-    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed",
-                                                {"check_id": "unknown", "person_id": "p1"}, dossier))
-    assert emit.types() == ["BackgroundCheckRequested"]  # unknown answers are ignored
-    answer = {"check_id": check_id, "person_id": "p1"}
-    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed", answer, dossier))
-    credentials.on_background_check_passed(_ctx(s, emit, "BackgroundCheckPassed", answer, dossier))
-    assert emit.types() == ["BackgroundCheckRequested", "CredentialProduced", "CredentialDispatched"]
-    assert emit.events[2][1]["tracking_no"].startswith("SF")
