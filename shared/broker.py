@@ -35,7 +35,8 @@ class Broker:
                               connect_timeout=5)
             conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
             channel = conn.default_channel
-            for entity in declarations(retry_delays_ms()):
+            police_queue = env("DECLARE_POLICE_QUEUE", "1") != "0"
+            for entity in declarations(retry_delays_ms(), include_police_queue=police_queue):
                 entity.bind(channel).declare()
             self._conn, self._producer = conn, conn.Producer(channel)
         return self._producer

@@ -56,7 +56,9 @@ def retry_exchange_name(delay_ms: int) -> str:
     return f"accr.retry.{delay_ms}ms"
 
 
-def declarations(retry_delays_ms: tuple[int, ...]) -> list:
+def declarations(retry_delays_ms: tuple[int, ...], include_police_queue: bool = True) -> list:
+    """Everything to declare. With the production definitions loaded, the services' user
+    may not touch the police queue: they run with DECLARE_POLICE_QUEUE=0."""
     requeue = Exchange(REQUEUE_EXCHANGE, type="direct", durable=True)
     dead = Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
     items: list = [requeue, dead, Queue(DEAD_LETTER_QUEUE, exchange=dead, routing_key="#", durable=True)]
@@ -78,6 +80,7 @@ def declarations(retry_delays_ms: tuple[int, ...]) -> list:
                                             "x-dead-letter-exchange": REQUEUE_EXCHANGE}))
     police = Exchange(POLICE_REQUEST_EXCHANGE, type="direct", durable=True)
     items.append(police)
-    items.append(Queue(POLICE_REQUEST_QUEUE, exchange=police, routing_key="BackgroundCheckRequested",
-                       durable=True))
+    if include_police_queue:
+        items.append(Queue(POLICE_REQUEST_QUEUE, exchange=police, routing_key="BackgroundCheckRequested",
+                           durable=True))
     return items

@@ -13,7 +13,7 @@ from deploy.stack import Stack, find_nginx
 from shared import auth
 from tests.infra import Mailbox, PgDatabases, Vhost, free_port, new_tag
 
-BLOCKED_ID = "44010619800101002X"  # the police sandbox fails this person's check
+BLOCKED_ID = "440106198001010027"  # the police sandbox fails this person's check
 SANDBOX_SECRET = "e2e-sandbox-secret"
 
 
