@@ -18,13 +18,13 @@ import sys
 
 from kombu import Exchange, Queue
 
-from shared.broker import retry_delays_ms
 from shared.events import POLICE_REQUEST_QUEUE
 from shared.topology import DEAD_LETTER_EXCHANGE, declarations
 
 VHOST = "accr"
 SERVICES_USER, POLICE_USER = "accr-services", "police"
 DEV_PASSWORDS = {SERVICES_USER: "accr-services-dev", POLICE_USER: "police-dev"}
+PRODUCTION_RETRY_DELAYS_MS = (1000, 5000, 30000)  # the default of RETRY_DELAYS_MS
 POLICE_QUEUE_RE = "^" + POLICE_REQUEST_QUEUE.replace(".", r"\.") + "$"
 
 
@@ -37,7 +37,7 @@ def password_hash(user: str, password: str) -> str:
 def definitions(vhost: str = VHOST, passwords: dict[str, str] | None = None) -> dict:
     passwords = passwords or DEV_PASSWORDS
     exchanges, queues, bindings = {}, {}, []
-    for item in declarations(retry_delays_ms(), include_police_queue=True):
+    for item in declarations(PRODUCTION_RETRY_DELAYS_MS, include_police_queue=True):
         if isinstance(item, Exchange):
             exchanges[item.name] = {"name": item.name, "vhost": vhost, "type": item.type, "durable": True,
                                     "auto_delete": False, "internal": False, "arguments": {}}
