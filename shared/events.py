@@ -123,6 +123,13 @@ class UnitReassignedV1(EventSchema):
     to_delegation_id = fields.String(required=True)
 
 
+class UnitEditedV1(EventSchema):
+    """A delegation corrected a directly attached unit's name or category."""
+    unit_id = _id()
+    name = fields.String(load_default=None, allow_none=True)
+    category = fields.String(load_default=None, allow_none=True)
+
+
 class UnitDeletedV1(EventSchema):
     unit_id = _id()
 
@@ -308,6 +315,7 @@ _SPECS = [
     EventSpec("UnitRejected", 1, "review", UnitRejectedV1),
     EventSpec("UnitReassigned", 1, "review", UnitReassignedV1),
     EventSpec("UnitDeleted", 1, "review", UnitDeletedV1),
+    EventSpec("UnitEdited", 1, "review", UnitEditedV1),
     EventSpec("PersonnelConfirmed", 1, "review", PersonnelConfirmedV1),
     EventSpec("PersonnelUpgraded", 1, "review", PersonnelUpgradedV1),
     EventSpec("ReuseLocked", 1, "review", ReuseLockedV1),

@@ -20,7 +20,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
-        "UnitDeleted",
+        "UnitDeleted", "UnitEdited",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",

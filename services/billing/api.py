@@ -17,7 +17,7 @@ from . import domain
 from .models import IdempotencyKey, Invoice, Order, Refund, TransferSubmission
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
-    CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema, PaymentStartedSchema,
+    CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema, PaymentStartedSchema,
     ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema, ReversalSchema,
     SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema, TransferQuerySchema,
     TransferSchema,
@@ -360,3 +360,14 @@ def reconciliation():
     """Orders, payments, refunds and invoices that disagree."""
     with current_runtime().db.transaction() as s:
         return {"issues": domain.reconciliation(s), "checked_at": utcnow()}
+
+
+@bp.route("/finance/delegations/<delegation_id>/centralised", methods=["GET"])
+@require(*FINANCE, "delegation_secretariat")
+@bp.response(200, CentralisedStatementSchema)
+def centralised_statement(delegation_id):
+    """统付: the people a delegation pays for and the amount it owes."""
+    if g.principal.role == "delegation_secretariat" and g.principal.delegation_id != delegation_id:
+        raise NotFound("delegation", "delegation_id")
+    with current_runtime().db.transaction() as s:
+        return domain.centralised_statement(s, delegation_id)

@@ -44,11 +44,23 @@ def fee_for(label: str, payer: str, edition_fee_fen: int) -> int:
 # --- payable items --------------------------------------------------------------------
 def on_personnel_confirmed(ctx: HandlerContext, fee_fen: int = DEFAULT_FEE_FEN) -> None:
     p = ctx.payload
-    if p["payer"] != "unit" or ctx.session.get(PayableItem, p["person_id"]) is not None:
-        return  # free labels and delegation-paid people owe the unit nothing
+    if p["payer"] == "free" or ctx.session.get(PayableItem, p["person_id"]) is not None:
+        return  # free labels owe nothing
+    # 统付: a delegation-paid person is billed to the delegation's centralised payment
+    # (review keeps the total within the delegation's limit); the unit owes nothing.
     ctx.session.add(PayableItem(person_id=p["person_id"], unit_id=p["unit_id"], label=p["label"],
                                 payer=p["payer"], fee_fen=fee_for(p["label"], p["payer"], fee_fen),
-                                status="awaiting_payment", created_at=utcnow()))
+                                delegation_id=p["delegation_id"] if p["payer"] == "delegation" else None,
+                                status="awaiting_payment" if p["payer"] == "unit" else "delegation_billed",
+                                created_at=utcnow()))
+
+
+def centralised_statement(session: Session, delegation_id: str) -> dict[str, Any]:
+    """What a delegation owes under 统付: its delegation-billed people and their total."""
+    rows = list(session.scalars(select(PayableItem).where(PayableItem.payer == "delegation",
+                                                          PayableItem.delegation_id == delegation_id,
+                                                          PayableItem.status == "delegation_billed")))
+    return {"delegation_id": delegation_id, "people": len(rows), "amount_fen": sum(r.fee_fen for r in rows)}
 
 
 def payables(session: Session, unit_id: str) -> list[PayableItem]:

@@ -35,6 +35,7 @@ class PayableItem(Base):
     label: Mapped[str] = mapped_column(String(10))
     payer: Mapped[str] = mapped_column(String(12))
     fee_fen: Mapped[int] = mapped_column(Integer)
+    delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # 统付 payer
     # awaiting_payment / in_order / paid / delegation_billed / refundable / refunding / refunded / cancelled
     status: Mapped[str] = mapped_column(String(20))
     order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

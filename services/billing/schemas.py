@@ -150,3 +150,9 @@ class RefundQuerySchema(Strict):
 class ReconciliationSchema(Strict):
     issues = fields.List(fields.Dict())
     checked_at = fields.DateTime()
+
+
+class CentralisedStatementSchema(Strict):
+    delegation_id = fields.String()
+    people = fields.Integer()
+    amount_fen = fields.Integer()

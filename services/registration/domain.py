@@ -711,6 +711,13 @@ def on_unit_reassigned(ctx: HandlerContext) -> None:
         unit.delegation_id = ctx.payload["to_delegation_id"]
 
 
+def on_unit_edited(ctx: HandlerContext) -> None:
+    unit = _unit_of(ctx)
+    if unit is not None:
+        unit.name = ctx.payload.get("name") or unit.name
+        unit.category = ctx.payload.get("category") or unit.category
+
+
 def on_unit_deleted(ctx: HandlerContext) -> None:
     """The delegation deleted the unit: its personnel go with it, for good."""
     unit = _unit_of(ctx)
@@ -1090,7 +1097,7 @@ HANDLERS = {
     "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
     "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
-    "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted,
+    "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted, "UnitEdited": on_unit_edited,
 }
 
 

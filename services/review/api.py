@@ -21,7 +21,8 @@ from .schemas import (
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
     PeoplePageSchema, PeopleQuerySchema, PersonIdsSchema, QueuePageSchema, QueueQuerySchema, QuotaImportResultSchema,
     QuotaInSchema, QuotaSchema, ReassignSchema, RegistryRecordSchema, RejectSchema, ReviewPersonSchema,
-    SettingsSchema, StatisticsQuerySchema, StatisticsRowSchema, TokenSchema, UnitReviewSchema, UpgradeSchema,
+    SettingsSchema, StatisticsQuerySchema, StatisticsRowSchema, TokenSchema, UnitEditSchema, UnitReviewSchema,
+    UpgradeSchema,
 )
 
 bp = Blueprint("review", __name__, description="Delegation review")
@@ -194,6 +195,15 @@ def reject(data, unit_id):
 @bp.response(200, UnitReviewSchema)
 def reassign(data, unit_id):
     return _decide(unit_id, lambda s, emit, r: domain.reassign(s, emit, r, data["delegation_id"], actor()))
+
+
+@bp.route("/units/<unit_id>", methods=["PATCH"])
+@require(*REVIEWERS)
+@bp.arguments(UnitEditSchema)
+@bp.response(200, UnitReviewSchema)
+def edit_unit(data, unit_id):
+    """Correct the name or category of a directly attached unit (audited)."""
+    return _decide(unit_id, lambda s, emit, r: domain.edit_unit(s, emit, r, data, actor()))
 
 
 @bp.route("/units/<unit_id>/delete", methods=["POST"])

@@ -291,6 +291,25 @@ def reassign(session: Session, emit: Emit, review: UnitReview, to_delegation_id:
     audit(session, actor, "unit.reassign", "unit", review.unit_id, to_delegation_id, before, snapshot(review))
 
 
+EDITABLE_CATEGORIES = ("enterprise", "government", "public_institution", "social_organisation", "other")
+
+
+def edit_unit(session: Session, emit: Emit, review: UnitReview, changes: dict[str, Any], actor: Actor) -> None:
+    """A delegation corrects the name or category of a unit attached directly to it."""
+    if actor.role == "sub_delegation_admin" and review.delegation_id != actor.delegation_id:
+        raise Forbidden("a sub-delegation edits only units attached directly to it")
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise ApiError("nothing_to_change", "give a name or a category", "name")
+    if "category" in changes and changes["category"] not in EDITABLE_CATEGORIES:
+        raise ApiError("invalid_category", f"category must be one of {', '.join(EDITABLE_CATEGORIES)}", "category")
+    before = {k: getattr(review, k) for k in changes}
+    for key, value in changes.items():
+        setattr(review, key, value)
+    emit("UnitEdited", {"unit_id": review.unit_id, "name": changes.get("name"), "category": changes.get("category")})
+    audit(session, actor, "unit.edit", "unit", review.unit_id, review.delegation_id, before, changes)
+
+
 def delete_unit(session: Session, emit: Emit, review: UnitReview, actor: Actor) -> None:
     """Removes the unit and its personnel everywhere (through UnitDeleted); final."""
     if actor.role == "sub_delegation_admin" and review.delegation_id != actor.delegation_id:

@@ -124,6 +124,11 @@ class ReassignSchema(Strict):
     delegation_id = fields.String(required=True)
 
 
+class UnitEditSchema(Strict):
+    name = fields.String(load_default=None, validate=validate.Length(min=2, max=200))
+    category = fields.String(load_default=None)
+
+
 class DeleteSchema(Strict):
     confirm = fields.Boolean(required=True, validate=validate.Equal(True, error="deletion cannot be undone: confirm it"))
 

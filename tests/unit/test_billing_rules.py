@@ -228,3 +228,20 @@ def test_reconciliation_finds_disagreements(session_for, emit):
     order.amount_fen = 30000  # an order that says something else than its payment
     kinds = {i["kind"] for i in domain.reconciliation(s)}
     assert "payment_amount_differs" in kinds
+
+
+def test_delegation_paid_people_are_billed_to_the_delegation(session_for, emit):
+    from types import SimpleNamespace
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("billing")
+    for pid, payer in (("d1", "delegation"), ("d2", "delegation"), ("u1p", "unit"), ("v1", "free")):
+        env = make_event("PersonnelConfirmed", {"person_id": pid, "unit_id": "u1", "delegation_id": "GD",
+                                                "label": "vip" if payer == "free" else "visitor", "payer": payer},
+                         producer="review")
+        domain.on_personnel_confirmed(HandlerContext(s, parse_event(env), emit, None))
+    s.flush()
+    assert domain.centralised_statement(s, "GD") == {"delegation_id": "GD", "people": 2, "amount_fen": 40000}
+    assert [p.person_id for p in domain.payables(s, "u1") if p.status == "awaiting_payment"] == ["u1p"]
+    with pytest.raises(Conflict):  # the unit cannot pay for a delegation-paid person
+        domain.create_order(s, emit, "u1", ["d1"], TTL)

@@ -230,3 +230,14 @@ def test_admins_create_admins_only_in_their_scope(s):
     admin = domain.create_admin(s, GD_SECRETARIAT, {"username": "gz", "password": "x" * 10,
                                                     "role": "sub_delegation_admin", "delegation_id": "GD-GZ"})
     assert domain.authenticate_admin(s, "gz", "x" * 10).id == admin.id
+
+
+def test_edit_a_directly_attached_unit(s, emit):
+    review = pending_unit(s)
+    with pytest.raises(Forbidden):
+        domain.edit_unit(s, emit, review, {"name": "X"}, FS_ADMIN)
+    with pytest.raises(ApiError):
+        domain.edit_unit(s, emit, review, {"category": "spaceship"}, GZ_ADMIN)
+    domain.edit_unit(s, emit, review, {"name": "广州市商务局", "category": None}, GZ_ADMIN)
+    assert review.name == "广州市商务局" and emit.events[-1] == ("UnitEdited", {"unit_id": "u1", "name": "广州市商务局",
+                                                                          "category": None})

@@ -1,14 +1,14 @@
 """initial
 
-Revision ID: e6b106f26622
+Revision ID: b53c6986cf2a
 Revises: 
-Create Date: 2026-11-23 08:22:56.527889
+Create Date: 2026-11-23 08:49:35.954867
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'e6b106f26622'
+revision = 'b53c6986cf2a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=10), nullable=False),
     sa.Column('payer', sa.String(length=12), nullable=False),
     sa.Column('fee_fen', sa.Integer(), nullable=False),
+    sa.Column('delegation_id', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('order_id', sa.String(length=32), nullable=True),
     sa.Column('refundable_reason', sa.String(length=30), nullable=True),
@@ -84,6 +85,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('person_id')
     )
     with op.batch_alter_table('payable_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payable_items_delegation_id'), ['delegation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payable_items_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('payment_callbacks',
@@ -248,6 +250,7 @@ def downgrade() -> None:
     op.drop_table('payment_callbacks')
     with op.batch_alter_table('payable_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payable_items_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_payable_items_delegation_id'))
 
     op.drop_table('payable_items')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
