@@ -38,6 +38,10 @@ def _cipher():
     return current_runtime().extras["cipher"]
 
 
+def registration_open() -> None:
+    domain.check_registration_open(domain.deadlines(current_runtime().settings).get("submission"))
+
+
 def _upload(field: str) -> bytes:
     """The uploaded file (multipart field `field`), read with a hard size cap."""
     upload = request.files.get(field)
@@ -90,6 +94,7 @@ def request_sms_code(data):
 def sign_up(data):
     """Sign-up needs the phone's SMS code (purpose `signup`)."""
     rt = current_runtime()
+    registration_open()
     domain.check_sign_up(data)
     returning, invitation = data.pop("returning_token"), data.pop("invitation_token")
     previous_unit_id = _returning_unit_id(returning) if returning else None
@@ -209,6 +214,7 @@ def add_person(data):
     """Save a person (the unit contact may also submit at once; a member's records are
     submitted by the unit contact)."""
     rt = current_runtime()
+    registration_open()
     submit = data.pop("submit")
     if submit and _member_id():
         raise domain.Forbidden("the unit contact submits personnel")
@@ -575,6 +581,7 @@ def procurement_catalogue():
 @bp.response(200, PersonSchema)
 def submit_person(person_id):
     rt = current_runtime()
+    registration_open()
     with rt.outbox.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
         return domain.submit_person(domain.get_person(s, unit, person_id), rt.outbox.emitter(s))
@@ -586,6 +593,7 @@ def submit_person(person_id):
 @bp.response(200, UnitSchema)
 def submit_unit(data):
     rt = current_runtime()
+    registration_open()
     with rt.outbox.transaction() as s:
         unit = domain.get_unit(s, g.principal.unit_id)
         return domain.submit_unit(s, unit, rt.outbox.emitter(s), data["person_ids"])

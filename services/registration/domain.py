@@ -1013,14 +1013,20 @@ def previous_unit_by_invitation(session: Session, token: str) -> PreviousUnit:
 
 # --- deadline reminders -----------------------------------------------------------------
 def deadlines(settings: Any) -> dict[str, dt.datetime]:
-    """Edition deadlines (UTC): REGISTRATION_DEADLINE and PAYMENT_DEADLINE (ISO times)."""
+    """Configured edition deadlines (UTC): REGISTRATION_DEADLINE and PAYMENT_DEADLINE (ISO)."""
     found = {}
-    for kind, name, default in (("submission", "REGISTRATION_DEADLINE", "2026-10-15T16:00"),
-                                ("payment", "PAYMENT_DEADLINE", "2026-10-15T16:00")):
-        value = settings.get(name, default)
+    for kind, name in (("submission", "REGISTRATION_DEADLINE"), ("payment", "PAYMENT_DEADLINE")):
+        value = settings.get(name)
         if value:
             found[kind] = dt.datetime.fromisoformat(value).replace(tzinfo=None)
     return found
+
+
+def check_registration_open(deadline: dt.datetime | None, now: dt.datetime | None = None) -> None:
+    """Sign-up, personnel and submission close at the registration deadline."""
+    if deadline is not None and (now or utcnow()) > deadline:
+        raise ApiError("deadline_passed", f"registration closed on {deadline.isoformat(timespec='minutes')} UTC", None,
+                       status=409)
 
 
 def reminder_days(settings: Any) -> list[int]:

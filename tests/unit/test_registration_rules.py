@@ -508,3 +508,14 @@ def test_deadline_reminders_once_per_unit_kind_and_day(session_for, emit):
     assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 14, 17)) == 1  # day 1
     s.flush()
     assert domain.queue_reminders(s, emit, deadline, [3, 1], now=dt.datetime(2026, 10, 16)) == 0  # past
+
+
+def test_registration_closes_at_its_deadline():
+    deadline = dt.datetime(2026, 10, 15, 16)
+    domain.check_registration_open(deadline, now=dt.datetime(2026, 10, 15, 15, 59))
+    domain.check_registration_open(None)  # no deadline configured
+    with pytest.raises(ApiError) as err:
+        domain.check_registration_open(deadline, now=dt.datetime(2026, 10, 15, 16, 1))
+    assert (err.value.code, err.value.status) == ("deadline_passed", 409)
+    assert domain.deadlines(type("S", (), {"get": lambda self, k, d=None: {"REGISTRATION_DEADLINE": "2026-10-15T16:00"}.get(k, d)})()) == {
+        "submission": deadline}
