@@ -1,14 +1,11 @@
 """Request and response schemas of the billing API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from shared.schemas import Strict
 
 from .providers import ONLINE_METHODS
-
-
-class Strict(Schema):
-    class Meta:
-        ordered = True
 
 
 class PayableItemSchema(Strict):

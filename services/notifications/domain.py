@@ -140,15 +140,21 @@ def send_sms_code(db: Database, sms_sender: Any, phone: str, code: str, purpose:
                   recipient_masked=mask_phone(phone) or "", subject=None,
                   body=SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code="******"),
                   status="queued", attempts=1, next_attempt_at=now, created_at=now)
+    return send_now(db, msg, lambda: sms_sender.send(phone, text))
+
+
+def send_now(db: Database, msg: Message, send: Callable[[], str]) -> str:
+    """Send a message asked for over RPC at once, log it (without the raw recipient) and
+    answer the provider id, or raise DeliveryError for the caller to report."""
     try:
-        msg.provider_id = sms_sender.send(phone, text)
+        msg.provider_id = send()
         msg.status, msg.sent_at = "sent", utcnow()
     except DeliveryError as exc:
         msg.status, msg.last_error = "failed", str(exc)[:300]
     with db.transaction() as s:
         s.add(msg)
     if msg.status != "sent":
-        raise DeliveryError(msg.last_error or "sms failed")
+        raise DeliveryError(msg.last_error or f"{msg.channel} failed")
     return msg.provider_id
 
 
@@ -168,16 +174,7 @@ def send_direct_email(db: Database, email_sender: Any, to: str, template: str, l
                   template=template, language=language, recipient=None, recipient_masked=mask_email(to) or "",
                   subject=texts["subject"], body=logged["email"], status="queued", attempts=1,
                   next_attempt_at=now, created_at=now)
-    try:
-        msg.provider_id = email_sender.send(to, texts["subject"], texts["email"])
-        msg.status, msg.sent_at = "sent", utcnow()
-    except DeliveryError as exc:
-        msg.status, msg.last_error = "failed", str(exc)[:300]
-    with db.transaction() as s:
-        s.add(msg)
-    if msg.status != "sent":
-        raise DeliveryError(msg.last_error or "email failed")
-    return msg.provider_id
+    return send_now(db, msg, lambda: email_sender.send(to, texts["subject"], texts["email"]))
 
 
 def resend(session: Session, message_id: str) -> Message | None:

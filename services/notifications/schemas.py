@@ -1,13 +1,9 @@
 """Request and response schemas of the notifications API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-
-class Strict(Schema):
-    class Meta:
-        ordered = True
-
+from shared.schemas import Strict
 
 class MessageSchema(Strict):
     """A delivery-log row: recipients masked, never the raw address or number."""

@@ -1,19 +1,15 @@
 """Request and response schemas of the registration API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import fields, pre_load, validate
 
 from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
+from shared.schemas import Strict, page_of
 
 from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, SMS_PURPOSES, VISITOR_KINDS
 
 PHONE = validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number")
-
-
-class Strict(Schema):
-    class Meta:
-        ordered = True
 
 
 class SignUpSchema(Strict):
@@ -194,11 +190,7 @@ class PersonnelQuerySchema(Strict):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
-class PersonnelPageSchema(Strict):
-    items = fields.List(fields.Nested(PersonSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+PersonnelPageSchema = page_of(PersonSchema, "PersonnelPageSchema")
 
 
 class AddressInSchema(Strict):

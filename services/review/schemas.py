@@ -1,16 +1,11 @@
 """Request and response schemas of the review API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import ADMIN_ROLES
 from shared.events import LABELS
-
-
-class Strict(Schema):
-    class Meta:
-        ordered = True
-
+from shared.schemas import Strict, page_of
 
 class DelegationSchema(Strict):
     id = fields.String()
@@ -104,11 +99,7 @@ class QueueQuerySchema(Strict):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
-class QueuePageSchema(Strict):
-    items = fields.List(fields.Nested(UnitReviewSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+QueuePageSchema = page_of(UnitReviewSchema, "QueuePageSchema")
 
 
 class CommentSchema(Strict):
@@ -150,11 +141,7 @@ class PeopleQuerySchema(Strict):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
-class PeoplePageSchema(Strict):
-    items = fields.List(fields.Nested(ReviewPersonSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+PeoplePageSchema = page_of(ReviewPersonSchema, "PeoplePageSchema")
 
 
 class PersonIdsSchema(Strict):
@@ -253,8 +240,4 @@ class AuditEntrySchema(Strict):
     at = fields.DateTime()
 
 
-class AuditPageSchema(Strict):
-    items = fields.List(fields.Nested(AuditEntrySchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+AuditPageSchema = page_of(AuditEntrySchema, "AuditPageSchema")
