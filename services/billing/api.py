@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from flask import Response, g, jsonify, request
 from flask_smorest import Blueprint
@@ -162,16 +163,22 @@ def submit_transfer(order_no):
     """Bank transfer: multipart form with remitter_type, remitter_name, remitter_account,
     amount_fen, phone and the voucher image (field `voucher`). Finance confirms it."""
     rt = current_runtime()
-    require_key(request.headers.get("Idempotency-Key"))
+    key = require_key(request.headers.get("Idempotency-Key"))
     data = TransferInSchema().load(request.form.to_dict())
     domain.check_payment_deadline("transfer", rt.extras["deadlines"])
     upload = request.files.get("voucher")
     voucher = upload.stream.read(5 * 1024 * 1024 + 1) if upload else b""
+    fingerprint = {**data, "voucher_sha256": hashlib.sha256(voucher).hexdigest()}
     with rt.db.transaction() as s:
-        order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
-        transfer = domain.submit_transfer(s, order, data, voucher)
-        transfer.order_no = order.order_no
-        return transfer
+        def action():
+            order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
+            transfer = domain.submit_transfer(s, order, data, voucher)
+            transfer.order_no = order.order_no
+            s.flush()
+            return 201, TransferSchema().dump(transfer)
+        status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:transfer:{order_no}",
+                                      fingerprint, action)
+    return replayable(body, status)
 
 
 @bp.route("/finance/transfers", methods=["GET"])

@@ -178,3 +178,22 @@ def test_killing_a_worker_mid_journey_loses_no_event(stack, dump_logs_on_failure
     dispatched = portal.wait_person_status(person["id"], "dispatched", timeout=60)
     assert dispatched["credential_no"]
     wait_for(lambda: any(order["order_no"] in m["subject"] for m in stack.mailbox.to(email)), message="email")
+
+
+def test_personal_data_stays_out_of_every_log(stack):
+    """ID numbers and phone numbers travel through every service during a journey (and a
+    search by ID number puts one in a query string): no log line of any process has them."""
+    from tests.journey import random_resident_id
+    portal, _, email, phone = registered_unit(stack)
+    id_number = random_resident_id()
+    person = portal.add_person(id_number=id_number)
+    portal.submit_unit()
+    found = portal.call("GET", "registration/units/me/personnel", 200, params={"id_number": id_number}).json()
+    assert [p["id"] for p in found["items"]] == [person["id"]] and "*" in found["items"][0]["id_number"]
+    portal.wait_person_status(person["id"], "awaiting_payment")
+    order = pay_order(portal, [person["id"]])
+    portal.wait_person_status(person["id"], "dispatched")
+    logs = "".join(p.read_text(errors="replace") for p in (stack.workdir / "logs").glob("*.log"))
+    assert order["order_no"] in logs  # the logs are there and do record the journey
+    for secret in (id_number, phone, email):
+        assert secret not in logs, f"{secret[:3]}… appears in a log"
