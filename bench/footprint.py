@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from deploy.stack import Stack
-from tests.infra import free_port
+from tests.infra import Vhost, free_port, new_tag
 from tests.journey import Portal, random_phone, random_uscc
 
 
@@ -47,9 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--journeys", type=int, default=5)
     args = parser.parse_args()
+    vhost = Vhost(new_tag())  # its own vhost: another stack on this broker must not take its messages
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(workdir=Path(tmp) / "run", env={"ACCR_DATA_DIR": tmp, "SMTP_PORT": str(free_port()),
-                                                        "SMS_MAX_PER_CLIENT_PER_HOUR": "100000"},
+                                                        "SMS_MAX_PER_CLIENT_PER_HOUR": "100000",
+                                                        "AMQP_URI": vhost.create()},
                       mode="local", gateway_port=free_port())
         try:
             stack.start()
@@ -60,6 +62,7 @@ def main() -> None:
             processes = len(stack.procs)
         finally:
             stack.stop()
+            vhost.delete()
     for key in ("submit_to_confirmed", "paid_to_dispatched", "submit_to_dispatched"):
         values = [r[key] for r in results]
         print(f"{key:22s} median {statistics.median(values):.3f}s  max {max(values):.3f}s  (n={len(values)})")

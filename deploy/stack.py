@@ -177,7 +177,28 @@ class Stack:
         deadline = time.monotonic() + timeout
         for phase in self.health_urls():
             self._wait_urls(set(phase), deadline, timeout)
+        self._wait_workers(deadline)
         self._wait_delegations(deadline)
+
+    def _wait_workers(self, deadline: float) -> None:
+        """Every nameko worker consumes (its first handler queue has a consumer): a request
+        sent to a worker still starting would wait in its queue past the caller's timeout."""
+        from kombu import Connection
+        from shared.topology import SUBSCRIPTIONS, handler_queue_name
+        queues = {s: handler_queue_name(s, SUBSCRIPTIONS[s][0]) for s in SERVICES}
+        with Connection(self.full_env()["AMQP_URI"]) as conn:
+            channel = conn.default_channel
+            while queues and time.monotonic() < deadline:
+                for service, queue in list(queues.items()):
+                    try:
+                        if channel.queue_declare(queue=queue, passive=True).consumer_count > 0:
+                            del queues[service]
+                    except Exception:
+                        channel = conn.channel()  # a passive declare of a missing queue closes the channel
+                if queues:
+                    time.sleep(0.2)
+        if queues:
+            raise RuntimeError(f"workers not consuming: {sorted(queues)}")
 
     def _wait_urls(self, pending: set[str], deadline: float, timeout: float) -> None:
         while pending and time.monotonic() < deadline:
