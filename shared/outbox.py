@@ -104,10 +104,6 @@ class Outbox:
             log.warning("outbox relay pass failed: %s", exc)
         return published
 
-    def pending_count(self) -> int:
-        with self.db.transaction() as session:
-            return len(session.scalars(select(self.model.id).where(self.model.published_at.is_(None))).all())
-
     # --- background relay for API processes -------------------------------------------
     def start_relay_thread(self, interval: float = 1.0) -> threading.Thread:
         def loop():
