@@ -15,7 +15,6 @@ import argparse
 import base64
 import os
 import platform
-import statistics
 import tempfile
 import threading
 import time

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,30 +56,25 @@ def key_paths() -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=None)
 def _read(path: str) -> bytes:
-    return Path(path).read_bytes()
+    """A key file's bytes, read once per process; another process may still be writing
+    the pair at first start, so wait a little for it."""
+    for _ in range(50):
+        if Path(path).exists():
+            return Path(path).read_bytes()
+        time.sleep(0.1)
+    raise RuntimeError(f"JWT key missing at {path}")
 
 
 def public_key() -> bytes:
     private_path, public_path = key_paths()
-    if not public_path.exists() and env("JWT_PUBLIC_KEY_FILE") is None:
+    if env("JWT_PUBLIC_KEY_FILE") is None and not public_path.exists():
         generate_keypair(private_path, public_path)  # zero-setup one-machine run
-    for _ in range(50):  # another process may be finishing the pair
-        if public_path.exists():
-            return _read(str(public_path))
-        import time
-        time.sleep(0.1)
-    raise RuntimeError(f"JWT public key missing at {public_path}")
+    return _read(str(public_path))
 
 
 def private_key() -> bytes:
-    private_path, _ = key_paths()
-    public_key()
-    for _ in range(50):
-        if private_path.exists():
-            return _read(str(private_path))
-        import time
-        time.sleep(0.1)
-    raise RuntimeError(f"JWT private key missing at {private_path}")
+    public_key()  # generates the pair where that is allowed
+    return _read(str(key_paths()[0]))
 
 
 def issue_token(subject: str, role: str, issuer: str, unit_id: str | None = None,

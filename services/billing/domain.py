@@ -307,7 +307,7 @@ def check_voucher(content: bytes) -> None:
         image = Image.open(io.BytesIO(content))
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ApiError("not_an_image", "the voucher must be a PNG or JPG image", "voucher")
+        raise ApiError("not_an_image", "the voucher must be a PNG or JPG image", "voucher") from None
     if image.format not in ("PNG", "JPEG"):
         raise ApiError("not_an_image", "the voucher must be a PNG or JPG image", "voucher")
 
@@ -398,7 +398,7 @@ def parse_statement_csv(content: bytes) -> list[dict[str, Any]]:
     try:
         reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
     except UnicodeDecodeError:
-        raise ApiError("unreadable_file", "the statement must be UTF-8 CSV", "file")
+        raise ApiError("unreadable_file", "the statement must be UTF-8 CSV", "file") from None
     needed = {"bank_reference", "value_date", "amount", "remitter_name"}
     if not reader.fieldnames or not needed <= {f.strip() for f in reader.fieldnames}:
         raise ApiError("bad_statement", f"the statement needs the columns {', '.join(sorted(needed))}", "file")
@@ -408,7 +408,7 @@ def parse_statement_csv(content: bytes) -> list[dict[str, Any]]:
         try:
             amount = Decimal(row["amount"])
         except InvalidOperation:
-            raise ApiError("bad_statement", f"line {number}: {row['amount']!r} is not an amount", "file")
+            raise ApiError("bad_statement", f"line {number}: {row['amount']!r} is not an amount", "file") from None
         if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
             raise ApiError("bad_statement", f"line {number}: the amount must be positive, in yuan and fen", "file")
         rows.append({"bank_reference": row["bank_reference"], "value_date": row["value_date"],

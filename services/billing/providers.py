@@ -96,7 +96,7 @@ class SandboxPaymentProvider:
 
     def _notify(self, url: str, params: dict[str, Any]) -> None:
         delay = self.callback_delay
-        for attempt in range(self.max_notifications):
+        for _ in range(self.max_notifications):
             time.sleep(delay)  # the provider's own asynchronous schedule
             try:
                 answer = requests.post(url, data=params, timeout=10)

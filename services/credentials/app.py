@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from types import SimpleNamespace
 
 from shared.crypto import load_key
 from shared.http import create_service_app

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
-from shared.errors import ApiError, Conflict, NotFound
+from shared.errors import Conflict, NotFound
 from shared.inbox import HandlerContext
 from shared.masking import mask_phone
 from shared.outbox import Emit

@@ -63,7 +63,7 @@ def preview(args, template):
     try:
         return domain.preview(template, args["language"], current_runtime().settings.public_base_url)
     except KeyError:
-        raise NotFound("template", "template")
+        raise NotFound("template", "template") from None
 
 
 @bp.route("/units/me/preferences", methods=["GET"])

@@ -18,7 +18,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
-from shared.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
+from shared.errors import ApiError, Conflict, NotFound, Unauthorized
 from shared.inbox import HandlerContext
 from shared.outbox import Emit
 from shared.crypto import FieldCipher
@@ -156,7 +156,7 @@ def authenticate(session: Session, uscc: str, password: str, edition: str,
         unit.failed_logins += 1
         if unit.failed_logins >= MAX_FAILED_LOGINS:
             unit.locked_until, unit.failed_logins = now + LOCKOUT, 0
-        raise Unauthorized("wrong USCC or password")
+        raise Unauthorized("wrong USCC or password") from None
     unit.failed_logins, unit.locked_until = 0, None
     return unit
 
@@ -300,7 +300,7 @@ def decode_image(content: bytes, field: str) -> Any:
         image = Image.open(io.BytesIO(content))
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ApiError("not_an_image", "the file is not a readable image", field)
+        raise ApiError("not_an_image", "the file is not a readable image", field) from None
     return image
 
 
@@ -820,7 +820,7 @@ def authenticate_member(session: Session, cipher: FieldCipher, edition: str, uni
     try:
         _hasher.verify(member.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("wrong unit code, phone or password")
+        raise Unauthorized("wrong unit code, phone or password") from None
     if member.status == "pending":
         raise ApiError("member_pending", "the unit has not approved your request yet", None, status=403)
     if member.status != "approved":
@@ -902,7 +902,7 @@ def verify_returning_by_password(session: Session, uscc: str, password: str) -> 
             raise VerifyMismatchError()
         _hasher.verify(prev.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("no previous account matches this USCC and password")
+        raise Unauthorized("no previous account matches this USCC and password") from None
     return prev
 
 

@@ -100,7 +100,7 @@ def authenticate_admin(session: Session, username: str, password: str) -> Admin:
     try:
         _hasher.verify(admin.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized("wrong username or password") from None
     return admin
 
 
@@ -426,9 +426,8 @@ def spend(session: Session, delegation: Delegation, fee_fen: int) -> None:
 
 
 def quota_for(session: Session, edition: str, uscc: str, lock: bool = True) -> Quota | None:
-    return session.scalar(select(Quota).where(Quota.edition == edition, Quota.uscc == uscc)
-                          .with_for_update(of=Quota) if lock else
-                          select(Quota).where(Quota.edition == edition, Quota.uscc == uscc))
+    query = select(Quota).where(Quota.edition == edition, Quota.uscc == uscc)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def use_quota(session: Session, review: UnitReview, label: str) -> None:
@@ -530,13 +529,13 @@ def parse_quota_file(filename: str, content: bytes) -> list[dict[str, Any]]:
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True).active
         except Exception:
-            raise ApiError("unreadable_file", "the file is not a readable XLSX workbook", "file")
+            raise ApiError("unreadable_file", "the file is not a readable XLSX workbook", "file") from None
         rows = [[("" if c is None else str(c)).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
     else:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ApiError("unreadable_file", "the CSV file must be UTF-8", "file")
+            raise ApiError("unreadable_file", "the CSV file must be UTF-8", "file") from None
         rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     rows = [r for r in rows if any(r)]
     if not rows or [h.lower() for h in rows[0][:3]] != ["uscc", "vip", "staff"]:
@@ -546,7 +545,7 @@ def parse_quota_file(filename: str, content: bytes) -> list[dict[str, Any]]:
         try:
             parsed.append({"uscc": row[0].upper(), "vip": int(float(row[1] or 0)), "staff": int(float(row[2] or 0))})
         except (ValueError, IndexError):
-            raise ApiError("bad_row", f"row {number}: vip and staff must be whole numbers", "file")
+            raise ApiError("bad_row", f"row {number}: vip and staff must be whole numbers", "file") from None
         if not is_valid_uscc(parsed[-1]["uscc"]):
             raise ApiError("bad_row", f"row {number}: {row[0]} is not a valid USCC", "file")
     return parsed

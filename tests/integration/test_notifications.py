@@ -12,7 +12,6 @@ from sqlalchemy import select
 from shared.auth import issue_token
 from shared.events import make_event
 from tests.infra import wait_for
-from tests.integration.conftest import service_app
 
 EVENTS = {  # event -> (payload, producer, a phrase of the Chinese subject, of the English one, body must contain)
     "UnitApproved": ({"delegation_id": "GD", "automatic": True}, "review", "审核已通过", "has been approved", None),

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from tests.integration.test_services import signed_up_unit
-from tests.journey import photo_jpeg, random_phone, random_resident_id, random_uscc
+from tests.journey import random_phone, random_resident_id, random_uscc
 
 
 @pytest.fixture(scope="module")

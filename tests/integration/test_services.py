@@ -7,8 +7,7 @@ import threading
 import uuid
 from types import SimpleNamespace
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.billing.providers import sign
 from shared.auth import issue_token
@@ -211,7 +210,6 @@ class TestReview:
 
 
 def billing_order(apps, unit_id: str, headers: dict) -> dict:
-    from services.billing import domain
     rt = service_app("billing").runtime()
     person_id = uuid.uuid4().hex
     env = make_event("PersonnelConfirmed", {"person_id": person_id, "unit_id": unit_id, "delegation_id": "GD",
@@ -253,7 +251,7 @@ class TestBilling:
         [t.start() for t in threads]
         [t.join(20) for t in threads]
         assert answers == [200, 200]
-        from services.billing.models import Payment, PaymentCallback
+        from services.billing.models import PaymentCallback
         with service_app("billing").runtime().db.transaction() as s:
             verdicts = sorted(s.scalars(select(PaymentCallback.verdict).where(
                 PaymentCallback.provider_txn_id == order["txn_id"])))

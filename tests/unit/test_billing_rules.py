@@ -1,10 +1,11 @@
 import datetime as dt
+import re
 
 import pytest
 
 from services.billing import domain
-from services.billing.models import Invoice, Order, PayableItem, Payment, Refund, TransferSubmission
-from services.billing.providers import SandboxEInvoicing
+from services.billing.models import PayableItem
+from services.billing.providers import SandboxEInvoicing, sign, verify
 from shared.errors import ApiError, Conflict, NotFound
 from tests.journey import photo_jpeg
 
@@ -154,7 +155,7 @@ def test_invoices(session_for, emit):
 
 def test_refunds_through_their_states(session_for, emit):
     s = session_for("billing")
-    order = paid_order(s, emit, "p1", "p2")
+    paid_order(s, emit, "p1", "p2")
     with pytest.raises(Conflict):  # nobody is refundable yet
         domain.request_refunds(s, "u1", ["p1"], "original", None)
     domain.make_refundable(s, emit, s.get(PayableItem, "p1"), "check_failed")
@@ -231,7 +232,6 @@ def test_reconciliation_finds_disagreements(session_for, emit):
 
 
 def test_delegation_paid_people_are_billed_to_the_delegation(session_for, emit):
-    from types import SimpleNamespace
     from shared.events import make_event, parse_event
     from shared.inbox import HandlerContext
     s = session_for("billing")
@@ -245,3 +245,71 @@ def test_delegation_paid_people_are_billed_to_the_delegation(session_for, emit):
     assert [p.person_id for p in domain.payables(s, "u1") if p.status == "awaiting_payment"] == ["u1p"]
     with pytest.raises(Conflict):  # the unit cannot pay for a delegation-paid person
         domain.create_order(s, emit, "u1", ["d1"], TTL)
+
+
+def test_order_number_format():
+    no = domain.new_order_no(dt.datetime(2020, 5, 12, 23, 3, 13))
+    assert re.fullmatch(r"V20200512230313\d{9}", no)
+
+
+def test_fees():
+    assert domain.fee_for("visitor", "unit", 20000) == 20000
+    assert domain.fee_for("vip", "unit", 20000) == 0 and domain.fee_for("staff", "unit", 20000) == 0
+
+
+def test_order_creation_rules(session_for, emit):
+    s = session_for("billing")
+    s.add(PayableItem(person_id="p1", unit_id="u1", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    s.add(PayableItem(person_id="p2", unit_id="u2", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    ttl = dt.timedelta(hours=2)
+    with pytest.raises(ApiError):
+        domain.create_order(s, emit, "u1", [], ttl)
+    with pytest.raises(ApiError):  # another unit's person
+        domain.create_order(s, emit, "u1", ["p2"], ttl)
+    order = domain.create_order(s, emit, "u1", ["p1", "p1"], ttl)
+    assert order.amount_fen == 20000 and emit.types() == ["OrderCreated"]
+    with pytest.raises(Conflict):  # already in an order
+        domain.create_order(s, emit, "u1", ["p1"], ttl)
+
+
+def _order_with_payment(s, emit):
+    s.add(PayableItem(person_id="p1", unit_id="u1", label="visitor", payer="unit", fee_fen=20000,
+                      status="awaiting_payment", created_at=dt.datetime(2026, 10, 1)))
+    order = domain.create_order(s, emit, "u1", ["p1"], dt.timedelta(hours=2))
+    domain.record_payment(s, order, "alipay", "sandbox", "TXN1")
+    s.flush()
+    return order
+
+
+def _params(order, **over):
+    p = {"txn_id": "TXN1", "out_trade_no": order.order_no, "total_fen": str(order.amount_fen),
+         "trade_status": "TRADE_SUCCESS", "notify_id": "n1", **over}
+    p["sign"] = sign(p, "secret")
+    return p
+
+
+def test_callback_verdicts(session_for, emit):
+    s = session_for("billing")
+    order = _order_with_payment(s, emit)
+    handle = lambda params, ok=None: domain.handle_payment_callback(
+        s, emit, "sandbox", params, verify(params, "secret") if ok is None else ok)
+    tampered = {**_params(order), "total_fen": "1"}
+    assert handle(tampered) == "bad_signature"
+    assert handle(_params(order, txn_id="NOPE")) == "unknown_payment"
+    assert handle(_params(order, total_fen="100")) == "amount_mismatch"
+    assert handle(_params(order, trade_status="WAIT_BUYER_PAY")) == "not_paid"
+    assert order.status == "unpaid" and emit.types() == ["OrderCreated"]
+    assert handle(_params(order)) == "confirmed"
+    assert handle(_params(order)) == "duplicate"
+    assert emit.types() == ["OrderCreated", "PaymentConfirmed"]
+    assert order.status == "paid" and s.get(PayableItem, "p1").status == "paid"
+
+
+def test_callback_for_cancelled_order_confirms_nothing(session_for, emit):
+    s = session_for("billing")
+    order = _order_with_payment(s, emit)
+    order.status = "cancelled"
+    assert domain.handle_payment_callback(s, emit, "sandbox", _params(order), True) == "order_closed"
+    assert emit.types() == ["OrderCreated"]

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from services.review import domain
-from services.review.models import Delegation, Quota, ReviewPerson, UnitReview
+from services.review.models import Delegation, ReviewPerson, UnitReview
 from shared.errors import ApiError, Conflict, Forbidden, NotFound
 
 COMMITTEE = domain.Actor("a-oc", "organising_committee", None)
