@@ -96,7 +96,7 @@ def drive(url: str, amqp: str, units: int, concurrency: int) -> dict:
     for unit_id, _ in people[-1:]:
         wait_payables(unit_id)
 
-    timings = {"create_order": [], "start_payment": [], "pay_to_confirmed": []}
+    timings: dict[str, list[float]] = {"create_order": [], "start_payment": [], "pay_to_confirmed": []}
     failures: list[str] = []
 
     def one(unit: tuple[str, str]) -> None:

@@ -43,7 +43,7 @@ def definitions(vhost: str = VHOST, passwords: dict[str, str] | None = None) -> 
                                     "auto_delete": False, "internal": False, "arguments": {}}
         elif isinstance(item, Queue):
             queues[item.name] = {"name": item.name, "vhost": vhost, "durable": True, "auto_delete": False,
-                                 "arguments": dict(item.queue_arguments or {})}
+                                 "arguments": dict(getattr(item, "queue_arguments", None) or {})}
             bindings.append({"source": item.exchange.name, "vhost": vhost, "destination": item.name,
                              "destination_type": "queue", "routing_key": item.routing_key, "arguments": {}})
     not_police = f"^(?!{POLICE_QUEUE_RE[1:-1]}$).*"

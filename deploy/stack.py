@@ -136,12 +136,12 @@ class Stack:
     def start(self, timeout: float = 60) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
-            self.run_once([self.python, "-m", "shared.migrate", service])
-        self.run_once([self.python, "-c", "from services.review.app import seed; seed()"])
+            self.run_once([self.python, "-m", "deploy.migrate", service])
+        self.run_once([self.python, "-m", "deploy.seed"])
         self.run_once([self.python, "-c", "from shared.broker import Broker; from shared.config import env; "
                                           "Broker(env('AMQP_URI')).declare_topology()"])
         if self.mode == "local":
-            self.gunicorn("gateway", "shared.gateway:create_gateway()", self.gateway_port, 1)
+            self.gunicorn("gateway", "deploy.gateway:create_gateway()", self.gateway_port, 1)
             if "SMTP_PORT" not in self.env:
                 self.env["SMTP_PORT"] = "2525"
             self.spawn("mailbox", [self.python, "-m", "deploy.mailbox", "--port", self.env["SMTP_PORT"],

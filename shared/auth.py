@@ -15,10 +15,9 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import g, request
 
 from .config import data_dir, env
-from .errors import Forbidden, Unauthorized
+from .errors import Unauthorized
 
 ALGORITHM = "RS256"
 UNIT_ROLES = ("unit_contact", "unit_member")
@@ -106,24 +105,3 @@ def verify_token(token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
     return Principal(claims["sub"], claims["role"], claims.get("unit_id"), claims.get("delegation_id"))
-
-
-def current_principal() -> Principal:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise Unauthorized()
-    return verify_token(header[7:].strip())
-
-
-def require(*roles: str):
-    """View decorator: a valid token whose role is one of `roles` (any role if none given)."""
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if roles and principal.role not in roles:
-                raise Forbidden(f"role {principal.role} may not do this")
-            g.principal = principal
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator

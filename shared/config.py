@@ -4,14 +4,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 SERVICES = ("registration", "review", "credentials", "billing", "notifications")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@overload
+def env(name: str) -> str | None: ...
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None) -> str | None: ...
+
+
 def env(name: str, default: str | None = None) -> str | None:
+    """An environment variable; an empty value counts as unset."""
     value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return value if value else default
 
 
 def data_dir() -> Path:
@@ -30,9 +40,14 @@ class Settings:
     data_dir: Path
     extra: dict[str, str] = field(default_factory=dict)
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """A service-specific setting: `<SERVICE>_<NAME>` first, then `<NAME>`."""
-        return env(f"{self.service.upper()}_{name}", env(name, default))
+        return env(f"{self.service.upper()}_{name}") or env(name) or default
 
 
 def load_settings(service: str) -> Settings:

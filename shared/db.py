@@ -1,4 +1,6 @@
-"""Per-service database access: an engine, sessions and one-transaction helpers."""
+"""Per-service database access: an engine and sessions. Services enter transactions through
+their `deps.uow()`; `Database.transaction` is for the infrastructure underneath (the outbox
+relay, the inbox's duplicate check, health)."""
 from __future__ import annotations
 
 import contextlib

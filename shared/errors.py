@@ -1,52 +1,66 @@
-"""The JSON error format {"code", "message", "field"} and the Flask handlers that emit it."""
+"""Domain errors: plain exceptions that the rules raise, with no notion of HTTP.
+
+Each carries a machine `code`, an English `message` and the offending `field`. The edge
+(`shared.http`) maps the class to a status and answers `{"code", "message", "field"}`;
+RPC answers and workers use the same three values.
+"""
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask, jsonify
-from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
+class DomainError(Exception):
+    """The request breaks a rule or its input is invalid (the edge answers 400)."""
 
-
-class ApiError(Exception):
-    status = 400
-
-    def __init__(self, code: str, message: str, field: str | None = None, status: int | None = None):
+    def __init__(self, code: str, message: str, field: str | None = None):
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
-        if status is not None:
-            self.status = status
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "field": self.field}
 
 
-class NotFound(ApiError):
-    status = 404
-
-    def __init__(self, what: str, field: str | None = None):
-        super().__init__("not_found", f"{what} not found", field)
+class NotFound(DomainError):
+    def __init__(self, what: str, field: str | None = None, code: str = "not_found"):
+        super().__init__(code, f"{what} not found", field)
 
 
-class Conflict(ApiError):
-    status = 409
+class Conflict(DomainError):
+    """The thing exists but is in a state that does not allow this."""
 
 
-class Forbidden(ApiError):
-    status = 403
-
-    def __init__(self, message: str = "not allowed"):
-        super().__init__("forbidden", message)
+class DeadlinePassed(Conflict):
+    pass
 
 
-class Unauthorized(ApiError):
-    status = 401
+class Forbidden(DomainError):
+    def __init__(self, message: str = "not allowed", code: str = "forbidden", field: str | None = None):
+        super().__init__(code, message, field)
 
-    def __init__(self, message: str = "authentication required"):
-        super().__init__("unauthorized", message)
+
+class Unauthorized(DomainError):
+    def __init__(self, message: str = "authentication required", code: str = "unauthorized"):
+        super().__init__(code, message)
+
+
+class TooManyRequests(DomainError):
+    """Rate limited; `retry_after` seconds when known."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, retry_after: int | None = None):
+        super().__init__(code, message, field)
+        self.retry_after = retry_after
+
+
+class AccountLocked(DomainError):
+    pass
+
+
+class Unavailable(DomainError):
+    """An outside party (SMS, email, another service) could not be reached; try again."""
+
+
+class ProviderRefused(DomainError):
+    """An outside party answered, and refused."""
 
 
 def first_field_error(messages: Any, prefix: str = "") -> tuple[str | None, str]:
@@ -64,35 +78,6 @@ def first_field_error(messages: Any, prefix: str = "") -> tuple[str | None, str]
     return (prefix or None), str(messages)
 
 
-def validation_error(messages: Any) -> ApiError:
+def validation_error(messages: Any) -> DomainError:
     field, message = first_field_error(messages)
-    return ApiError("validation_error", message, field)
-
-
-def error_response(err: ApiError):
-    return jsonify(err.to_dict()), err.status
-
-
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(err: ApiError):
-        return error_response(err)
-
-    @app.errorhandler(ValidationError)
-    def _validation(err: ValidationError):
-        return error_response(validation_error(err.messages))
-
-    @app.errorhandler(HTTPException)
-    def _http(err: HTTPException):
-        data = getattr(err, "data", None) or {}
-        if err.code == 422 and "messages" in data:  # webargs/flask-smorest input errors
-            return error_response(validation_error(data["messages"]))
-        code = (err.name or "error").lower().replace(" ", "_")
-        if err.code == 400 and data.get("messages"):
-            return error_response(validation_error(data["messages"]))
-        return jsonify({"code": code, "message": err.description, "field": None}), err.code
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception):
-        log.exception("unhandled error")  # never includes request bodies
-        return jsonify({"code": "internal_error", "message": "internal error", "field": None}), 500
+    return DomainError("validation_error", message, field)

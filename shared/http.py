@@ -1,18 +1,107 @@
-"""The Flask app factory every service uses: OpenAPI, JSON errors, /health, the relay thread."""
+"""The HTTP edge every service shares: the Flask app factory (OpenAPI, /health, the relay
+thread), authentication of requests, and the one mapping from domain errors to HTTP
+statuses and the JSON error format {"code", "message", "field"}."""
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
 
-from flask import Flask, jsonify
+from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
 
-from .errors import register_error_handlers
-from .runtime import Runtime
+from .auth import Principal, verify_token
+from .errors import (
+    AccountLocked, Conflict, DomainError, Forbidden, NotFound, ProviderRefused, TooManyRequests, Unauthorized,
+    Unavailable, validation_error,
+)
+from .service import ServiceDeps
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Most specific first: the first class the error is an instance of decides.
+STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (AccountLocked, 423), (TooManyRequests, 429),
+    (Conflict, 409), (Unavailable, 503), (ProviderRefused, 502), (DomainError, 400),
+)
 
 
-def create_service_app(runtime: Runtime, blueprints: Iterable[Blueprint], start_relay: bool = True) -> Flask:
-    service = runtime.settings.service
+def status_of(err: DomainError) -> int:
+    return next(status for cls, status in STATUS_BY_ERROR if isinstance(err, cls))
+
+
+def error_response(err: DomainError) -> tuple[Response, int, dict[str, str]]:
+    headers = {}
+    if isinstance(err, TooManyRequests) and err.retry_after:
+        headers["Retry-After"] = str(err.retry_after)
+    return jsonify(err.to_dict()), status_of(err), headers
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(err: DomainError):
+        return error_response(err)
+
+    @app.errorhandler(ValidationError)
+    def _validation(err: ValidationError):
+        return error_response(validation_error(err.messages))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        data = getattr(err, "data", None) or {}
+        if err.code in (400, 422) and data.get("messages"):  # webargs/flask-smorest input errors
+            return error_response(validation_error(data["messages"]))
+        code = (err.name or "error").lower().replace(" ", "_")
+        return jsonify({"code": code, "message": err.description, "field": None}), err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error")  # never includes request bodies
+        return jsonify({"code": "internal_error", "message": "internal error", "field": None}), 500
+
+
+# --- who is calling ------------------------------------------------------------------------
+def current_principal() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized()
+    return verify_token(header[7:].strip())
+
+
+def principal() -> Principal:
+    """The caller authenticated by `require` for this request."""
+    return cast(Principal, g.principal)
+
+
+def caller_unit_id() -> str:
+    """The calling unit's id (for routes that unit contacts and members use)."""
+    unit_id = principal().unit_id
+    if unit_id is None:
+        raise Forbidden("only a unit's own accounts may do this")
+    return unit_id
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """View decorator: a valid token whose role is one of `roles` (any role if none given)."""
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            caller = current_principal()
+            if roles and caller.role not in roles:
+                raise Forbidden(f"role {caller.role} may not do this")
+            g.principal = caller
+            return view(*args, **kwargs)
+        return cast(F, wrapper)
+    return decorator
+
+
+# --- the app factory ---------------------------------------------------------------------
+def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start_relay: bool = True) -> Flask:
+    service = deps.service
     app = Flask(f"accr.{service}")
     app.config.update(
         API_TITLE=f"{service} service", API_VERSION="1", OPENAPI_VERSION="3.0.3",
@@ -24,23 +113,17 @@ def create_service_app(runtime: Runtime, blueprints: Iterable[Blueprint], start_
     for bp in blueprints:
         api.register_blueprint(bp)
     register_error_handlers(app)  # after Api(): ours replace flask-smorest's error format
-    app.extensions["runtime"] = runtime
 
     @app.get("/health")
     def health():
-        report = runtime.health()
+        report = deps.health()
         return jsonify(report), 200 if report["status"] == "ok" else 503
 
     if start_relay:
         try:
-            runtime.broker.declare_topology()  # before anything can publish
+            deps.broker.declare_topology()  # before anything can publish
         except Exception as exc:  # the relay retries; /health reports the broker
-            logging.getLogger(__name__).warning("broker not reachable at start: %s", exc)
-        runtime.outbox.start_relay_thread()
-    logging.getLogger(__name__).info("%s app ready", service)
+            log.warning("broker not reachable at start: %s", exc)
+        deps.outbox.start_relay_thread()
+    log.info("%s app ready", service)
     return app
-
-
-def current_runtime() -> Runtime:
-    from flask import current_app
-    return current_app.extensions["runtime"]

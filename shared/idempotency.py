@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import utcnow
-from .errors import ApiError, Conflict
+from .errors import Conflict, DomainError
 
 
 class IdempotencyMixin:
@@ -35,7 +35,7 @@ def request_fingerprint(body: Any) -> str:
 
 def require_key(header_value: str | None) -> str:
     if not header_value or not (8 <= len(header_value) <= 128):
-        raise ApiError("idempotency_key_required",
+        raise DomainError("idempotency_key_required",
                        "send an Idempotency-Key header (8 to 128 characters) with this request",
                        "Idempotency-Key")
     return header_value

@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.exc import IntegrityError
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .broker import Broker, retry_delays_ms
 from .db import utcnow
 from .events import Event, InvalidEvent, parse_event
+from .logsafe import describe
 from .outbox import Emit, Outbox
 from .topology import DEAD_LETTER_EXCHANGE, retry_exchange_name
 
 log = logging.getLogger(__name__)
+D = TypeVar("D")
 
 
 class InboxMixin:
@@ -31,12 +34,13 @@ class InboxMixin:
 
 
 @dataclass
-class HandlerContext:
-    """What a domain handler gets: its transaction, the event, and a way to emit events
-    (and, in workers, to call another service over RabbitMQ RPC)."""
+class HandlerContext(Generic[D]):
+    """What a handler gets: its transaction, the event, a way to emit events, the
+    service's dependencies and (in workers) RPC proxies to other services."""
     session: Session
     event: Event
     emit: Emit
+    deps: D
     rpc: Any = None
     after_commit: list[Callable[[], Any]] = field(default_factory=list)  # e.g. send the email
 
@@ -45,15 +49,15 @@ class HandlerContext:
         return self.event.payload
 
 
-Handler = Callable[[HandlerContext], Any]
+Handler = Callable[[HandlerContext[D]], Any]
 
 
-class EventConsumer:
+class EventConsumer(Generic[D]):
     """Applies each event once: the inbox row and the handler's effect commit together."""
 
-    def __init__(self, outbox: Outbox, inbox_model: type, handlers: dict[str, Handler],
+    def __init__(self, outbox: Outbox, inbox_model: type, handlers: Mapping[str, Handler[D]], deps: D,
                  broker: Broker | None = None):
-        self.outbox, self.inbox_model, self.handlers = outbox, inbox_model, handlers
+        self.outbox, self.inbox_model, self.handlers, self.deps = outbox, inbox_model, handlers, deps
         self.broker = broker or outbox.broker
         self.delays = retry_delays_ms()
 
@@ -61,14 +65,13 @@ class EventConsumer:
         """Run the handler for `event` once for `consumer`. False if it was a duplicate."""
         handler = self.handlers[event.type]
         try:
-            with self.outbox.transaction() as session:
+            with self.outbox.unit_of_work(event.correlation_id or event.id) as (session, emit):
                 if session.get(self.inbox_model, (event.id, consumer)) is not None:
                     return False
                 session.add(self.inbox_model(event_id=event.id, consumer=consumer, event_type=event.type,
                                              processed_at=utcnow()))
                 session.flush()  # a concurrent twin blocks here, then fails on the key
-                correlation = event.correlation_id or event.id
-                ctx = HandlerContext(session, event, self.outbox.emitter(session, correlation), rpc)
+                ctx = HandlerContext(session, event, emit, self.deps, rpc)
                 handler(ctx)
         except IntegrityError:
             with self.outbox.db.transaction() as session:
@@ -79,7 +82,7 @@ class EventConsumer:
             try:
                 callback()
             except Exception as exc:  # the effect is committed; its sweeper retries the rest
-                log.warning("after-commit step for %s failed: %s", event.type, type(exc).__name__)
+                log.warning("after-commit step for %s %s failed: %s", event.type, event.id, describe(exc))
         return True
 
     def process(self, queue: str, body: Any, attempt: int, rpc: Any = None) -> str:
@@ -95,17 +98,17 @@ class EventConsumer:
             log.info("%s %s %s (attempt %d)", event.type, event.id, outcome, attempt)  # ids only
             return outcome
         except Exception as exc:
-            log.warning("handler for %s %s failed (attempt %d): %s", event.type, event.id, attempt,
-                        type(exc).__name__)
+            reason = describe(exc)
+            log.warning("handler for %s %s failed (attempt %d): %s", event.type, event.id, attempt, reason)
             if attempt <= len(self.delays):
                 self.broker.publish(retry_exchange_name(self.delays[attempt - 1]), queue, body,
                                     headers={"x-attempt": attempt + 1}, message_id=event.id)
                 return "retry-scheduled"
-            self.dead_letter(queue, body, attempt, type(exc).__name__)  # messages may hold data
+            self.dead_letter(queue, body, attempt, reason)
             return "dead-lettered"
 
     def dead_letter(self, queue: str, body: Any, attempt: int, reason: str) -> None:
-        log.error("dead-lettering a message from %s after %d attempt(s)", queue, attempt)
+        log.error("dead-lettering a message from %s after %d attempt(s): %s", queue, attempt, reason)
         self.broker.publish(DEAD_LETTER_EXCHANGE, queue, body if isinstance(body, (dict, list)) else
                             {"raw": json.dumps(body, default=str)},
                             headers={"x-original-queue": queue, "x-attempts": attempt,

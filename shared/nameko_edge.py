@@ -1,74 +1,95 @@
 """The only place (with each service's worker.py) that knows nameko.
 
-`build_worker` turns a service's handler table into a nameko service class: one
-`@event_handler` per subscribed event (queue names as the topology declares them), a
-timer that relays the outbox, and a dependency that reads the retry attempt header.
+A service's worker is a class deriving from `EventWorker` whose event entrypoints are
+written out (`@event_handler("review", "UnitApproved") def on_unit_approved(...)`), so
+that grep finds them; each calls `self.consume(event_type, body)`, which hands the
+message to the service's consumer (inbox, handler table, retries, dead letters).
+`check_entrypoints` refuses, at import, a worker whose entrypoints, handler table and
+subscriptions disagree.
 """
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
+from nameko.events import EventHandler
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.timer import timer
 
 from .events import LATEST
-from .inbox import EventConsumer, Handler
+from .inbox import Handler
+from .service import ServiceDeps
 from .topology import SUBSCRIPTIONS, handler_queue_name, method_name
 
 log = logging.getLogger(__name__)
 
 
+class Dependencies(DependencyProvider):
+    """The service's dependencies (built once per process by its bootstrap), with the
+    broker topology declared before the worker consumes or publishes anything."""
+
+    def __init__(self, bootstrap: Callable[[], ServiceDeps]):
+        self.bootstrap = bootstrap
+
+    def setup(self) -> None:
+        self.deps = self.bootstrap()
+        self.deps.broker.declare_topology()
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceDeps:
+        return self.deps
+
+
 class Attempt(DependencyProvider):
     """The delivery attempt of the message being handled (1 for the first delivery)."""
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: Any) -> int:
         try:
             return int(worker_ctx.context_data.get("x-attempt", 1))
         except (TypeError, ValueError):
             return 1
 
 
-def build_worker(service: str, handlers: dict[str, Handler],
-                 consumer_factory: Callable[[], EventConsumer], relay_interval: float = 1.0,
-                 base: type = object, rpc_targets: tuple[str, ...] = ()) -> type:
+class EventWorker:
+    """Base of every service's nameko worker: consuming through the handler table, and
+    the outbox relay. Subclasses set `name`, `handlers` and `deps = Dependencies(...)`."""
+    name: str
+    handlers: Mapping[str, Handler[Any]]
+    deps: Any  # the service's deps class, given by its Dependencies provider
+    attempt = Attempt()
+
+    def rpc_proxies(self) -> Any:
+        """RPC proxies the handlers may use (`ctx.rpc.<service>.<method>(...)`)."""
+        return None
+
+    def consume(self, event_type: str, body: Any) -> None:
+        queue = handler_queue_name(self.name, event_type)
+        self.deps.consumer(self.handlers).process(queue, body, self.attempt, rpc=self.rpc_proxies())
+
+    @timer(interval=1.0, eager=True)
+    def relay_outbox(self) -> None:
+        self.deps.outbox.publish_pending()
+
+
+def check_entrypoints(worker: type[EventWorker]) -> None:
+    """The worker handles exactly the events its service subscribes to, each with an
+    `@event_handler` on the producer's exchange under the method name the topology's
+    queue names expect, and each backed by the handler table."""
+    service = worker.name
     expected = set(SUBSCRIPTIONS[service])
-    if set(handlers) != expected:
-        raise RuntimeError(f"{service} handlers {sorted(handlers)} != subscriptions {sorted(expected)}")
-
-    state: dict[str, EventConsumer] = {}
-
-    def consumer() -> EventConsumer:
-        if "consumer" not in state:
-            state["consumer"] = consumer_factory()
-            state["consumer"].outbox.broker.declare_topology()
-        return state["consumer"]
-
-    attrs: dict[str, Any] = {"name": service, "attempt": Attempt()}
-    for target in rpc_targets:
-        attrs[f"rpc_{target}"] = RpcProxy(target)
-
-    def rpc_clients(self) -> SimpleNamespace:
-        return SimpleNamespace(**{t: getattr(self, f"rpc_{t}") for t in rpc_targets})
-
-    for event_type in sorted(expected):
-        queue = handler_queue_name(service, event_type)
-
-        def handle(self, body, _queue=queue):
-            consumer().process(_queue, body, self.attempt, rpc=rpc_clients(self))
-
-        handle.__name__ = method_name(event_type)
-        attrs[method_name(event_type)] = event_handler(LATEST[event_type].producer, event_type)(handle)
-
-    def relay_outbox(self):
-        consumer().outbox.publish_pending()
-
-    attrs["relay_outbox"] = timer(interval=relay_interval, eager=True)(relay_outbox)
-    attrs["consumer"] = staticmethod(consumer)
-    return type(f"{service.title()}Worker", (base,), attrs)
+    if set(worker.handlers) != expected:
+        raise RuntimeError(f"{service} handler table {sorted(worker.handlers)} != subscriptions {sorted(expected)}")
+    declared: dict[str, tuple[str, str]] = {}
+    for attr in dir(worker):
+        for ext in getattr(getattr(worker, attr, None), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(ext, EventHandler):
+                declared[attr] = (ext.source_service, ext.event_type)
+    wanted = {method_name(t): (LATEST[t].producer, t) for t in expected}
+    if declared != wanted:
+        missing = sorted(set(wanted.items()) - set(declared.items()))
+        extra = sorted(set(declared.items()) - set(wanted.items()))
+        raise RuntimeError(f"{service} worker entrypoints differ from its subscriptions: missing {missing}, "
+                           f"unexpected {extra}")
 
 
 class RpcClient:
@@ -78,7 +99,7 @@ class RpcClient:
     def __init__(self, amqp_uri: str, timeout: float = 10.0):
         self.amqp_uri, self.timeout = amqp_uri, timeout
 
-    def call(self, service: str, method: str, **kwargs):
+    def call(self, service: str, method: str, **kwargs: Any) -> Any:
         from nameko.standalone.rpc import ClusterRpcProxy
         with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=self.timeout) as proxy:
             return getattr(getattr(proxy, service), method)(**kwargs)

@@ -1,9 +1,9 @@
 """Transactional outbox: event rows written in the caller's transaction, then relayed.
 
-`Outbox.transaction()` is the unit of work every view and handler uses: rows and events
-commit together; right after commit the new events are published (low latency); the
-relay (a thread in the API process, a timer in the worker) publishes whatever is left,
-so an event survives a crash between commit and publish.
+`Outbox.unit_of_work()` is the one way into a transaction (services reach it as
+`deps.uow()`): rows and events commit together; right after commit the new events are
+published (low latency); the relay (a thread in the API process, a timer in the worker)
+publishes whatever is left, so an event survives a crash between commit and publish.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ Emit = Callable[[str, dict[str, Any]], str]
 
 
 class Outbox:
-    def __init__(self, service: str, db: Database, model: type, broker: Broker):
+    def __init__(self, service: str, db: Database, model: type[Any], broker: Broker):
         self.service, self.db, self.model, self.broker = service, db, model, broker
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -60,15 +60,14 @@ class Outbox:
         session.info.setdefault(PENDING_KEY, []).append(envelope["id"])
         return envelope["id"]
 
-    def emitter(self, session: Session, correlation_id: str | None = None) -> Emit:
-        return lambda event_type, payload: self.emit(session, event_type, payload, correlation_id)
-
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def unit_of_work(self, correlation_id: str | None = None) -> Iterator[tuple[Session, Emit]]:
+        """A transaction and the way to emit events in it: commit on success (then publish
+        what was emitted), roll back on any error."""
         session = self.db.sessions()
         try:
             with session.begin():
-                yield session
+                yield session, lambda event_type, payload: self.emit(session, event_type, payload, correlation_id)
             pending = session.info.pop(PENDING_KEY, [])
         finally:
             session.close()

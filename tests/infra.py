@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from typing import Callable
+from typing import Any, Callable
 
 import psycopg2
 from aiosmtpd.controller import Controller
@@ -17,8 +17,8 @@ from aiosmtpd.controller import Controller
 SERVICES = ("registration", "review", "credentials", "billing", "notifications")
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
-             message: str = "condition") -> object:
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+             message: str = "condition") -> Any:
     """Poll until `condition()` is truthy; fail with `message` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last_error = None
@@ -123,7 +123,7 @@ class Mailbox:
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(msg["Subject"]),
-                                  "body": msg.get_body(("plain",)).get_content()})
+                                  "body": body.get_content() if (body := msg.get_body(("plain",))) else ""})
         return "250 OK"
 
     def start(self) -> int:

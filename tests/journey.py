@@ -68,7 +68,9 @@ class Portal:
         before = len(self.sms(phone))
         self.call("POST", "registration/sms-codes", 202, json={"phone": phone, "purpose": purpose})
         messages = wait_for(lambda: (m := self.sms(phone)) and len(m) > before and m, message="the SMS code")
-        return re.search(r"\d{6}", messages[-1]["text"]).group()
+        found = re.search(r"\d{6}", messages[-1]["text"])
+        assert found is not None, "the SMS holds no code"
+        return found.group()
 
     def sign_up(self, uscc: str, name: str, email: str, phone: str, category: str = "enterprise",
                 password: str = "Passw0rd!", **extra) -> dict:

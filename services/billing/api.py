@@ -1,57 +1,50 @@
 """Billing HTTP API: payables, orders, payments, provider callbacks and the sandbox payer."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from shared.auth import require
-from shared.errors import ApiError, NotFound
-from shared.http import current_runtime
+from shared.errors import DomainError, NotFound
+from shared.http import caller_unit_id, principal, require
 from shared.idempotency import require_key, run_idempotent
-from shared.db import utcnow
 
-from . import domain
-from .models import IdempotencyKey, Invoice, Order, Refund, TransferSubmission
+from .bootstrap import bootstrap
+from .domain import invoices, orders, reconciliation as reconciling, refunds, transfers
+from .models import IdempotencyKey
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
-    CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema, PaymentStartedSchema,
-    ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema, ReversalSchema,
-    SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema, TransferQuerySchema,
+    CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema,
+    PaymentStartedSchema, ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema,
+    ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema, TransferQuerySchema,
     TransferSchema,
 )
 
 bp = Blueprint("billing", __name__, description="Orders, payments, invoices, refunds")
 UNIT = "unit_contact"
+FINANCE = ("finance", "organising_committee")
 
 
-def provider() -> SandboxPaymentProvider:
-    rt = current_runtime()
-    return rt.extras["payment_provider"]
-
-
-def replayable(body: dict, status: int):
+def replayable(body: Any, status: int) -> Response:
     """The stored (already serialised) response of an idempotent request, sent as is."""
     response = jsonify(body)
     response.status_code = status
     return response
 
 
-def _order_view(session, order) -> dict:
-    return {"order_no": order.order_no, "unit_id": order.unit_id, "amount_fen": order.amount_fen,
-            "status": order.status, "person_ids": domain.order_person_ids(session, order),
-            "created_at": order.created_at, "expires_at": order.expires_at, "paid_at": order.paid_at}
+def visible_unit() -> str | None:
+    """Whose rows the caller sees: a unit its own, finance everyone's (None)."""
+    return caller_unit_id() if principal().role == UNIT else None
 
 
 @bp.route("/payables", methods=["GET"])
 @require(UNIT)
 @bp.response(200, PayableItemSchema(many=True))
 def list_payables():
-    with current_runtime().db.transaction() as s:
-        return domain.payables(s, g.principal.unit_id)
+    with bootstrap().uow() as (s, _):
+        return orders.payables(s, caller_unit_id())
 
 
 @bp.route("/orders", methods=["POST"])
@@ -59,14 +52,14 @@ def list_payables():
 @bp.arguments(CreateOrderSchema)
 @bp.response(201, OrderSchema)
 def create_order(data):
-    rt = current_runtime()
+    deps = bootstrap()
     key = require_key(request.headers.get("Idempotency-Key"))
-    ttl = dt.timedelta(minutes=int(rt.settings.get("ORDER_TTL_MINUTES", "120")))
-    with rt.outbox.transaction() as s:
+    unit_id = caller_unit_id()
+    with deps.uow() as (s, emit):
         def action():
-            order = domain.create_order(s, rt.outbox.emitter(s), g.principal.unit_id, data["person_ids"], ttl)
-            return 201, OrderSchema().dump(_order_view(s, order))
-        status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:create_order", data, action)
+            order = orders.create_order(s, emit, unit_id, data["person_ids"], deps.order_ttl)
+            return 201, OrderSchema().dump(orders.order_view(s, order))
+        status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:create_order", data, action)
     return replayable(body, status)
 
 
@@ -74,8 +67,8 @@ def create_order(data):
 @require(UNIT)
 @bp.response(200, OrderSchema)
 def get_order(order_no):
-    with current_runtime().db.transaction() as s:
-        return _order_view(s, domain.get_order(s, order_no, g.principal.unit_id))
+    with bootstrap().uow() as (s, _):
+        return orders.order_view(s, orders.get_order(s, order_no, caller_unit_id()))
 
 
 @bp.route("/orders/<order_no>/payments", methods=["POST"])
@@ -83,22 +76,17 @@ def get_order(order_no):
 @bp.arguments(StartPaymentSchema)
 @bp.response(201, PaymentStartedSchema)
 def start_payment(data, order_no):
-    rt = current_runtime()
+    deps = bootstrap()
     key = require_key(request.headers.get("Idempotency-Key"))
+    unit_id = caller_unit_id()
     check_method(data["method"])
-    domain.check_payment_deadline(data["method"], rt.extras["deadlines"])
-    notify_url = f"{rt.settings.public_base_url}/api/billing/callbacks/{provider().name}"
-    with rt.db.transaction() as s:
+    orders.check_payment_deadline(data["method"], deps.payment_deadlines)  # a late retry is refused, not replayed
+    with deps.uow() as (s, _):
         def action():
-            order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
-            domain.payable_order(order, utcnow())
-            started = provider().create_payment(order.order_no, order.amount_fen, data["method"], notify_url)
-            payment = domain.record_payment(s, order, data["method"], started.provider, started.txn_id)
-            return 201, PaymentStartedSchema().dump({"payment_id": payment.id, "order_no": order.order_no, "method": payment.method,
-                         "amount_fen": payment.amount_fen, "provider_txn_id": started.txn_id,
-                         "pay_content": started.pay_content})
-        status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:pay:{order_no}",
-                                      data, action)
+            started = orders.start_payment(s, deps.payment_provider, unit_id, order_no, data["method"],
+                                           deps.payment_notify_url)
+            return 201, PaymentStartedSchema().dump(started)
+        status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:pay:{order_no}", data, action)
     return replayable(body, status)
 
 
@@ -106,43 +94,29 @@ def start_payment(data, order_no):
 def payment_callback(provider_name):
     """The provider's signed asynchronous notification. Answers `success` once handled
     (confirmed or duplicate) so that the provider stops re-notifying."""
-    rt = current_runtime()
-    if provider_name != provider().name:
-        raise ApiError("unknown_provider", f"no payment provider {provider_name}", "provider", status=404)
     params = request.form.to_dict() or (request.get_json(silent=True) or {})
     params = {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
-    with rt.outbox.transaction() as s:
-        verdict = domain.handle_payment_callback(s, rt.outbox.emitter(s), provider_name, params,
-                                                 provider().verify(params))
-    if verdict in ("confirmed", "duplicate"):
-        return "success", 200, {"Content-Type": "text/plain"}
-    status = 400 if verdict == "bad_signature" else 409
-    raise ApiError(f"callback_{verdict}", f"notification not accepted: {verdict.replace('_', ' ')}",
-                   "sign" if verdict == "bad_signature" else None, status=status)
+    orders.receive_payment_callback(bootstrap(), provider_name, params)
+    return "success", 200, {"Content-Type": "text/plain"}
 
 
 @bp.route("/sandbox/payments/<txn_id>/pay", methods=["POST"])
 @bp.arguments(SandboxPaySchema)
 def sandbox_pay(data, txn_id):
     """Sandbox only: the payer scans the QR code and pays."""
-    params = provider().pay(txn_id, data["notify_times"], data["payer_name"])
+    sandbox = bootstrap().payment_provider
+    if not isinstance(sandbox, SandboxPaymentProvider):
+        raise NotFound("sandbox payment provider")
+    params = sandbox.pay(txn_id, data["notify_times"], data["payer_name"])
     return {"txn_id": txn_id, "trade_status": params["trade_status"]}, 202
-
-
-FINANCE = ("finance", "organising_committee")
-
-
-def _order_no_of(session, order_id: str) -> str:
-    return session.get(Order, order_id).order_no
 
 
 @bp.route("/orders", methods=["GET"])
 @require(UNIT)
 @bp.response(200, OrderSchema(many=True))
 def list_orders():
-    with current_runtime().db.transaction() as s:
-        orders = s.scalars(select(Order).where(Order.unit_id == g.principal.unit_id).order_by(Order.created_at))
-        return [_order_view(s, o) for o in orders]
+    with bootstrap().uow() as (s, _):
+        return orders.unit_orders(s, caller_unit_id())
 
 
 @bp.route("/orders/<order_no>/cancel", methods=["POST"])
@@ -150,10 +124,8 @@ def list_orders():
 @bp.response(200, OrderSchema)
 def cancel_order(order_no):
     """Cancel an unpaid order: its people can be selected into a new one."""
-    rt = current_runtime()
-    with rt.outbox.transaction() as s:
-        order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
-        return _order_view(s, domain.cancel_order(s, rt.outbox.emitter(s), order, "cancelled by the unit"))
+    with bootstrap().uow() as (s, emit):
+        return orders.order_view(s, orders.cancel_by_unit(s, emit, caller_unit_id(), order_no))
 
 
 @bp.route("/orders/<order_no>/transfer", methods=["POST"])
@@ -162,22 +134,18 @@ def cancel_order(order_no):
 def submit_transfer(order_no):
     """Bank transfer: multipart form with remitter_type, remitter_name, remitter_account,
     amount_fen, phone and the voucher image (field `voucher`). Finance confirms it."""
-    rt = current_runtime()
+    deps = bootstrap()
     key = require_key(request.headers.get("Idempotency-Key"))
+    unit_id = caller_unit_id()
     data = TransferInSchema().load(request.form.to_dict())
-    domain.check_payment_deadline("transfer", rt.extras["deadlines"])
+    orders.check_payment_deadline("transfer", deps.payment_deadlines)
     upload = request.files.get("voucher")
-    voucher = upload.stream.read(5 * 1024 * 1024 + 1) if upload else b""
+    voucher = upload.stream.read(transfers.MAX_VOUCHER_BYTES + 1) if upload else b""
     fingerprint = {**data, "voucher_sha256": hashlib.sha256(voucher).hexdigest()}
-    with rt.db.transaction() as s:
+    with deps.uow() as (s, _):
         def action():
-            order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
-            transfer = domain.submit_transfer(s, order, data, voucher)
-            transfer.order_no = order.order_no
-            s.flush()
-            return 201, TransferSchema().dump(transfer)
-        status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:transfer:{order_no}",
-                                      fingerprint, action)
+            return 201, TransferSchema().dump(transfers.submit_for_unit(s, unit_id, order_no, data, voucher))
+        status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:transfer:{order_no}", fingerprint, action)
     return replayable(body, status)
 
 
@@ -186,30 +154,16 @@ def submit_transfer(order_no):
 @bp.arguments(TransferQuerySchema, location="query")
 @bp.response(200, TransferSchema(many=True))
 def list_transfers(args):
-    with current_runtime().db.transaction() as s:
-        rows = list(s.scalars(select(TransferSubmission).where(TransferSubmission.status == args["status"])
-                              .order_by(TransferSubmission.submitted_at)))
-        for t in rows:
-            t.order_no = _order_no_of(s, t.order_id)
-        return rows
-
-
-def _decide_transfer(transfer_id: str, confirm: bool, reason: str | None):
-    rt = current_runtime()
-    with rt.outbox.transaction() as s:
-        transfer = s.get(TransferSubmission, transfer_id, with_for_update=True)
-        if transfer is None:
-            raise NotFound("transfer", "transfer_id")
-        domain.decide_transfer(s, rt.outbox.emitter(s), transfer, confirm, reason, g.principal.subject)
-        transfer.order_no = _order_no_of(s, transfer.order_id)
-        return transfer
+    with bootstrap().uow() as (s, _):
+        return transfers.transfers_in_status(s, args["status"])
 
 
 @bp.route("/finance/transfers/<transfer_id>/confirm", methods=["POST"])
 @require(*FINANCE)
 @bp.response(200, TransferSchema)
 def confirm_transfer(transfer_id):
-    return _decide_transfer(transfer_id, True, None)
+    with bootstrap().uow() as (s, emit):
+        return transfers.decide(s, emit, transfer_id, True, None, principal().subject)
 
 
 @bp.route("/finance/transfers/<transfer_id>/reject", methods=["POST"])
@@ -217,7 +171,8 @@ def confirm_transfer(transfer_id):
 @bp.arguments(ReasonSchema)
 @bp.response(200, TransferSchema)
 def reject_transfer(data, transfer_id):
-    return _decide_transfer(transfer_id, False, data["reason"])
+    with bootstrap().uow() as (s, emit):
+        return transfers.decide(s, emit, transfer_id, False, data["reason"], principal().subject)
 
 
 @bp.route("/finance/statements", methods=["POST"])
@@ -228,11 +183,10 @@ def import_statement():
     remitter_name[, remitter_account]). Unique matches confirm their transfer."""
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError("file_required", "send the statement as multipart field 'file'", "file")
-    rows = domain.parse_statement_csv(upload.stream.read(10 * 1024 * 1024))
-    rt = current_runtime()
-    with rt.outbox.transaction() as s:
-        return domain.import_statement(s, rt.outbox.emitter(s), rows)
+        raise DomainError("file_required", "send the statement as multipart field 'file'", "file")
+    rows = transfers.parse_statement_csv(upload.stream.read(10 * 1024 * 1024))
+    with bootstrap().uow() as (s, emit):
+        return transfers.import_statement(s, emit, rows)
 
 
 @bp.route("/orders/<order_no>/invoice", methods=["POST"])
@@ -241,35 +195,27 @@ def import_statement():
 @bp.response(201, InvoiceSchema)
 def issue_invoice(data, order_no):
     """数电普票 (ordinary) or 数电专票 (special, needs the tax number); one per order."""
-    rt = current_runtime()
-    with rt.outbox.transaction() as s:
-        order = domain.get_order(s, order_no, g.principal.unit_id, lock=True)
-        invoice = domain.issue_invoice(s, rt.outbox.emitter(s), order, data, rt.extras["einvoicing"],
-                                       rt.extras["invoice_prefix"])
-        invoice.order_no = order.order_no
-        return invoice
+    deps = bootstrap()
+    with deps.uow() as (s, emit):
+        return invoices.issue_for_unit(s, emit, caller_unit_id(), order_no, data, deps.einvoicing,
+                                       deps.invoice_prefix)
 
 
 @bp.route("/invoices", methods=["GET"])
 @require(UNIT)
 @bp.response(200, InvoiceSchema(many=True))
 def list_invoices():
-    with current_runtime().db.transaction() as s:
-        rows = list(s.scalars(select(Invoice).where(Invoice.unit_id == g.principal.unit_id).order_by(Invoice.issued_at)))
-        for i in rows:
-            i.order_no = _order_no_of(s, i.order_id)
-        return rows
+    with bootstrap().uow() as (s, _):
+        return invoices.unit_invoices(s, caller_unit_id())
 
 
 @bp.route("/invoices/<invoice_no>/pdf", methods=["GET"])
 @require(UNIT, *FINANCE)
 def invoice_pdf(invoice_no):
-    with current_runtime().db.transaction() as s:
-        invoice = s.scalar(select(Invoice).where(Invoice.invoice_no == invoice_no))
-        if invoice is None or (g.principal.role == UNIT and invoice.unit_id != g.principal.unit_id):
-            raise NotFound("invoice", "invoice_no")
-        return Response(invoice.pdf, mimetype="application/pdf",
-                        headers={"Content-Disposition": f"attachment; filename={invoice_no}.pdf"})
+    with bootstrap().uow() as (s, _):
+        pdf = invoices.invoice_pdf(s, invoice_no, visible_unit())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename={invoice_no}.pdf"})
 
 
 @bp.route("/finance/invoices/<invoice_no>/reverse", methods=["POST"])
@@ -278,15 +224,9 @@ def invoice_pdf(invoice_no):
 @bp.response(200, InvoiceSchema)
 def reverse_invoice(data, invoice_no):
     """退票 with reason, red-letter confirmation flag and remarks."""
-    rt = current_runtime()
-    with rt.outbox.transaction() as s:
-        invoice = s.scalar(select(Invoice).where(Invoice.invoice_no == invoice_no).with_for_update())
-        if invoice is None:
-            raise NotFound("invoice", "invoice_no")
-        domain.reverse_invoice(s, rt.outbox.emitter(s), invoice, data["reason"], data["red_letter_applied"],
-                               data["remarks"], data["booked"])
-        invoice.order_no = _order_no_of(s, invoice.order_id)
-        return invoice
+    with bootstrap().uow() as (s, emit):
+        return invoices.reverse_by_number(s, emit, invoice_no, data["reason"], data["red_letter_applied"],
+                                          data["remarks"], data["booked"])
 
 
 @bp.route("/refunds", methods=["POST"])
@@ -296,16 +236,13 @@ def reverse_invoice(data, invoice_no):
 def request_refunds(data):
     """Refund people whose check failed or who were cancelled: one or a batch; QR/B2B by
     the original route, transfers by the original route or to another account."""
-    rt = current_runtime()
     key = require_key(request.headers.get("Idempotency-Key"))
-    with rt.db.transaction() as s:
+    unit_id = caller_unit_id()
+    with bootstrap().uow() as (s, _):
         def action():
-            refunds = domain.request_refunds(s, g.principal.unit_id, data["person_ids"], data["route"], data["payee"])
-            s.flush()
-            for r in refunds:
-                r.order_no = _order_no_of(s, r.order_id)
-            return 201, RefundSchema(many=True).dump(refunds)
-        status, body = run_idempotent(s, IdempotencyKey, key, f"{g.principal.unit_id}:refund", data, action)
+            requested = refunds.request_for_unit(s, unit_id, data["person_ids"], data["route"], data["payee"])
+            return 201, RefundSchema(many=True).dump(requested)
+        status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:refund", data, action)
     return replayable(body, status)
 
 
@@ -314,26 +251,17 @@ def request_refunds(data):
 @bp.arguments(RefundQuerySchema, location="query")
 @bp.response(200, RefundSchema(many=True))
 def list_refunds(args):
-    with current_runtime().db.transaction() as s:
-        query = select(Refund).order_by(Refund.requested_at)
-        if g.principal.role == UNIT:
-            query = query.where(Refund.unit_id == g.principal.unit_id)
-        if args["status"]:
-            query = query.where(Refund.status == args["status"])
-        rows = list(s.scalars(query))
-        for r in rows:
-            r.order_no = _order_no_of(s, r.order_id)
-        return rows
+    with bootstrap().uow() as (s, _):
+        return refunds.list_refunds(s, visible_unit(), args["status"])
 
 
 @bp.route("/finance/refunds/<refund_id>/approve", methods=["POST"])
 @require(*FINANCE)
 @bp.response(200, RefundSchema)
 def approve_refund(refund_id):
-    with current_runtime().db.transaction() as s:
-        refund = domain.approve_refund(s, domain.get_refund(s, refund_id), g.principal.subject)
-        refund.order_no = _order_no_of(s, refund.order_id)
-        return refund
+    with bootstrap().uow() as (s, _):
+        refund = refunds.approve_refund(s, refunds.get_refund(s, refund_id), principal().subject)
+        return refunds.refund_view(s, refund)
 
 
 @bp.route("/finance/refunds/<refund_id>/reject", methods=["POST"])
@@ -341,23 +269,17 @@ def approve_refund(refund_id):
 @bp.arguments(ReasonSchema)
 @bp.response(200, RefundSchema)
 def reject_refund(data, refund_id):
-    with current_runtime().db.transaction() as s:
-        refund = domain.reject_refund(s, domain.get_refund(s, refund_id), data["reason"], g.principal.subject)
-        refund.order_no = _order_no_of(s, refund.order_id)
-        return refund
+    with bootstrap().uow() as (s, _):
+        refund = refunds.reject_refund(s, refunds.get_refund(s, refund_id), data["reason"], principal().subject)
+        return refunds.refund_view(s, refund)
 
 
 @bp.route("/callbacks/sandbox/refunds", methods=["POST"])
 def refund_callback():
     """The provider's signed refund notification."""
-    rt = current_runtime()
     params = {str(k): str(v) for k, v in request.form.to_dict().items()}
-    with rt.outbox.transaction() as s:
-        verdict = domain.handle_refund_callback(s, rt.outbox.emitter(s), params, provider().verify(params))
-    if verdict in ("completed", "failed", "duplicate"):
-        return "success", 200, {"Content-Type": "text/plain"}
-    raise ApiError(f"callback_{verdict}", f"notification not accepted: {verdict.replace('_', ' ')}",
-                   "sign" if verdict == "bad_signature" else None, status=400 if verdict == "bad_signature" else 409)
+    refunds.receive_callback(bootstrap(), params)
+    return "success", 200, {"Content-Type": "text/plain"}
 
 
 @bp.route("/finance/reconciliation", methods=["GET"])
@@ -365,8 +287,8 @@ def refund_callback():
 @bp.response(200, ReconciliationSchema)
 def reconciliation():
     """Orders, payments, refunds and invoices that disagree."""
-    with current_runtime().db.transaction() as s:
-        return {"issues": domain.reconciliation(s), "checked_at": utcnow()}
+    with bootstrap().uow() as (s, _):
+        return reconciling.report(s)
 
 
 @bp.route("/finance/delegations/<delegation_id>/centralised", methods=["GET"])
@@ -374,7 +296,5 @@ def reconciliation():
 @bp.response(200, CentralisedStatementSchema)
 def centralised_statement(delegation_id):
     """统付: the people a delegation pays for and the amount it owes."""
-    if g.principal.role == "delegation_secretariat" and g.principal.delegation_id != delegation_id:
-        raise NotFound("delegation", "delegation_id")
-    with current_runtime().db.transaction() as s:
-        return domain.centralised_statement(s, delegation_id)
+    with bootstrap().uow() as (s, _):
+        return orders.centralised_statement_for(s, principal(), delegation_id)

@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from shared.db import Database, utcnow
-from shared.errors import ApiError, Conflict, NotFound
+from shared.errors import Conflict, DomainError, NotFound, ProviderRefused
 
 from .models import SandboxTransaction
 
@@ -118,8 +118,8 @@ class SandboxPaymentRefunds:
     def __init__(self, payments: SandboxPaymentProvider, failing_accounts: set[str]):
         self.payments, self.failing_accounts = payments, failing_accounts
 
-    def refund(self, refund_id: str, original_txn_id: str, method: str, amount_fen: int, payee: dict | None,
-               notify_url: str) -> str:
+    def refund(self, refund_id: str, original_txn_id: str, method: str, amount_fen: int,
+               payee: dict[str, Any] | None, notify_url: str) -> str:
         refund_txn = "RFD" + secrets.token_hex(10).upper()
         fails = bool(payee and payee.get("account") in self.failing_accounts)
         params = {"notify_id": secrets.token_hex(12), "refund_txn_id": refund_txn, "out_refund_no": refund_id,
@@ -142,7 +142,7 @@ class SandboxEInvoicing:
 
     def issue(self, invoice_no: str, kind: str, title: str, tax_no: str | None, amount_fen: int, order_no: str) -> bytes:
         if title in self.failing_titles:
-            raise ApiError("einvoice_refused", "the e-invoicing platform refused the invoice", "title", status=502)
+            raise ProviderRefused("einvoice_refused", "the e-invoicing platform refused the invoice", "title")
         import io
         from reportlab.lib.pagesizes import A5, landscape
         from reportlab.pdfbase import pdfmetrics
@@ -170,4 +170,4 @@ class SandboxEInvoicing:
 
 def check_method(method: str) -> None:
     if method not in ONLINE_METHODS:
-        raise ApiError("invalid_method", f"method must be one of {', '.join(ONLINE_METHODS)}", "method")
+        raise DomainError("invalid_method", f"method must be one of {', '.join(ONLINE_METHODS)}", "method")

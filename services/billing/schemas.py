@@ -65,7 +65,7 @@ class TransferSchema(Strict):
     order_no = fields.String()
     remitter_type = fields.String()
     remitter_name = fields.String()
-    remitter_account = fields.Function(lambda t: "****" + t.remitter_account[-4:])
+    remitter_account = fields.Function(lambda t: "****" + t["remitter_account"][-4:])  # dumps transfer_view dicts
     amount_fen = fields.Integer()
     phone = fields.String(attribute="phone_masked")
     status = fields.String()

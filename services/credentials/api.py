@@ -2,17 +2,14 @@
 distribution, card downloads, gate verification and the operations desk."""
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from shared.auth import require
 from shared.db import utcnow
-from shared.errors import NotFound
-from shared.http import current_runtime
+from shared.http import caller_unit_id, principal, require
 
-from . import cards, domain
-from .models import BackgroundCheck, Credential, ProductionBatch
+from .bootstrap import bootstrap
+from .domain import checks, gate, production, reporting
 from .schemas import (
     BatchSchema, CountsSchema, CredentialSchema, GateAnswerSchema, GateQuerySchema, OverdueCheckSchema,
 )
@@ -23,13 +20,17 @@ ADMINS = ("sub_delegation_admin", "delegation_secretariat", "organising_committe
 OPERATIONS = ("operations", "organising_committee")
 
 
+def _card_scope() -> str | None:
+    """A unit contact sees its own unit's cards; operations see every card."""
+    return caller_unit_id() if principal().role == UNIT else None
+
+
 @bp.route("/units/me/credentials", methods=["GET"])
 @require(UNIT)
 @bp.response(200, CredentialSchema(many=True))
 def my_credentials():
-    with current_runtime().db.transaction() as s:
-        return list(s.scalars(select(Credential).where(Credential.unit_id == g.principal.unit_id)
-                              .order_by(Credential.queued_at)))
+    with bootstrap().uow() as (s, _):
+        return production.unit_credentials(s, caller_unit_id())
 
 
 @bp.route("/units/me/summary", methods=["GET"])
@@ -37,8 +38,8 @@ def my_credentials():
 @bp.response(200, CountsSchema)
 def my_summary():
     """Counts only: the reason of a failed check is never shown to the unit."""
-    with current_runtime().db.transaction() as s:
-        return domain.counts(s, unit_ids=[g.principal.unit_id])
+    with bootstrap().uow() as (s, _):
+        return reporting.counts(s, unit_ids=[caller_unit_id()])
 
 
 @bp.route("/delegations/<delegation_id>/summary", methods=["GET"])
@@ -46,43 +47,26 @@ def my_summary():
 @bp.response(200, CountsSchema)
 def delegation_summary(delegation_id):
     """Checks, production and distribution of the delegation's units (its sub-delegations too)."""
-    with current_runtime().db.transaction() as s:
-        scope = g.principal.delegation_id
-        if scope is not None and delegation_id not in domain.subtree(s, scope):
-            raise NotFound("delegation", "delegation_id")
-        return domain.counts(s, delegation_ids=domain.subtree(s, delegation_id))
-
-
-def _own_credential(s, credential_no: str) -> Credential:
-    credential = s.scalar(select(Credential).where(Credential.credential_no == credential_no))
-    if credential is None or (g.principal.role == UNIT and credential.unit_id != g.principal.unit_id):
-        raise NotFound("credential", "credential_no")
-    return credential
+    with bootstrap().uow() as (s, _):
+        return reporting.delegation_counts(s, delegation_id, principal().delegation_id)
 
 
 @bp.route("/credentials/<credential_no>/card.pdf", methods=["GET"])
 @require(UNIT, *OPERATIONS)
 def card_pdf(credential_no):
-    with current_runtime().db.transaction() as s:
-        credential = _own_credential(s, credential_no)
-        if credential.card_pdf is None:
-            raise NotFound("produced card", "credential_no")
-        return Response(credential.card_pdf, mimetype="application/pdf",
-                        headers={"Content-Disposition": f"inline; filename={credential_no}.pdf"})
+    with bootstrap().uow() as (s, _):
+        pdf = production.card_document(s, credential_no, _card_scope())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename={credential_no}.pdf"})
 
 
 @bp.route("/credentials/<credential_no>/card.png", methods=["GET"])
 @require(UNIT, *OPERATIONS)
 def card_png(credential_no):
-    rt = current_runtime()
-    with rt.db.transaction() as s:
-        credential = _own_credential(s, credential_no)
-        if credential.status == "revoked":
-            raise NotFound("valid card", "credential_no")
-        face = {**credential.card, "credential_no": credential.credential_no,
-                "fair": rt.settings.edition.replace("-", " ")}
-        png = cards.card_png(face, credential.photo, cards.qr_reference(credential_no, rt.extras["qr_secret"]))
-        return Response(png, mimetype="image/png")
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        png = production.card_image(s, credential_no, _card_scope(), deps.fair_name, deps.qr_secret)
+    return Response(png, mimetype="image/png")
 
 
 @bp.route("/gate/verify", methods=["GET"])
@@ -90,9 +74,9 @@ def card_png(credential_no):
 @bp.response(200, GateAnswerSchema)
 def gate_verify(args):
     """Scan at the gate: valid / revoked / not_valid_today / unknown. No personal data."""
-    rt = current_runtime()
-    with rt.db.transaction() as s:
-        return domain.verify_at_gate(s, args["reference"], rt.extras["qr_secret"], args["date"] or utcnow().date())
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        return gate.verify_at_gate(s, args["reference"], deps.qr_secret, args["date"] or utcnow().date())
 
 
 @bp.route("/operations/credentials/<credential_no>/hand-over", methods=["POST"])
@@ -100,8 +84,8 @@ def gate_verify(args):
 @bp.response(200, CredentialSchema)
 def hand_over(credential_no):
     """Courier delivery confirmed, or collected at the on-site desk."""
-    with current_runtime().db.transaction() as s:
-        return domain.hand_over(s, credential_no)
+    with bootstrap().uow() as (s, _):
+        return production.hand_over(s, credential_no)
 
 
 @bp.route("/operations/overdue-checks", methods=["GET"])
@@ -109,24 +93,21 @@ def hand_over(credential_no):
 @bp.response(200, OverdueCheckSchema(many=True))
 def overdue_checks():
     """Checks the police never answered, after every re-send."""
-    with current_runtime().db.transaction() as s:
-        return list(s.scalars(select(BackgroundCheck).where(BackgroundCheck.status == "overdue")
-                              .order_by(BackgroundCheck.requested_at)))
+    with bootstrap().uow() as (s, _):
+        return checks.overdue_checks(s)
 
 
 @bp.route("/operations/batches", methods=["GET"])
 @require(*OPERATIONS)
 @bp.response(200, BatchSchema(many=True))
 def batches():
-    with current_runtime().db.transaction() as s:
-        return list(s.scalars(select(ProductionBatch).order_by(ProductionBatch.produced_at.desc()).limit(100)))
+    with bootstrap().uow() as (s, _):
+        return production.recent_batches(s)
 
 
 @bp.route("/operations/batches/<batch_id>/sheet.pdf", methods=["GET"])
 @require(*OPERATIONS)
 def batch_sheet(batch_id):
-    with current_runtime().db.transaction() as s:
-        batch = s.get(ProductionBatch, batch_id)
-        if batch is None:
-            raise NotFound("batch", "batch_id")
-        return Response(batch.sheet_pdf, mimetype="application/pdf")
+    with bootstrap().uow() as (s, _):
+        sheet = production.batch_sheet(s, batch_id)
+    return Response(sheet, mimetype="application/pdf")

@@ -1,16 +1,15 @@
 """Notifications HTTP API: the delivery log for operations and the SMS sandbox's inbox."""
 from __future__ import annotations
 
-from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from shared.auth import require
 from shared.errors import NotFound
-from shared.http import current_runtime
+from shared.http import caller_unit_id, require
 
 from . import domain
-from .models import Preference, SandboxSms
+from .bootstrap import bootstrap
+from .models import Message, Preference, SandboxSms
 from .schemas import (
     MessageQuerySchema, MessageSchema, PreferencesSchema, PreviewQuerySchema, PreviewSchema, SandboxSmsQuerySchema,
     SandboxSmsSchema,
@@ -26,7 +25,7 @@ ADMINS = ("operations", "organising_committee", "delegation_secretariat", "sub_d
 @bp.arguments(MessageQuerySchema, location="query")
 @bp.response(200, MessageSchema(many=True))
 def messages(args):
-    with current_runtime().db.transaction() as s:
+    with bootstrap().uow() as (s, _):
         return domain.delivery_log(s, args["unit_id"], args["status"])
 
 
@@ -34,14 +33,13 @@ def messages(args):
 @require(*OPERATIONS)
 @bp.response(200, MessageSchema)
 def resend(message_id):
-    rt = current_runtime()
-    with rt.db.transaction() as s:
-        msg = domain.resend(s, message_id)
-        if msg is None:
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        if domain.resend(s, message_id) is None:
             raise NotFound("message", "message_id")
-    rt.extras["deliver"]([message_id])
-    with rt.db.transaction() as s:
-        return s.get(type(msg), message_id)
+    domain.deliver(deps, [message_id])
+    with deps.uow() as (s, _):
+        return s.get(Message, message_id)
 
 
 @bp.route("/sandbox/sms", methods=["GET"])
@@ -49,7 +47,7 @@ def resend(message_id):
 @bp.response(200, SandboxSmsSchema(many=True))
 def sandbox_sms(args):
     """Sandbox only: the messages the given phone has received."""
-    with current_runtime().db.transaction() as s:
+    with bootstrap().uow() as (s, _):
         return list(s.scalars(select(SandboxSms).where(SandboxSms.phone == args["phone"])
                               .order_by(SandboxSms.received_at)))
 
@@ -61,7 +59,7 @@ def sandbox_sms(args):
 def preview(args, template):
     """A template rendered with sample data, in Chinese or English."""
     try:
-        return domain.preview(template, args["language"], current_runtime().settings.public_base_url)
+        return domain.preview(template, args["language"], bootstrap().settings.public_base_url)
     except KeyError:
         raise NotFound("template", "template") from None
 
@@ -70,8 +68,8 @@ def preview(args, template):
 @require("unit_contact")
 @bp.response(200, PreferencesSchema)
 def get_preferences():
-    with current_runtime().db.transaction() as s:
-        pref = s.get(Preference, g.principal.unit_id)
+    with bootstrap().uow() as (s, _):
+        pref = s.get(Preference, caller_unit_id())
         return {"reminders": pref.reminders if pref else True}
 
 
@@ -81,5 +79,5 @@ def get_preferences():
 @bp.response(200, PreferencesSchema)
 def put_preferences(data):
     """Opt out of (or back into) deadline reminders; codes and results always arrive."""
-    with current_runtime().db.transaction() as s:
-        return domain.set_preferences(s, g.principal.unit_id, data["reminders"])
+    with bootstrap().uow() as (s, _):
+        return domain.set_preferences(s, caller_unit_id(), data["reminders"])

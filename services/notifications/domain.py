@@ -7,19 +7,23 @@ import datetime as dt
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import Database, new_id, utcnow
+from shared.db import new_id, utcnow
 from shared.errors import Conflict
 from shared.inbox import HandlerContext
 from shared.masking import mask_email, mask_phone
 
 from .models import Message, Preference
 from .providers import DeliveryError
+
+if TYPE_CHECKING:
+    from .bootstrap import NotificationsDeps
 
 LANGUAGES = ("zh", "en")
 MAX_ATTEMPTS = 5
@@ -91,29 +95,29 @@ class RateLimiter:
             return True
 
 
-def deliver(db: Database, senders: dict[str, Any], ids: list[str] | None = None, limit: int = 50,
-            now: dt.datetime | None = None, limiter: RateLimiter | None = None) -> int:
+def deliver(deps: NotificationsDeps, ids: list[str] | None = None, limit: int = 50,
+            now: dt.datetime | None = None) -> int:
     """Send due messages; failures back off exponentially and end as `dead` after
     MAX_ATTEMPTS, visible in the delivery log. A channel over its rate waits for the
     next pass. Returns how many were sent."""
     now = now or utcnow()
     sent = 0
-    with db.transaction() as s:
+    with deps.uow() as (s, _):
         query = (select(Message).where(Message.status.in_(("queued", "failed")), Message.next_attempt_at <= now)
                  .order_by(Message.created_at).limit(limit))
         if ids is not None:
             query = query.where(Message.id.in_(ids))
-        if db.is_postgres:
+        if deps.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         for msg in s.scalars(query).all():
-            if limiter is not None and not limiter.take(msg.channel):
+            if not deps.limiter.take(msg.channel):
                 continue  # over the channel's rate: stays queued for the next pass
             msg.attempts += 1
             try:
                 if msg.channel == "email":
-                    msg.provider_id = senders["email"].send(msg.recipient, msg.subject or "", msg.body)
+                    msg.provider_id = deps.email.send(msg.recipient or "", msg.subject or "", msg.body)
                 else:
-                    msg.provider_id = senders["sms"].send(msg.recipient, msg.body)
+                    msg.provider_id = deps.sms.send(msg.recipient or "", msg.body)
             except DeliveryError as exc:
                 msg.last_error = str(exc)[:300]
                 msg.status = "dead" if msg.attempts >= MAX_ATTEMPTS else "failed"
@@ -130,7 +134,7 @@ SMS_CODE_TEXT = {
 }
 
 
-def send_sms_code(db: Database, sms_sender: Any, phone: str, code: str, purpose: str, language: str) -> str:
+def send_sms_code(deps: NotificationsDeps, phone: str, code: str, purpose: str, language: str) -> str:
     """Send a verification code at once (never queued, never opted out of). The delivery
     log keeps the event but neither the code nor the number."""
     text = SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code=code)
@@ -140,10 +144,10 @@ def send_sms_code(db: Database, sms_sender: Any, phone: str, code: str, purpose:
                   recipient_masked=mask_phone(phone) or "", subject=None,
                   body=SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code="******"),
                   status="queued", attempts=1, next_attempt_at=now, created_at=now)
-    return send_now(db, msg, lambda: sms_sender.send(phone, text))
+    return send_now(deps, msg, lambda: deps.sms.send(phone, text))
 
 
-def send_now(db: Database, msg: Message, send: Callable[[], str]) -> str:
+def send_now(deps: NotificationsDeps, msg: Message, send: Callable[[], str]) -> str:
     """Send a message asked for over RPC at once, log it (without the raw recipient) and
     answer the provider id, or raise DeliveryError for the caller to report."""
     try:
@@ -151,9 +155,9 @@ def send_now(db: Database, msg: Message, send: Callable[[], str]) -> str:
         msg.status, msg.sent_at = "sent", utcnow()
     except DeliveryError as exc:
         msg.status, msg.last_error = "failed", str(exc)[:300]
-    with db.transaction() as s:
+    with deps.uow() as (s, _):
         s.add(msg)
-    if msg.status != "sent":
+    if msg.status != "sent" or msg.provider_id is None:
         raise DeliveryError(msg.last_error or f"{msg.channel} failed")
     return msg.provider_id
 
@@ -161,7 +165,7 @@ def send_now(db: Database, msg: Message, send: Callable[[], str]) -> str:
 DIRECT_EMAIL_TEMPLATES = ("registration_invitation", "email_code")
 
 
-def send_direct_email(db: Database, email_sender: Any, to: str, template: str, language: str,
+def send_direct_email(deps: NotificationsDeps, to: str, template: str, language: str,
                       variables: dict[str, Any], unit_id: str | None = None, redact: tuple[str, ...] = ()) -> str:
     """An email asked for by another service over RPC (invitations, verification codes),
     sent at once and logged with the recipient masked and `redact` variables hidden."""
@@ -174,7 +178,7 @@ def send_direct_email(db: Database, email_sender: Any, to: str, template: str, l
                   template=template, language=language, recipient=None, recipient_masked=mask_email(to) or "",
                   subject=texts["subject"], body=logged["email"], status="queued", attempts=1,
                   next_attempt_at=now, created_at=now)
-    return send_now(db, msg, lambda: email_sender.send(to, texts["subject"], texts["email"]))
+    return send_now(deps, msg, lambda: deps.email.send(to, texts["subject"], texts["email"]))
 
 
 def resend(session: Session, message_id: str) -> Message | None:
@@ -202,11 +206,10 @@ def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preferen
     return pref
 
 
-def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
-           deliver: Callable[[list[str]], Any] | None = None, optional: bool = False):
+def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False):
     """A handler that queues `template` for the unit and delivers it right after commit.
     `optional` messages (reminders) respect the unit's opt-out."""
-    def handler(ctx: HandlerContext) -> None:
+    def handler(ctx: HandlerContext[NotificationsDeps]) -> None:
         unit_id = ctx.payload.get("unit_id") or ctx.rpc.registration.person_unit(ctx.payload["person_id"])
         if unit_id is None:
             return  # the person was deleted with their unit
@@ -215,47 +218,17 @@ def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
         contact = ctx.rpc.registration.unit_contact(unit_id)
         if contact is None:
             raise LookupError("registration does not know the unit yet")
-        messages = queue_messages(ctx.session, ctx.event.id, unit_id, contact, template, variables(ctx.payload))
+        values = {"portal_url": ctx.deps.settings.public_base_url, **variables(ctx.payload)}
+        messages = queue_messages(ctx.session, ctx.event.id, unit_id, contact, template, values)
         ids = [m.id for m in messages]
-        if ids and deliver is not None:
-            ctx.after_commit.append(lambda: deliver(ids))
+        if ids:
+            ctx.after_commit.append(lambda: deliver(ctx.deps, ids))
     handler.__name__ = f"notify_{template}"
     return handler
 
 
-def _order_vars(p: dict[str, Any]) -> dict[str, Any]:
+def order_variables(p: dict[str, Any]) -> dict[str, Any]:
     return {"order_no": p["order_no"], "amount": yuan(p["amount_fen"]), "people": len(p["person_ids"])}
-
-
-def handlers(portal_url: str, deliver: Callable[[list[str]], Any] | None = None) -> dict[str, Any]:
-    base = {"portal_url": portal_url}
-    return {
-        "UnitApproved": notify("unit_approved", lambda p: base, deliver),
-        "UnitReturned": notify("unit_returned", lambda p: {**base, "comment": p["comment"]}, deliver),
-        "UnitRejected": notify("unit_rejected", lambda p: {**base, "reason": p["reason"]}, deliver),
-        "OrderCreated": notify("payment_due", lambda p: {**base, **_order_vars(p),
-                                                         "deadline": p["expires_at"][:16].replace("T", " ")},
-                               deliver),
-        "PaymentConfirmed": notify("payment_confirmed", lambda p: {**base, **_order_vars(p)}, deliver),
-        "CredentialDispatched": notify("credential_dispatched", lambda p: {
-            **base, "credential_no": p["credential_no"], "method": p["method"],
-            "tracking_no": p["tracking_no"] or ""}, deliver),
-        "TransferRejected": notify("transfer_rejected", lambda p: {**base, "order_no": p["order_no"],
-                                                                   "reason": p["reason"]}, deliver),
-        "InvoiceIssued": notify("invoice_issued", lambda p: {**base, "invoice_no": p["invoice_no"], "kind": p["kind"],
-                                                             "amount": yuan(p["amount_fen"])}, deliver),
-        "InvoiceReversed": notify("invoice_reversed", lambda p: {**base, "invoice_no": p["invoice_no"],
-                                                                 "reason": p["reason"],
-                                                                 "notice_72h": p.get("notice_72h", False)}, deliver),
-        "RefundCompleted": notify("refund_completed", lambda p: {**base, "order_no": p["order_no"],
-                                                                 "amount": yuan(p["amount_fen"]),
-                                                                 "people": len(p["person_ids"])}, deliver),
-        "BackgroundCheckPassed": notify("check_result", lambda p: {**base, "passed": True}, deliver),
-        "BackgroundCheckFailed": notify("check_result", lambda p: {**base, "passed": False}, deliver),
-        "ReminderDue": notify("deadline_reminder", lambda p: {
-            **base, "kind": p["kind"], "people": p["people"], "deadline": p["deadline"][:16].replace("T", " "),
-            **DEADLINE_NAMES[p["kind"]]}, deliver, optional=True),
-    }
 
 
 DEADLINE_NAMES = {

@@ -1,37 +1,100 @@
 """Notifications' nameko worker: event handlers (asking registration for the unit's
-contact over RPC), the delivery sweeper for retries, and the outbox relay.
+contact over RPC), the delivery sweeper for retries, RPC answers and the outbox relay.
 
 Run: nameko run services.notifications.worker:NotificationsWorker --broker $AMQP_URI
 """
 from __future__ import annotations
 
-from nameko.rpc import rpc
+from types import SimpleNamespace
+from typing import Any
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from shared.nameko_edge import build_worker
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
 
 from . import domain
-from .app import SERVICE, handlers, runtime
+from .bootstrap import SERVICE, bootstrap
+from .handlers import HANDLERS
 
 
-class DeliverySweeper:
+class NotificationsWorker(EventWorker):
+    name = SERVICE
+    handlers = HANDLERS
+    deps = Dependencies(bootstrap)
+    registration = RpcProxy("registration")
+
+    def rpc_proxies(self) -> Any:
+        return SimpleNamespace(registration=self.registration)
+
+    # --- events ----------------------------------------------------------------------
+    @event_handler("review", "UnitApproved")
+    def on_unit_approved(self, body):
+        self.consume("UnitApproved", body)
+
+    @event_handler("review", "UnitReturned")
+    def on_unit_returned(self, body):
+        self.consume("UnitReturned", body)
+
+    @event_handler("review", "UnitRejected")
+    def on_unit_rejected(self, body):
+        self.consume("UnitRejected", body)
+
+    @event_handler("billing", "OrderCreated")
+    def on_order_created(self, body):
+        self.consume("OrderCreated", body)
+
+    @event_handler("billing", "PaymentConfirmed")
+    def on_payment_confirmed(self, body):
+        self.consume("PaymentConfirmed", body)
+
+    @event_handler("billing", "TransferRejected")
+    def on_transfer_rejected(self, body):
+        self.consume("TransferRejected", body)
+
+    @event_handler("billing", "InvoiceIssued")
+    def on_invoice_issued(self, body):
+        self.consume("InvoiceIssued", body)
+
+    @event_handler("billing", "InvoiceReversed")
+    def on_invoice_reversed(self, body):
+        self.consume("InvoiceReversed", body)
+
+    @event_handler("billing", "RefundCompleted")
+    def on_refund_completed(self, body):
+        self.consume("RefundCompleted", body)
+
+    @event_handler("credentials", "CredentialDispatched")
+    def on_credential_dispatched(self, body):
+        self.consume("CredentialDispatched", body)
+
+    @event_handler("police", "BackgroundCheckPassed")
+    def on_background_check_passed(self, body):
+        self.consume("BackgroundCheckPassed", body)
+
+    @event_handler("police", "BackgroundCheckFailed")
+    def on_background_check_failed(self, body):
+        self.consume("BackgroundCheckFailed", body)
+
+    @event_handler("registration", "ReminderDue")
+    def on_reminder_due(self, body):
+        self.consume("ReminderDue", body)
+
+    # --- sweeps and RPC answers ---------------------------------------------------------
     @timer(interval=2.0)
     def deliver_due_messages(self):
-        runtime().extras["deliver"]()
+        domain.deliver(self.deps)
 
     @rpc
     def send_sms_code(self, phone, code, purpose, language="zh"):
         """Asked by registration: the number and the code arrive point to point."""
-        rt = runtime()
-        return domain.send_sms_code(rt.db, rt.extras["senders"]["sms"], phone, code, purpose, language)
+        return domain.send_sms_code(self.deps, phone, code, purpose, language)
 
     @rpc
     def send_email(self, to, template, language, variables, unit_id=None, redact=()):
         """Asked by registration: one-click invitations and email verification codes."""
-        rt = runtime()
-        return domain.send_direct_email(rt.db, rt.extras["senders"]["email"], to, template, language, variables,
-                                        unit_id, tuple(redact))
+        return domain.send_direct_email(self.deps, to, template, language, variables, unit_id, tuple(redact))
 
 
-NotificationsWorker = build_worker(SERVICE, handlers(), lambda: runtime().consumer(handlers()),
-                                   base=DeliverySweeper, rpc_targets=("registration",))
+check_entrypoints(NotificationsWorker)

@@ -7,7 +7,8 @@ from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
 from shared.schemas import Strict, page_of
 
-from .domain import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, SMS_PURPOSES, VISITOR_KINDS
+from .domain.choices import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
+from .domain.verification import SMS_PURPOSES
 
 PHONE = validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number")
 

@@ -1,60 +1,126 @@
-"""Registration's nameko worker: event handlers, RPC answers and the outbox relay.
+"""Registration's nameko worker: event handlers, RPC answers (personal data goes to other
+services only this way, never on events), deadline reminders and the outbox relay.
 
 Run: nameko run services.registration.worker:RegistrationWorker --broker $AMQP_URI
 """
 from __future__ import annotations
 
-import base64
-
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from shared.nameko_edge import build_worker
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
 
-from . import domain
-from .app import SERVICE, runtime
+from .bootstrap import SERVICE, bootstrap
+from .domain import addresses, answers, deadlines
+from .handlers import HANDLERS
 
 
-class RpcAnswers:
-    """Personal data goes to other services only as RPC answers, never on events."""
+class RegistrationWorker(EventWorker):
+    name = SERVICE
+    handlers = HANDLERS
+    deps = Dependencies(bootstrap)
 
+    # --- events ----------------------------------------------------------------------
+    @event_handler("review", "UnitApproved")
+    def on_unit_approved(self, body):
+        self.consume("UnitApproved", body)
+
+    @event_handler("review", "UnitReturned")
+    def on_unit_returned(self, body):
+        self.consume("UnitReturned", body)
+
+    @event_handler("review", "UnitRejected")
+    def on_unit_rejected(self, body):
+        self.consume("UnitRejected", body)
+
+    @event_handler("review", "PersonnelConfirmed")
+    def on_personnel_confirmed(self, body):
+        self.consume("PersonnelConfirmed", body)
+
+    @event_handler("billing", "OrderCreated")
+    def on_order_created(self, body):
+        self.consume("OrderCreated", body)
+
+    @event_handler("billing", "OrderCancelled")
+    def on_order_cancelled(self, body):
+        self.consume("OrderCancelled", body)
+
+    @event_handler("billing", "PaymentConfirmed")
+    def on_payment_confirmed(self, body):
+        self.consume("PaymentConfirmed", body)
+
+    @event_handler("police", "BackgroundCheckPassed")
+    def on_background_check_passed(self, body):
+        self.consume("BackgroundCheckPassed", body)
+
+    @event_handler("police", "BackgroundCheckFailed")
+    def on_background_check_failed(self, body):
+        self.consume("BackgroundCheckFailed", body)
+
+    @event_handler("credentials", "CredentialProduced")
+    def on_credential_produced(self, body):
+        self.consume("CredentialProduced", body)
+
+    @event_handler("credentials", "CredentialDispatched")
+    def on_credential_dispatched(self, body):
+        self.consume("CredentialDispatched", body)
+
+    @event_handler("review", "DelegationChanged")
+    def on_delegation_changed(self, body):
+        self.consume("DelegationChanged", body)
+
+    @event_handler("review", "ReuseLocked")
+    def on_reuse_locked(self, body):
+        self.consume("ReuseLocked", body)
+
+    @event_handler("review", "UnitReassigned")
+    def on_unit_reassigned(self, body):
+        self.consume("UnitReassigned", body)
+
+    @event_handler("review", "UnitDeleted")
+    def on_unit_deleted(self, body):
+        self.consume("UnitDeleted", body)
+
+    @event_handler("review", "UnitEdited")
+    def on_unit_edited(self, body):
+        self.consume("UnitEdited", body)
+
+    # --- RPC answers -------------------------------------------------------------------
     @rpc
     def unit_contact(self, unit_id):
-        with runtime().db.transaction() as s:
-            return domain.unit_contact(s, unit_id)
+        with self.deps.uow() as (s, _):
+            return answers.unit_contact(s, unit_id)
 
     @rpc
     def person_photo(self, person_id):
         """The photo for the card face (base64 JPEG), or None."""
-        with runtime().db.transaction() as s:
-            photo = s.get(domain.PersonPhoto, person_id)
-            return base64.b64encode(photo.content).decode() if photo else None
+        with self.deps.uow() as (s, _):
+            return answers.person_photo(s, person_id)
 
     @rpc
     def default_address(self, unit_id):
         """Where the courier takes the unit's credentials."""
-        with runtime().db.transaction() as s:
-            return domain.default_address(s, unit_id)
+        with self.deps.uow() as (s, _):
+            return addresses.default_address(s, unit_id)
 
     @rpc
     def person_unit(self, person_id):
         """The unit a person belongs to (ids only)."""
-        with runtime().db.transaction() as s:
-            person = s.get(domain.Person, person_id)
-            return person.unit_id if person else None
-
-    @timer(interval=600)
-    def send_due_reminders(self):
-        """Deadline reminders: N days before each deadline, once per unit, kind and day."""
-        rt = runtime()
-        with rt.outbox.transaction() as s:
-            domain.queue_reminders(s, rt.outbox.emitter(s), domain.deadlines(rt.settings), domain.reminder_days(rt.settings))
+        with self.deps.uow() as (s, _):
+            return answers.person_unit(s, person_id)
 
     @rpc
     def person_dossier(self, person_id):
-        with runtime().db.transaction() as s:
-            return domain.person_dossier(s, person_id, runtime().extras["cipher"])
+        with self.deps.uow() as (s, _):
+            return answers.person_dossier(s, person_id, self.deps.cipher)
+
+    # --- sweeps ----------------------------------------------------------------------
+    @timer(interval=600)
+    def send_due_reminders(self):
+        """Deadline reminders: N days before each deadline, once per unit, kind and day."""
+        with self.deps.uow() as (s, emit):
+            deadlines.queue_reminders(s, emit, self.deps.deadlines, self.deps.reminder_days)
 
 
-RegistrationWorker = build_worker(SERVICE, domain.HANDLERS, lambda: runtime().consumer(domain.HANDLERS),
-                                  base=RpcAnswers)
+check_entrypoints(RegistrationWorker)

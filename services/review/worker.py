@@ -1,29 +1,55 @@
-"""Review's nameko worker: event handlers and the outbox relay.
+"""Review's nameko worker: event handlers, the invitation-code RPC answer and the outbox relay.
 
 Run: nameko run services.review.worker:ReviewWorker --broker $AMQP_URI
 """
 from __future__ import annotations
 
+from typing import Any
+
+from nameko.events import event_handler
 from nameko.rpc import rpc
 
-from shared.errors import ApiError
-from shared.nameko_edge import build_worker
+from shared.errors import Conflict, DomainError
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
 
-from . import domain
-from .app import SERVICE, runtime
+from .bootstrap import SERVICE, bootstrap
+from .domain import invitation_codes
+from .handlers import HANDLERS
 
 
-class InvitationCodes:
+class ReviewWorker(EventWorker):
+    name = SERVICE
+    handlers = HANDLERS
+    deps = Dependencies(bootstrap)
+
+    # --- events ----------------------------------------------------------------------
+    @event_handler("registration", "UnitSubmitted")
+    def on_unit_submitted(self, body):
+        self.consume("UnitSubmitted", body)
+
+    @event_handler("registration", "PersonnelSubmitted")
+    def on_personnel_submitted(self, body):
+        self.consume("PersonnelSubmitted", body)
+
+    @event_handler("registration", "ReuseRequested")
+    def on_reuse_requested(self, body):
+        self.consume("ReuseRequested", body)
+
+    @event_handler("registration", "PersonnelCancelled")
+    def on_personnel_cancelled(self, body):
+        self.consume("PersonnelCancelled", body)
+
+    # --- RPC answers ---------------------------------------------------------------------
     @rpc
-    def claim_invitation_code(self, code, unit_id, unit_name):
-        """Asked by registration at sign-up: {"ok": true} or the refusal to show."""
+    def claim_invitation_code(self, code, unit_id, unit_name) -> dict[str, Any]:
+        """Asked by registration at sign-up: {"ok": true} or the refusal to show
+        (`conflict` tells registration whether to answer it as a Conflict)."""
         try:
-            with runtime().db.transaction() as s:
-                row = domain.claim_invitation_code(s, code, unit_id, unit_name)
+            with self.deps.uow() as (s, _):
+                row = invitation_codes.claim_invitation_code(s, code, unit_id, unit_name)
                 return {"ok": True, "delegation_id": row.delegation_id}
-        except ApiError as err:
-            return {"ok": False, **err.to_dict(), "status": err.status}
+        except DomainError as err:
+            return {"ok": False, **err.to_dict(), "conflict": isinstance(err, Conflict)}
 
 
-ReviewWorker = build_worker(SERVICE, domain.HANDLERS, lambda: runtime().consumer(domain.HANDLERS),
-                            base=InvitationCodes)
+check_entrypoints(ReviewWorker)

@@ -33,7 +33,7 @@ def infra(tmp_path_factory):
     os.environ.update(env)
     auth._read.cache_clear()
     auth.generate_keypair(keys / "private.pem", keys / "public.pem")
-    from shared.migrate import upgrade
+    from deploy.migrate import upgrade
     for s in SERVICES:
         upgrade(s, urls[s])
     from shared.broker import Broker
@@ -42,7 +42,7 @@ def infra(tmp_path_factory):
     broker.close()
     yield {"urls": urls, "amqp": amqp, "mailbox": mailbox}
     for s in SERVICES:
-        importlib.import_module(f"services.{s}.app").runtime().db.engine.dispose()
+        deps_of(s).db.engine.dispose()
     mailbox.stop()
     vhost.delete()
     dbs.drop()
@@ -56,6 +56,15 @@ def infra(tmp_path_factory):
 
 def service_app(name: str):
     return importlib.import_module(f"services.{name}.app")
+
+
+def deps_of(name: str):
+    """The service's dependencies, as its bootstrap builds them once per process."""
+    return importlib.import_module(f"services.{name}.bootstrap").bootstrap()
+
+
+def handlers_of(name: str):
+    return importlib.import_module(f"services.{name}.handlers").HANDLERS
 
 
 class SmsInbox:
@@ -86,14 +95,14 @@ class EmailOutbox:
 @pytest.fixture(scope="session")
 def sms_inbox(infra):
     inbox = SmsInbox()
-    service_app("registration").runtime().extras["sms_codes"] = inbox
+    deps_of("registration").sms_codes = inbox
     return inbox
 
 
 @pytest.fixture(scope="session")
 def email_outbox(infra):
     outbox = EmailOutbox()
-    service_app("registration").runtime().extras["emails"] = outbox
+    deps_of("registration").emails = outbox
     return outbox
 
 
@@ -103,7 +112,8 @@ def apps(infra, sms_inbox, email_outbox, pump):
     after each commit, and tests call the relay explicitly where they need it). Review's
     delegations are seeded and delivered to registration's projection first."""
     clients = {s: service_app(s).create_app(start_relay=False).test_client() for s in SERVICES}
-    service_app("review").seed("Admin-passw0rd")
+    from deploy.seed import seed
+    seed("Admin-passw0rd")
     from tests.infra import wait_for
     wait_for(lambda: clients["registration"].get("/delegations").json or pump.drain("registration", "DelegationChanged")
              and False, message="the delegation projection")
@@ -117,11 +127,7 @@ class Pump:
         self.conn = Connection(amqp)
 
     def drain(self, service: str, event_type: str, handlers=None, rpc=None, limit: int = 100) -> list[str]:
-        module = service_app(service)
-        runtime = module.runtime()
-        table = handlers or (module.handlers() if hasattr(module, "handlers") else
-                             importlib.import_module(f"services.{service}.domain").HANDLERS)
-        consumer = runtime.consumer(table)
+        consumer = deps_of(service).consumer(handlers or handlers_of(service))
         queue_name = handler_queue_name(service, event_type)
         outcomes = []
         with self.conn.SimpleQueue(Queue(queue_name, no_declare=True), no_ack=False) as q:

@@ -8,30 +8,32 @@ import uuid
 
 from sqlalchemy import select
 
-from services.billing import domain
-from services.billing.models import Invoice, PayableItem
+import datetime as dt
+
+from services.billing.domain import invoices, orders, refunds
+from services.billing.models import Invoice, Order, PayableItem
 from shared.auth import issue_token
-from shared.errors import ApiError
-from tests.integration.conftest import service_app
+from shared.db import utcnow
+from shared.errors import DomainError
+from tests.integration.conftest import deps_of, service_app
 from tests.integration.test_services import billing_order, unit_headers
 from tests.journey import photo_jpeg
 
 
 def paid_orders(count: int) -> list[tuple[str, str]]:
     """(unit_id, order_id) of `count` paid orders, straight through the domain."""
-    rt = service_app("billing").runtime()
+    rt = deps_of("billing")
     made = []
     for _ in range(count):
         unit_id, person_id = uuid.uuid4().hex, uuid.uuid4().hex
-        with rt.outbox.transaction() as s:
-            emit = rt.outbox.emitter(s)
+        with rt.uow() as (s, emit):
             s.add(PayableItem(person_id=person_id, unit_id=unit_id, label="visitor", payer="unit", fee_fen=20000,
-                              status="awaiting_payment", created_at=domain.utcnow()))
+                              status="awaiting_payment", created_at=utcnow()))
             s.flush()
-            order = domain.create_order(s, emit, unit_id, [person_id], domain.dt.timedelta(hours=1))
-            payment = domain.record_payment(s, order, "alipay", "sandbox", f"T-{order.id}")
+            order = orders.create_order(s, emit, unit_id, [person_id], dt.timedelta(hours=1))
+            payment = orders.record_payment(s, order, "alipay", "sandbox", f"T-{order.id}")
             s.flush()
-            domain._mark_paid(s, emit, order, payment)
+            orders.mark_paid(s, emit, order, payment)
             made.append((unit_id, order.id, person_id))
     return made
 
@@ -43,7 +45,7 @@ def race(n: int, work) -> list:
         barrier.wait()
         try:
             outcomes.append(work(i))
-        except ApiError as err:
+        except DomainError as err:
             outcomes.append(err.code)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -54,9 +56,9 @@ def race(n: int, work) -> list:
 
 def test_concurrent_refund_requests_for_one_person_refund_once(apps):
     [(unit_id, order_id, person_id)] = paid_orders(1)
-    rt = service_app("billing").runtime()
-    with rt.outbox.transaction() as s:
-        domain.make_refundable(s, rt.outbox.emitter(s), s.get(PayableItem, person_id), "check_failed")
+    rt = deps_of("billing")
+    with rt.uow() as (s, emit):
+        refunds.make_refundable(s, emit, s.get(PayableItem, person_id), "check_failed")
     headers = unit_headers(unit_id)
     second_instance = service_app("billing").create_app(start_relay=False).test_client()
     clients = [apps["billing"], second_instance] * 3
@@ -74,18 +76,18 @@ def test_concurrent_refund_requests_for_one_person_refund_once(apps):
 
 def test_concurrent_invoices_never_repeat_or_skip_a_number(apps):
     made = paid_orders(12)
-    rt = service_app("billing").runtime()
+    rt = deps_of("billing")
 
     def issue(i):
         unit_id, order_id, _ = made[i]
-        with rt.outbox.transaction() as s:
-            order = s.get(domain.Order, order_id, with_for_update=True)
-            return domain.issue_invoice(s, rt.outbox.emitter(s), order, {"kind": "ordinary", "title": "Example Co"},
-                                        rt.extras["einvoicing"], "9944").invoice_no
+        with rt.uow() as (s, emit):
+            order = s.get(Order, order_id, with_for_update=True)
+            return invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"},
+                                          rt.einvoicing, "9944").invoice_no
 
     numbers = race(len(made), issue)
     assert len(set(numbers)) == len(made)
-    with rt.db.transaction() as s:
+    with rt.uow() as (s, _):
         all_numbers = sorted(s.scalars(select(Invoice.invoice_no).where(Invoice.invoice_no.startswith("9944"))))
     values = [int(n[4:]) for n in all_numbers]
     assert values == list(range(1, len(values) + 1))  # no gap, no repeat

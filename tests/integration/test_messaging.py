@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from shared.events import make_event, parse_event
 from shared.topology import DEAD_LETTER_QUEUE, handler_queue_name
-from tests.integration.conftest import service_app
+from services.registration import models as registration_models
+from services.review import models as review_models
+from tests.integration.conftest import deps_of, handlers_of
 
 UNIT_SUBMITTED_Q = handler_queue_name("review", "UnitSubmitted")
 
@@ -21,25 +23,25 @@ def unit_submitted(unit_id: str) -> dict:
 
 
 def test_outbox_row_commits_with_state_and_is_published_with_confirm(infra, pump):
-    rt = service_app("registration").runtime()
+    rt = deps_of("registration")
     pump.purge(UNIT_SUBMITTED_Q)
-    with rt.outbox.transaction() as s:
-        event_id = rt.outbox.emit(s, "UnitSubmitted", unit_submitted("u-outbox")["payload"])
+    with rt.uow() as (s, emit):
+        event_id = emit("UnitSubmitted", unit_submitted("u-outbox")["payload"])
     msg = pump.get_raw(UNIT_SUBMITTED_Q)
     assert msg is not None and msg.payload["id"] == event_id
     assert msg.delivery_info["routing_key"] == "UnitSubmitted"
     assert msg.properties.get("delivery_mode") == 2  # persistent
-    with rt.db.transaction() as s:
-        row = s.get(rt.models.OutboxMessage, event_id)
+    with rt.uow() as (s, _):
+        row = s.get(registration_models.OutboxMessage, event_id)
         assert row.published_at is not None
 
 
 def test_rolled_back_transaction_publishes_nothing(infra, pump):
-    rt = service_app("registration").runtime()
+    rt = deps_of("registration")
     pump.purge(UNIT_SUBMITTED_Q)
     try:
-        with rt.outbox.transaction() as s:
-            rt.outbox.emit(s, "UnitSubmitted", unit_submitted("u-rollback")["payload"])
+        with rt.uow() as (s, emit):
+            emit("UnitSubmitted", unit_submitted("u-rollback")["payload"])
             raise RuntimeError("business rule failed")
     except RuntimeError:
         pass
@@ -48,12 +50,12 @@ def test_rolled_back_transaction_publishes_nothing(infra, pump):
 
 def test_relay_publishes_rows_left_behind(infra, pump):
     """A crash between commit and publish leaves the row unsent; the relay sends it."""
-    rt = service_app("registration").runtime()
+    rt = deps_of("registration")
     pump.purge(UNIT_SUBMITTED_Q)
     env = unit_submitted("u-relay")
     from shared.db import utcnow
-    with rt.db.transaction() as s:  # written without the post-commit publish
-        s.add(rt.models.OutboxMessage(id=env["id"], event_type="UnitSubmitted", exchange="registration.events",
+    with rt.uow() as (s, _):  # written without the post-commit publish
+        s.add(registration_models.OutboxMessage(id=env["id"], event_type="UnitSubmitted", exchange="registration.events",
                                       routing_key="UnitSubmitted", body=json.dumps(env), created_at=utcnow(),
                                       attempts=0))
     assert pump.get_raw(UNIT_SUBMITTED_Q, timeout=0.3) is None
@@ -63,31 +65,30 @@ def test_relay_publishes_rows_left_behind(infra, pump):
 
 
 def test_redelivered_event_is_applied_once(infra):
-    rt = service_app("review").runtime()
-    from services.review import domain
+    rt = deps_of("review")
     from services.review.models import UnitReview
-    consumer = rt.consumer(domain.HANDLERS)
+    consumer = rt.consumer(handlers_of("review"))
     env = unit_submitted("u-twice")
     assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "applied"
     assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "duplicate"
-    with rt.db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(rt.models.InboxMessage)
-                        .where(rt.models.InboxMessage.event_id == env["id"])) == 1
+    with rt.uow() as (s, _):
+        assert s.scalar(select(func.count()).select_from(review_models.InboxMessage)
+                        .where(review_models.InboxMessage.event_id == env["id"])) == 1
         assert s.get(UnitReview, "u-twice").status == "pending"
 
 
 def test_concurrent_twins_apply_once(infra):
     """Two consumers (think: two instances) get the same event at the same moment."""
-    rt = service_app("review").runtime()
-    from services.review import domain
+    rt = deps_of("review")
+    from services.review.handlers import HANDLERS, on_unit_submitted
     calls = []
     barrier = threading.Barrier(2)
 
     def slow_handler(ctx):
         calls.append(ctx.event.id)
-        domain.on_unit_submitted(ctx)
+        on_unit_submitted(ctx)
 
-    consumer = rt.consumer({**domain.HANDLERS, "UnitSubmitted": slow_handler})
+    consumer = rt.consumer({**HANDLERS, "UnitSubmitted": slow_handler})
     env = unit_submitted("u-race")
     results = []
 
@@ -102,7 +103,7 @@ def test_concurrent_twins_apply_once(infra):
 
 
 def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
-    rt = service_app("review").runtime()
+    rt = deps_of("review")
     pump.purge(UNIT_SUBMITTED_Q)
     pump.purge(DEAD_LETTER_QUEUE)
     attempts = []
@@ -123,13 +124,13 @@ def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
     assert dead is not None and dead.payload["id"] == env["id"]
     assert dead.headers["x-original-queue"] == UNIT_SUBMITTED_Q and dead.headers["x-attempts"] == 3
     # the effect never happened
-    with rt.db.transaction() as s:
+    with rt.uow() as (s, _):
         from services.review.models import UnitReview
         assert s.get(UnitReview, "u-poison") is None
 
 
 def test_invalid_event_goes_straight_to_dead_letters(infra, pump):
-    rt = service_app("review").runtime()
+    rt = deps_of("review")
     pump.purge(DEAD_LETTER_QUEUE)
     env = unit_submitted("u-invalid")
     env["payload"]["category"] = None  # breaks the contract
@@ -140,3 +141,15 @@ def test_invalid_event_goes_straight_to_dead_letters(infra, pump):
     assert outcomes == ["dead-lettered"]
     dead = pump.get_raw(DEAD_LETTER_QUEUE)
     assert dead is not None and "invalid event" in dead.headers["x-reason"]
+
+
+def test_a_field_a_newer_producer_added_is_ignored_by_the_consumer(infra):
+    """Producers build strictly; consumers read leniently, so adding a field to an event
+    never dead-letters it at a consumer that was not yet updated."""
+    rt = deps_of("review")
+    env = unit_submitted("u-newer-producer")
+    env["payload"]["added_in_a_later_release"] = "some value"
+    assert parse_event(env).payload.get("added_in_a_later_release") is None
+    assert rt.consumer(handlers_of("review")).process(UNIT_SUBMITTED_Q, env, 1) == "applied"
+    with rt.uow() as (s, _):
+        assert s.get(review_models.UnitReview, "u-newer-producer").status == "pending"

@@ -12,6 +12,11 @@ from sqlalchemy import select
 from shared.auth import issue_token
 from shared.events import make_event
 from tests.infra import wait_for
+from tests.integration.conftest import deps_of, handlers_of
+
+
+def consumer():
+    return deps_of("notifications").consumer(handlers_of("notifications"))
 
 EVENTS = {  # event -> (payload, producer, a phrase of the Chinese subject, of the English one, body must contain)
     "UnitApproved": ({"delegation_id": "GD", "automatic": True}, "review", "审核已通过", "has been approved", None),
@@ -47,7 +52,6 @@ def rpc_for(contact: dict, unit_id: str) -> SimpleNamespace:
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("event_type", sorted(EVENTS))
 def test_each_template_arrives_by_smtp_in_the_units_language(infra, apps, event_type, language):
-    from services.notifications.app import handlers, runtime
     payload, producer, zh, en, body = EVENTS[event_type]
     unit_id, email = uuid.uuid4().hex, f"{uuid.uuid4().hex[:8]}@example.cn"
     contact = {"unit_name": "示例贸易 Example Co", "email": email, "phone": "13700000002", "language": language,
@@ -55,7 +59,7 @@ def test_each_template_arrives_by_smtp_in_the_units_language(infra, apps, event_
     if producer not in ("police",):
         payload = {**payload, "unit_id": unit_id}
     env = make_event(event_type, payload, producer=producer)
-    assert runtime().consumer(handlers()).process("q", env, 1, rpc=rpc_for(contact, unit_id)) == "applied"
+    assert consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id)) == "applied"
     [mail] = wait_for(lambda: infra["mailbox"].to(email), message=f"{event_type} email")
     assert mail["to"] == [email]
     assert (zh if language == "zh" else en) in mail["subject"], mail["subject"]
@@ -68,25 +72,24 @@ def test_each_template_arrives_by_smtp_in_the_units_language(infra, apps, event_
 
 def test_flaky_sms_provider_retries_with_backoff_then_dead_letters(infra, apps):
     from services.notifications import domain
-    from services.notifications.app import handlers, runtime
     from services.notifications.models import Message
-    rt = runtime()
+    rt = deps_of("notifications")
     unit_id = uuid.uuid4().hex
     contact = {"unit_name": "Flaky Co", "email": f"{unit_id[:8]}@example.cn", "phone": "13999999999",
                "language": "zh"}
     env = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True}, producer="review")
-    rt.consumer(handlers()).process("q", env, 1, rpc=rpc_for(contact, unit_id))
+    consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id))
 
     def sms():
-        with rt.db.transaction() as s:
+        with rt.uow() as (s, _):
             return s.scalar(select(Message).where(Message.unit_id == unit_id, Message.channel == "sms"))
 
     assert sms().status == "failed" and sms().attempts == 1
     first_retry_at = sms().next_attempt_at
     for attempt in range(2, domain.MAX_ATTEMPTS + 1):
-        rt.extras["deliver"]()  # not due yet: nothing happens
+        domain.deliver(rt)  # not due yet: nothing happens
         assert sms().attempts == attempt - 1
-        domain.deliver(rt.db, rt.extras["senders"], now=sms().next_attempt_at + dt.timedelta(seconds=1))
+        domain.deliver(rt, now=sms().next_attempt_at + dt.timedelta(seconds=1))
     dead = sms()
     assert dead.status == "dead" and dead.attempts == domain.MAX_ATTEMPTS and "unavailable" in dead.last_error
     assert dead.next_attempt_at - first_retry_at > dt.timedelta(seconds=10)  # backed off
@@ -100,20 +103,19 @@ def test_flaky_sms_provider_retries_with_backoff_then_dead_letters(infra, apps):
 
 
 def test_reminders_respect_opt_out_but_results_do_not(infra, apps):
-    from services.notifications.app import handlers, runtime
     unit_id = uuid.uuid4().hex
     email = f"{unit_id[:8]}@example.cn"
     unit = {"Authorization": "Bearer " + issue_token(unit_id, "unit_contact", "registration", unit_id=unit_id)}
     assert apps["notifications"].put("/units/me/preferences", headers=unit, json={"reminders": False}).status_code == 200
     assert apps["notifications"].get("/units/me/preferences", headers=unit).json == {"reminders": False}
     contact = {"unit_name": "Quiet Co", "email": email, "phone": "13700000003", "language": "en"}
-    consumer = runtime().consumer(handlers())
+    consumer_ = consumer()
     reminder = make_event("ReminderDue", {"unit_id": unit_id, "kind": "payment", "deadline": "2026-10-15T16:00:00",
                                           "people": 1, "days_before": 1}, producer="registration")
     result = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True},
                         producer="review")
-    consumer.process("q", reminder, 1, rpc=rpc_for(contact, unit_id))
-    consumer.process("q", result, 1, rpc=rpc_for(contact, unit_id))
+    consumer_.process("q", reminder, 1, rpc=rpc_for(contact, unit_id))
+    consumer_.process("q", result, 1, rpc=rpc_for(contact, unit_id))
     mails = wait_for(lambda: infra["mailbox"].to(email), message="the approval")
     assert [m["subject"] for m in mails] == ["[CIIE professional visitors] Quiet Co has been approved"]
 

@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
-from services.review import domain
+from services.review.domain import invitation_codes, organisations, personnel
 from services.review.models import ReviewPerson, UnitReview
 from shared.auth import issue_token
-from shared.errors import ApiError
-from tests.integration.conftest import service_app
+from shared.errors import DomainError
+from tests.integration.conftest import deps_of
 from tests.journey import random_uscc
 
 
@@ -22,7 +22,7 @@ def token(role: str, delegation_id: str | None) -> dict:
 
 
 def submitted_unit(delegation_id: str, category: str = "government", uscc: str | None = None) -> UnitReview:
-    with service_app("review").runtime().db.transaction() as s:
+    with deps_of("review").uow() as (s, _):
         review = UnitReview(unit_id=uuid.uuid4().hex, edition="CIIE-2026", uscc=uscc or random_uscc(), name="Unit",
                             category=category, region="mainland", delegation_id=delegation_id, status="pending",
                             automatic=False, submissions=1)
@@ -54,13 +54,13 @@ def test_admin_of_one_sub_delegation_cannot_see_or_act_on_another(apps):
 
 
 def test_parallel_label_grants_never_exceed_the_quota(apps):
-    rt = service_app("review").runtime()
+    rt = deps_of("review")
     uscc = random_uscc()
     unit = submitted_unit("GD-GZ", uscc=uscc)
-    secretariat = domain.Actor("a", "delegation_secretariat", "GD")
+    secretariat = organisations.Actor("a", "delegation_secretariat", "GD")
     quota, people = 3, 12
-    with rt.outbox.transaction() as s:
-        domain.set_quota(s, rt.outbox.emitter(s), secretariat, "CIIE-2026", uscc, vip=quota, staff=0)
+    with rt.uow() as (s, emit):
+        personnel.set_quota(s, emit, secretariat, "CIIE-2026", uscc, vip=quota, staff=0)
         s.get(UnitReview, unit.unit_id).status = "approved"
         for i in range(people):
             s.add(ReviewPerson(person_id=f"{unit.unit_id}-{i}", unit_id=unit.unit_id, requested_label="vip",
@@ -70,33 +70,33 @@ def test_parallel_label_grants_never_exceed_the_quota(apps):
     def grant(i: int):
         barrier.wait()
         try:
-            with rt.outbox.transaction() as s:
-                domain.grant_label(s, rt.outbox.emitter(s), [f"{unit.unit_id}-{i}"], "vip", secretariat)
+            with rt.uow() as (s, emit):
+                personnel.grant_label(s, emit, [f"{unit.unit_id}-{i}"], "vip", secretariat)
             outcomes.append("granted")
-        except ApiError as err:
+        except DomainError as err:
             outcomes.append(err.code)
 
     threads = [threading.Thread(target=grant, args=(i,)) for i in range(people)]
     [t.start() for t in threads]
     [t.join(30) for t in threads]
     assert outcomes.count("granted") == quota and outcomes.count("quota_exhausted") == people - quota
-    with rt.db.transaction() as s:
-        assert domain.quota_for(s, "CIIE-2026", uscc, lock=False).vip_used == quota
+    with rt.uow() as (s, _):
+        assert personnel.quota_for(s, "CIIE-2026", uscc, lock=False).vip_used == quota
 
 
 def test_two_enterprises_racing_for_one_invitation_code(apps):
-    rt = service_app("review").runtime()
-    with rt.db.transaction() as s:
-        [code] = domain.issue_invitation_codes(s, domain.Actor("a", "organising_committee", None), "FJ", 1)
+    rt = deps_of("review")
+    with rt.uow() as (s, _):
+        [code] = invitation_codes.issue_invitation_codes(s, organisations.Actor("a", "organising_committee", None), "FJ", 1)
     barrier, outcomes = threading.Barrier(2), []
 
     def claim(name: str):
         barrier.wait()
         try:
-            with rt.db.transaction() as s:
-                domain.claim_invitation_code(s, code.code, uuid.uuid4().hex, name)
+            with rt.uow() as (s, _):
+                invitation_codes.claim_invitation_code(s, code.code, uuid.uuid4().hex, name)
             outcomes.append(name)
-        except ApiError as err:
+        except DomainError as err:
             outcomes.append(err.code)
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in ("Alpha Co", "Beta Co")]

@@ -14,7 +14,7 @@ from shared.auth import issue_token
 from shared.events import make_event
 from shared.topology import handler_queue_name
 from tests.infra import wait_for
-from tests.integration.conftest import service_app
+from tests.integration.conftest import deps_of, handlers_of, service_app
 from tests.journey import photo_jpeg, random_phone, random_resident_id, random_uscc
 
 
@@ -23,17 +23,16 @@ def unit_headers(unit_id: str) -> dict:
 
 
 def sms_code(apps, phone: str, purpose: str) -> str:
-    from tests.integration.conftest import service_app as _app
     r = apps["registration"].post("/sms-codes", json={"phone": phone, "purpose": purpose},
                                   headers={"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"})
     assert r.status_code == 202, r.json
-    return _app("registration").runtime().extras["sms_codes"].last(phone)
+    return deps_of("registration").sms_codes.last(phone)
 
 
 def age_sms_codes(minutes: int) -> None:
     import datetime as dt
     from services.registration.models import SmsCode
-    with service_app("registration").runtime().db.transaction() as s:
+    with deps_of("registration").uow() as (s, _):
         for row in s.scalars(select(SmsCode)):
             row.created_at -= dt.timedelta(minutes=minutes)
 
@@ -107,11 +106,20 @@ class TestRegistration:
         assert c.get("/units/me").status_code == 401
         assert c.get("/units/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
 
+    def test_a_member_may_not_submit_a_person(self, apps):
+        """A colleague saves records; the unit contact submits them (this once answered 500)."""
+        unit_id, _, _ = signed_up_unit(apps)
+        member = {"Authorization": "Bearer " + issue_token("member-1", "unit_member", "registration", unit_id=unit_id)}
+        r = apps["registration"].post("/units/me/personnel", headers=member, json={
+            "name": "李四", "gender": "male", "region_type": "mainland", "id_type": "resident_id",
+            "id_number": random_resident_id(), "entry_dates": ["2026-11-06"], "submit": True})
+        assert (r.status_code, r.json["code"]) == (403, "forbidden"), r.json
+
     def test_rpc_answers_carry_what_the_caller_needs(self, apps):
-        from services.registration import domain
+        from services.registration.domain import answers
         unit_id, _, _ = signed_up_unit(apps, language="en")
-        with service_app("registration").runtime().db.transaction() as s:
-            contact = domain.unit_contact(s, unit_id)
+        with deps_of("registration").uow() as (s, _):
+            contact = answers.unit_contact(s, unit_id)
         assert contact["language"] == "en" and contact["phone"].startswith("13")
 
     def test_sms_codes_rate_limits_tries_and_login(self, apps, sms_inbox):
@@ -166,7 +174,7 @@ class TestRegistration:
 
 class TestReview:
     def test_registry_match_approves_automatically_and_confirms_the_person(self, apps, pump):
-        rt = service_app("review").runtime()
+        rt = deps_of("review")
         for t in ("UnitApproved", "PersonnelConfirmed"):
             pump.purge(handler_queue_name("registration", t))
         uscc, unit_id = random_uscc(), uuid.uuid4().hex
@@ -186,15 +194,14 @@ class TestReview:
         assert confirmed.payload["payload"]["payer"] == "unit"
 
     def test_unknown_company_waits_and_admin_scope_is_enforced(self, apps, pump):
-        from services.review.app import seed
+        from deploy.seed import seed
         seed("Admin-passw0rd")
-        rt = service_app("review").runtime()
+        rt = deps_of("review")
         unit_id = uuid.uuid4().hex
-        from services.review import domain
         env = make_event("UnitSubmitted", {"unit_id": unit_id, "edition": "CIIE-2026", "delegation_id": "GD-SZ",
                                            "uscc": random_uscc(), "name": "Unknown Co", "category": "government",
                                            "region": "mainland", "resubmission": False}, producer="registration")
-        assert rt.consumer(domain.HANDLERS).process("q", env, 1) == "applied"
+        assert rt.consumer(handlers_of("review")).process("q", env, 1) == "applied"
         token = apps["review"].post("/admin/login", json={"username": "admin", "password": "Admin-passw0rd"}).json["token"]
         admin = {"Authorization": f"Bearer {token}"}
         queue = apps["review"].get("/queue", headers=admin).json
@@ -210,11 +217,11 @@ class TestReview:
 
 
 def billing_order(apps, unit_id: str, headers: dict) -> dict:
-    rt = service_app("billing").runtime()
+    rt = deps_of("billing")
     person_id = uuid.uuid4().hex
     env = make_event("PersonnelConfirmed", {"person_id": person_id, "unit_id": unit_id, "delegation_id": "GD",
                                             "label": "visitor", "payer": "unit"}, producer="review")
-    assert rt.consumer(service_app("billing").handlers()).process("q", env, 1) == "applied"
+    assert rt.consumer(handlers_of("billing")).process("q", env, 1) == "applied"
     key = uuid.uuid4().hex
     r = apps["billing"].post("/orders", headers={**headers, "Idempotency-Key": key}, json={"person_ids": [person_id]})
     assert r.status_code == 201, r.json
@@ -252,7 +259,7 @@ class TestBilling:
         [t.join(20) for t in threads]
         assert answers == [200, 200]
         from services.billing.models import PaymentCallback
-        with service_app("billing").runtime().db.transaction() as s:
+        with deps_of("billing").uow() as (s, _):
             verdicts = sorted(s.scalars(select(PaymentCallback.verdict).where(
                 PaymentCallback.provider_txn_id == order["txn_id"])))
             assert verdicts == ["confirmed", "duplicate"]
@@ -281,7 +288,7 @@ class TestCredentialsAndNotifications:
         dossier = {"name": "张三", "gender": "male", "id_type": "resident_id", "id_number": "11010519491231002X",
                    "nationality": "CN", "unit_name": "Example", "pickup_method": "courier"}
         rpc = SimpleNamespace(registration=SimpleNamespace(person_dossier=lambda pid: dossier))
-        rt = service_app("credentials").runtime()
+        rt = deps_of("credentials")
         person = uuid.uuid4().hex
         rt.broker.publish("billing.events", "PaymentConfirmed", make_event("PaymentConfirmed", {
             "payment_id": "pay", "order_id": "o", "order_no": "V1", "unit_id": "u1", "person_ids": [person],
@@ -290,20 +297,19 @@ class TestCredentialsAndNotifications:
         request = pump.get_raw(POLICE_REQUEST_QUEUE)
         assert request.payload["payload"]["id_number"] == "11010519491231002X"
         from services.credentials.models import OutboxMessage
-        with rt.db.transaction() as s:  # the restricted copy is scrubbed once delivered
+        with rt.uow() as (s, _):  # the restricted copy is scrubbed once delivered
             bodies = s.scalars(select(OutboxMessage.body).where(OutboxMessage.event_type == "BackgroundCheckRequested"))
             assert all("11010519491231002X" not in b for b in bodies)
 
     def test_approval_email_and_sms_arrive_once_even_when_redelivered(self, apps, infra):
-        from services.notifications.app import handlers, runtime
-        rt = runtime()
+        rt = deps_of("notifications")
         email = f"{uuid.uuid4().hex[:8]}@example.cn"
         contact = {"unit_name": "Example Co", "email": email, "phone": "13700000001", "language": "en",
                    "contact_name": "Ms Li"}
         rpc = SimpleNamespace(registration=SimpleNamespace(unit_contact=lambda unit_id: contact))
         env = make_event("UnitApproved", {"unit_id": "u-mail", "delegation_id": "GD", "automatic": True},
                          producer="review")
-        consumer = rt.consumer(handlers())
+        consumer = rt.consumer(handlers_of("notifications"))
         assert consumer.process("q", env, 1, rpc=rpc) == "applied"
         assert consumer.process("q", env, 1, rpc=rpc) == "duplicate"
         mails = wait_for(lambda: infra["mailbox"].to(email), message="email")

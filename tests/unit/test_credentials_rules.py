@@ -4,7 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.credentials import cards, domain
+from services.credentials import cards, handlers
+from services.credentials.domain import checks, gate, production
 from services.credentials.models import Credential
 from shared.errors import Conflict
 from shared.events import make_event, parse_event
@@ -24,24 +25,27 @@ def rpc(dossier=DOSSIER):
                                                         person_photo=lambda pid: photo))
 
 
+DEPS = SimpleNamespace(settings=SimpleNamespace(edition="CIIE-2026"))
+
+
 def ctx(s, emit, event_type, payload, producer):
-    return HandlerContext(s, parse_event(make_event(event_type, payload, producer=producer)), emit, rpc())
+    return HandlerContext(s, parse_event(make_event(event_type, payload, producer=producer)), emit, DEPS, rpc())
 
 
 def confirmed(s, emit, payer="unit", label="visitor"):
-    domain.on_personnel_confirmed(ctx(s, emit, "PersonnelConfirmed", {
+    handlers.on_personnel_confirmed(ctx(s, emit, "PersonnelConfirmed", {
         "person_id": "p1", "unit_id": "u1", "delegation_id": "GD-GZ", "label": label, "payer": payer}, "review"))
 
 
 def paid(s, emit):
-    domain.on_payment_confirmed(ctx(s, emit, "PaymentConfirmed", {
+    handlers.on_payment_confirmed(ctx(s, emit, "PaymentConfirmed", {
         "payment_id": "pay", "order_id": "o", "order_no": "V1", "unit_id": "u1", "person_ids": ["p1"],
         "amount_fen": 20000, "method": "alipay"}, "billing"))
 
 
 def passed(s, emit, check_id):
-    domain.on_background_check_passed(ctx(s, emit, "BackgroundCheckPassed", {"check_id": check_id,
-                                                                             "person_id": "p1"}, "police"))
+    handlers.on_background_check_passed(ctx(s, emit, "BackgroundCheckPassed", {"check_id": check_id,
+                                                                               "person_id": "p1"}, "police"))
 
 
 def address(unit_id):
@@ -50,8 +54,8 @@ def address(unit_id):
 
 def test_numbers_are_sequential_per_edition(session_for):
     s = session_for("credentials")
-    assert domain.next_credential_no(s, "CIIE-2026") == "202600000001"
-    assert domain.next_credential_no(s, "CIIE-2026") == "202600000002"
+    assert production.next_credential_no(s, "CIIE-2026") == "202600000001"
+    assert production.next_credential_no(s, "CIIE-2026") == "202600000002"
 
 
 def test_the_check_is_requested_once_after_payment_or_at_once_when_free(session_for, emit):
@@ -73,40 +77,40 @@ def test_answers_are_matched_and_duplicates_ignored_then_batch_production(sessio
     confirmed(s, emit)
     paid(s, emit)
     check_id = emit.events[0][1]["check_id"]
-    domain.on_background_check_passed(ctx(s, emit, "BackgroundCheckPassed", {"check_id": "nope", "person_id": "p1"},
-                                          "police"))
+    handlers.on_background_check_passed(ctx(s, emit, "BackgroundCheckPassed", {"check_id": "nope", "person_id": "p1"},
+                                            "police"))
     passed(s, emit, check_id)
     passed(s, emit, check_id)  # duplicate answer
     [credential] = s.query(Credential).all()
     assert credential.status == "queued" and credential.card["name"] == "张三" and credential.photo
-    batch = domain.produce_batch(s, emit, SECRET, "CIIE 2026", address)
+    batch = production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
     assert batch.size == 1 and batch.sheet_pdf.startswith(b"%PDF") and credential.card_pdf.startswith(b"%PDF")
     assert credential.status == "dispatched" and credential.tracking_no.startswith("SF")
     assert credential.ship_to == "广州 138****8000"
     assert emit.types() == ["BackgroundCheckRequested", "CredentialProduced", "CredentialDispatched"]
-    assert domain.produce_batch(s, emit, SECRET, "CIIE 2026", address) is None
-    domain.hand_over(s, credential.credential_no)
+    assert production.produce_batch(s, emit, SECRET, "CIIE 2026", address) is None
+    production.hand_over(s, credential.credential_no)
     assert credential.status == "delivered"
     with pytest.raises(Conflict):
-        domain.hand_over(s, credential.credential_no)
+        production.hand_over(s, credential.credential_no)
 
 
 def test_no_address_waits_and_onsite_pickup_is_ready(session_for, emit):
     s = session_for("credentials")
     confirmed(s, emit, payer="free", label="staff")
     passed(s, emit, emit.events[0][1]["check_id"])
-    domain.produce_batch(s, emit, SECRET, "CIIE 2026", lambda u: None)
+    production.produce_batch(s, emit, SECRET, "CIIE 2026", lambda u: None)
     [credential] = s.query(Credential).all()
     assert credential.status == "produced"
-    assert domain.dispatch_all_waiting(s, emit, address) == 1 and credential.status == "dispatched"
+    assert production.dispatch_all_waiting(s, emit, address) == 1 and credential.status == "dispatched"
 
 
 def test_failed_check_produces_nothing(session_for, emit):
     s = session_for("credentials")
     confirmed(s, emit, payer="free", label="staff")
     check_id = emit.events[0][1]["check_id"]
-    domain.on_background_check_failed(ctx(s, emit, "BackgroundCheckFailed", {"check_id": check_id,
-                                                                             "person_id": "p1"}, "police"))
+    handlers.on_background_check_failed(ctx(s, emit, "BackgroundCheckFailed", {"check_id": check_id,
+                                                                               "person_id": "p1"}, "police"))
     passed(s, emit, check_id)  # a late contradictory answer is ignored
     assert s.query(Credential).count() == 0
 
@@ -116,41 +120,41 @@ def test_gate_verification_and_revocation_on_upgrade(session_for, emit):
     confirmed(s, emit)
     paid(s, emit)
     passed(s, emit, emit.events[0][1]["check_id"])
-    domain.produce_batch(s, emit, SECRET, "CIIE 2026", address)
+    production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
     old = s.query(Credential).one()
     reference = cards.qr_reference(old.credential_no, SECRET)
-    assert domain.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)) == {
+    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)) == {
         "result": "valid", "credential_no": old.credential_no, "label": "visitor"}
-    assert domain.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 8))["result"] == "not_valid_today"
-    assert domain.verify_at_gate(s, reference[:-2] + "xx", SECRET, dt.date(2026, 11, 6)) == {"result": "unknown"}
-    assert "name" not in str(domain.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)))
-    domain.on_personnel_upgraded(ctx(s, emit, "PersonnelUpgraded", {"person_id": "p1", "unit_id": "u1",
-                                                                    "from_label": "visitor", "to_label": "vip"},
-                                     "review"))
+    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 8))["result"] == "not_valid_today"
+    assert gate.verify_at_gate(s, reference[:-2] + "xx", SECRET, dt.date(2026, 11, 6)) == {"result": "unknown"}
+    assert "name" not in str(gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)))
+    handlers.on_personnel_upgraded(ctx(s, emit, "PersonnelUpgraded", {"person_id": "p1", "unit_id": "u1",
+                                                                      "from_label": "visitor", "to_label": "vip"},
+                                       "review"))
     assert old.status == "revoked" and emit.types()[-1] == "CredentialRevoked"
-    assert domain.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6))["result"] == "revoked"
-    domain.produce_batch(s, emit, SECRET, "CIIE 2026", address)
+    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6))["result"] == "revoked"
+    production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
     new = s.query(Credential).filter(Credential.status != "revoked").one()
     assert new.label == "vip" and new.credential_no != old.credential_no
-    assert domain.verify_at_gate(s, cards.qr_reference(new.credential_no, SECRET), SECRET,
-                                 dt.date(2026, 11, 6))["result"] == "valid"
+    assert gate.verify_at_gate(s, cards.qr_reference(new.credential_no, SECRET), SECRET,
+                               dt.date(2026, 11, 6))["result"] == "valid"
 
 
 def test_cancellation_revokes_and_stops_production(session_for, emit):
     s = session_for("credentials")
     confirmed(s, emit, payer="free", label="staff")
     check_id = emit.events[0][1]["check_id"]
-    domain.on_personnel_cancelled(ctx(s, emit, "PersonnelCancelled", {"person_id": "p1", "unit_id": "u1"},
-                                      "registration"))
+    handlers.on_personnel_cancelled(ctx(s, emit, "PersonnelCancelled", {"person_id": "p1", "unit_id": "u1"},
+                                        "registration"))
     passed(s, emit, check_id)
     assert s.query(Credential).count() == 0
 
 
 def test_reuse_keeps_the_number_and_skips_production(session_for, emit):
     s = session_for("credentials")
-    domain.on_reuse_locked(ctx(s, emit, "ReuseLocked", {"person_id": "p1", "unit_id": "u1", "label": "staff",
-                                                        "payer": "free", "previous_credential_no": "202500000042"},
-                               "review"))
+    handlers.on_reuse_locked(ctx(s, emit, "ReuseLocked", {"person_id": "p1", "unit_id": "u1", "label": "staff",
+                                                          "payer": "free", "previous_credential_no": "202500000042"},
+                                 "review"))
     passed(s, emit, emit.events[0][1]["check_id"])
     credential = s.query(Credential).one()
     assert credential.credential_no == "202500000042" and credential.status == "reused"
@@ -161,13 +165,12 @@ def test_reuse_keeps_the_number_and_skips_production(session_for, emit):
 def test_unanswered_checks_are_resent_then_flagged(session_for, emit):
     s = session_for("credentials")
     confirmed(s, emit, payer="free", label="staff")
-    c = HandlerContext(s, None, emit, rpc())
     t0 = dt.datetime.utcnow()
     hour = dt.timedelta(hours=1)
-    assert domain.resend_overdue_checks(c, hour, 3, now=t0) == {"resent": 0, "overdue": 0}
-    assert domain.resend_overdue_checks(c, hour, 3, now=t0 + 2 * hour) == {"resent": 1, "overdue": 0}
-    assert domain.resend_overdue_checks(c, hour, 3, now=t0 + 4 * hour) == {"resent": 1, "overdue": 0}
-    assert domain.resend_overdue_checks(c, hour, 3, now=t0 + 6 * hour) == {"resent": 0, "overdue": 1}
+    assert checks.resend_overdue_checks(s, emit, rpc(), hour, 3, now=t0) == {"resent": 0, "overdue": 0}
+    assert checks.resend_overdue_checks(s, emit, rpc(), hour, 3, now=t0 + 2 * hour) == {"resent": 1, "overdue": 0}
+    assert checks.resend_overdue_checks(s, emit, rpc(), hour, 3, now=t0 + 4 * hour) == {"resent": 1, "overdue": 0}
+    assert checks.resend_overdue_checks(s, emit, rpc(), hour, 3, now=t0 + 6 * hour) == {"resent": 0, "overdue": 1}
     assert emit.types() == ["BackgroundCheckRequested"] * 3
     assert len({e[1]["check_id"] for e in emit.events}) == 1  # the same check, asked again
 

@@ -60,3 +60,12 @@ def test_consumer_validates_envelope_and_payload():
         parse_event("not json")
     with pytest.raises(InvalidEvent):
         parse_event(dict(env, version=99))
+
+
+def test_producers_are_strict_and_consumers_lenient_about_unknown_fields():
+    payload = {"unit_id": "u1", "delegation_id": None, "automatic": True, "added_later": 1}
+    with pytest.raises(InvalidEvent):
+        make_event("UnitApproved", payload, producer="review")
+    env = make_event("UnitApproved", {k: v for k, v in payload.items() if k != "added_later"}, producer="review")
+    env["payload"]["added_later"] = 1  # as a newer producer would send it
+    assert parse_event(env).payload == {"unit_id": "u1", "delegation_id": None, "automatic": True}

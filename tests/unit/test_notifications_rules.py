@@ -1,4 +1,6 @@
+import contextlib
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
@@ -47,20 +49,18 @@ def _queue(session, event_id="e1"):
     return domain.queue_messages(session, event_id, "u1", contact, "unit_approved", {"portal_url": "http://x"})
 
 
-class FakeDb:
-    is_postgres = False
+class SessionDeps:
+    """The parts of the notifications deps that delivery uses, over the test's session."""
 
-    def __init__(self, session):
-        self.session = session
+    def __init__(self, session, senders):
+        self.session, self.email, self.sms = session, senders["email"], senders["sms"]
+        self.db = SimpleNamespace(is_postgres=False)
+        self.limiter = domain.RateLimiter({})
 
-    def transaction(self):
-        import contextlib
-
-        @contextlib.contextmanager
-        def tx():
-            yield self.session
-            self.session.flush()
-        return tx()
+    @contextlib.contextmanager
+    def uow(self):
+        yield self.session, None
+        self.session.flush()
 
 
 def test_queue_is_unique_per_event_and_channel(session_for):
@@ -76,13 +76,13 @@ def test_retries_back_off_then_dead_letter(session_for):
     s.flush()
     senders = {"email": FlakySender(failures=99), "sms": FlakySender(failures=1)}
     now = dt.datetime.utcnow() + dt.timedelta(minutes=1)
-    domain.deliver(FakeDb(s), senders, now=now)
+    domain.deliver(SessionDeps(s, senders), now=now)
     sms = s.query(Message).filter_by(channel="sms").one()
     assert sms.status == "failed" and sms.attempts == 1
-    domain.deliver(FakeDb(s), senders, now=now)  # not due yet: backing off
+    domain.deliver(SessionDeps(s, senders), now=now)  # not due yet: backing off
     assert sms.attempts == 1
     for i in range(1, domain.MAX_ATTEMPTS + 1):
-        domain.deliver(FakeDb(s), senders, now=now + dt.timedelta(hours=i))
+        domain.deliver(SessionDeps(s, senders), now=now + dt.timedelta(hours=i))
     email = s.query(Message).filter_by(channel="email").one()
     assert email.status == "dead" and email.attempts == domain.MAX_ATTEMPTS
     assert sms.status == "sent" and sms.recipient is None and sms.recipient_masked == "138****8000"

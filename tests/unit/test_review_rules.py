@@ -2,21 +2,22 @@ import datetime as dt
 
 import pytest
 
-from services.review import domain
+from services.review.domain import decisions, invitation_codes, organisations, personnel, statistics
 from services.review.models import Delegation, ReviewPerson, UnitReview
-from shared.errors import ApiError, Conflict, Forbidden, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.http import status_of
 
-COMMITTEE = domain.Actor("a-oc", "organising_committee", None)
-GD_SECRETARIAT = domain.Actor("a-gd", "delegation_secretariat", "GD")
-GZ_ADMIN = domain.Actor("a-gz", "sub_delegation_admin", "GD-GZ")
-FS_ADMIN = domain.Actor("a-fs", "sub_delegation_admin", "GD-FS")
+COMMITTEE = organisations.Actor("a-oc", "organising_committee", None)
+GD_SECRETARIAT = organisations.Actor("a-gd", "delegation_secretariat", "GD")
+GZ_ADMIN = organisations.Actor("a-gz", "sub_delegation_admin", "GD-GZ")
+FS_ADMIN = organisations.Actor("a-fs", "sub_delegation_admin", "GD-FS")
 USCC = "91350100M000100Y43"
 
 
 @pytest.fixture
 def s(session_for, emit):
     session = session_for("review")
-    domain.seed_defaults(session, emit)
+    organisations.seed_defaults(session, emit)
     emit.events.clear()
     return session
 
@@ -45,119 +46,119 @@ def test_guangdong_seed_has_26_members_and_3500_target(s):
 
 def test_auto_review_only_for_registry_matched_domestic_enterprises_and_institutions():
     unit = UnitReview(region="mainland", category="enterprise")
-    assert domain.may_auto_approve(unit, True)
-    assert not domain.may_auto_approve(unit, False)
-    assert not domain.may_auto_approve(UnitReview(region="mainland", category="government"), True)
-    assert not domain.may_auto_approve(UnitReview(region="overseas", category="enterprise"), True)
+    assert decisions.may_auto_approve(unit, True)
+    assert not decisions.may_auto_approve(unit, False)
+    assert not decisions.may_auto_approve(UnitReview(region="mainland", category="government"), True)
+    assert not decisions.may_auto_approve(UnitReview(region="overseas", category="enterprise"), True)
 
 
 def test_confirmation_rule():
-    assert domain.confirmation_for("visitor", None) == ("visitor", "unit")
-    assert domain.confirmation_for("visitor", Delegation(centralised_payment=True)) is None
-    assert domain.confirmation_for("vip", None) is None
+    assert personnel.confirmation_for("visitor", None) == ("visitor", "unit")
+    assert personnel.confirmation_for("visitor", Delegation(centralised_payment=True)) is None
+    assert personnel.confirmation_for("vip", None) is None
 
 
 def test_scope_follows_the_tree(s):
-    assert domain.in_scope(s, "GD-GZ", "GD") and domain.in_scope(s, "GD-GZ", "GD-GZ")
-    assert not domain.in_scope(s, "GD-FS", "GD-GZ") and not domain.in_scope(s, "FJ", "GD")
-    assert domain.in_scope(s, "FJ", None)
+    assert organisations.in_scope(s, "GD-GZ", "GD") and organisations.in_scope(s, "GD-GZ", "GD-GZ")
+    assert not organisations.in_scope(s, "GD-FS", "GD-GZ") and not organisations.in_scope(s, "FJ", "GD")
+    assert organisations.in_scope(s, "FJ", None)
     review = pending_unit(s)
     with pytest.raises(NotFound):
-        domain.get_review_in_scope(s, review.unit_id, FS_ADMIN)
-    assert domain.queue_page(s, FS_ADMIN, {"status": "pending"})["total"] == 0
-    assert domain.queue_page(s, GZ_ADMIN, {"status": "pending"})["total"] == 1
+        decisions.get_review_in_scope(s, review.unit_id, FS_ADMIN)
+    assert decisions.queue_page(s, FS_ADMIN, {"status": "pending"})["total"] == 0
+    assert decisions.queue_page(s, GZ_ADMIN, {"status": "pending"})["total"] == 1
 
 
 def test_two_level_review(s, emit):
     s.get(Delegation, "GD").two_level = True
     review = pending_unit(s)
-    domain.approve(s, emit, review, GZ_ADMIN)
+    decisions.approve(s, emit, review, GZ_ADMIN)
     assert review.status == "first_approved" and emit.types() == []
     with pytest.raises(Forbidden):
-        domain.approve(s, emit, review, GZ_ADMIN)  # the secretariat confirms
-    domain.approve(s, emit, review, GD_SECRETARIAT)
+        decisions.approve(s, emit, review, GZ_ADMIN)  # the secretariat confirms
+    decisions.approve(s, emit, review, GD_SECRETARIAT)
     assert review.status == "approved" and emit.types() == ["UnitApproved"]
 
 
 def test_return_reject_and_their_reasons(s, emit):
     review = pending_unit(s)
-    with pytest.raises(ApiError):
-        domain.return_for_modification(s, emit, review, " ", GZ_ADMIN)
-    domain.return_for_modification(s, emit, review, "补充英文名称", GZ_ADMIN)
+    with pytest.raises(DomainError):
+        decisions.return_for_modification(s, emit, review, " ", GZ_ADMIN)
+    decisions.return_for_modification(s, emit, review, "补充英文名称", GZ_ADMIN)
     assert review.status == "returned" and emit.types() == ["UnitReturned"]
     with pytest.raises(Conflict):
-        domain.reject(s, emit, review, "no", GZ_ADMIN)
+        decisions.reject(s, emit, review, "no", GZ_ADMIN)
     other = pending_unit(s, "u2")
-    domain.reject(s, emit, other, "not a purchaser", GZ_ADMIN)
+    decisions.reject(s, emit, other, "not a purchaser", GZ_ADMIN)
     assert other.status == "rejected"
 
 
 def test_deadline_refuses_late_decisions(s, emit):
-    settings = domain.settings_for(s, "CIIE-2026")
+    settings = organisations.settings_for(s, "CIIE-2026")
     settings.review_deadline = dt.datetime(2026, 10, 15)
     review = pending_unit(s)
-    with pytest.raises(ApiError) as err:
-        domain.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 16))
-    assert (err.value.code, err.value.status) == ("deadline_passed", 409)
-    domain.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 14))
+    with pytest.raises(DomainError) as err:
+        decisions.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 16))
+    assert (err.value.code, status_of(err.value)) == ("deadline_passed", 409)
+    decisions.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 14))
 
 
 def test_reassign_and_delete(s, emit):
     review = pending_unit(s)
     with pytest.raises(Forbidden):
-        domain.reassign(s, emit, review, "FJ", GZ_ADMIN)
-    domain.reassign(s, emit, review, "GD-FS", GD_SECRETARIAT)
+        decisions.reassign(s, emit, review, "FJ", GZ_ADMIN)
+    decisions.reassign(s, emit, review, "GD-FS", GD_SECRETARIAT)
     assert review.delegation_id == "GD-FS" and emit.events[-1][1]["from_delegation_id"] == "GD-GZ"
     with pytest.raises(Forbidden):  # not directly attached to GZ any more
-        domain.delete_unit(s, emit, review, GZ_ADMIN)
+        decisions.delete_unit(s, emit, review, GZ_ADMIN)
     p = person(s, review)
-    domain.delete_unit(s, emit, review, FS_ADMIN)
+    decisions.delete_unit(s, emit, review, FS_ADMIN)
     assert review.status == "deleted" and p.status == "deleted" and emit.types()[-1] == "UnitDeleted"
-    assert {e.action for e in domain.audit_page(s, COMMITTEE, {})["items"]} == {"unit.reassign", "unit.delete"}
+    assert {e.action for e in organisations.audit_page(s, COMMITTEE, {})["items"]} == {"unit.reassign", "unit.delete"}
 
 
 def test_centralised_payment_never_exceeds_its_limit(s, emit):
-    domain.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 30000)  # room for one 200.00 fee
+    personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 30000)  # room for one 200.00 fee
     review = pending_unit(s)
     review.status = "approved"
     a, b = person(s, review, "p1"), person(s, review, "p2")
-    domain.confirm_payer(s, emit, ["p1"], True, GZ_ADMIN)
+    personnel.confirm_payer(s, emit, ["p1"], True, GZ_ADMIN)
     assert a.payer == "delegation" and s.get(Delegation, "GD").centralised_spent_fen == 20000
     with pytest.raises(Conflict) as err:
-        domain.confirm_payer(s, emit, ["p2"], True, GZ_ADMIN)
+        personnel.confirm_payer(s, emit, ["p2"], True, GZ_ADMIN)
     assert err.value.code == "centralised_limit_reached"
-    domain.confirm_payer(s, emit, ["p2"], False, GZ_ADMIN)  # 取消代付: the unit pays
+    personnel.confirm_payer(s, emit, ["p2"], False, GZ_ADMIN)  # 取消代付: the unit pays
     assert b.payer == "unit"
     with pytest.raises(Conflict):  # final once chosen
-        domain.confirm_payer(s, emit, ["p1"], False, GZ_ADMIN)
+        personnel.confirm_payer(s, emit, ["p1"], False, GZ_ADMIN)
     with pytest.raises(Conflict):
-        domain.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10000)  # below what is committed
+        personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10000)  # below what is committed
     with pytest.raises(NotFound):  # a sub-delegation does not even see its delegation's settings
-        domain.set_centralised_payment(s, GZ_ADMIN, "GD", True, 10 ** 6)
+        personnel.set_centralised_payment(s, GZ_ADMIN, "GD", True, 10 ** 6)
 
 
 def test_labels_within_quota_and_upgrades(s, emit):
     review = pending_unit(s)
     review.status = "approved"
     with pytest.raises(Conflict):  # no quota yet
-        domain.grant_label(s, emit, [person(s, review, "p0", "vip").person_id], "vip", GZ_ADMIN)
-    domain.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=1, staff=1)
-    domain.grant_label(s, emit, ["p0"], "vip", GZ_ADMIN)
+        personnel.grant_label(s, emit, [person(s, review, "p0", "vip").person_id], "vip", GZ_ADMIN)
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=1, staff=1)
+    personnel.grant_label(s, emit, ["p0"], "vip", GZ_ADMIN)
     assert s.get(ReviewPerson, "p0").payer == "free"
     person(s, review, "p1", "vip")
     with pytest.raises(Conflict) as err:
-        domain.grant_label(s, emit, ["p1"], "vip", GZ_ADMIN)
+        personnel.grant_label(s, emit, ["p1"], "vip", GZ_ADMIN)
     assert err.value.code == "quota_exhausted"
     visitor = person(s, review, "p2", status="confirmed")
     visitor.label, visitor.payer = "visitor", "unit"
-    domain.upgrade(s, emit, "p2", "staff", GZ_ADMIN)
+    personnel.upgrade(s, emit, "p2", "staff", GZ_ADMIN)
     assert visitor.label == "staff" and emit.events[-1][0] == "PersonnelUpgraded"
     with pytest.raises(Conflict):  # staff quota used up by the upgrade
-        domain.grant_label(s, emit, ["p1"], "staff", GZ_ADMIN)
-    with pytest.raises(ApiError):
-        domain.upgrade(s, emit, "p2", "staff", GZ_ADMIN)  # not an upgrade
+        personnel.grant_label(s, emit, ["p1"], "staff", GZ_ADMIN)
+    with pytest.raises(DomainError):
+        personnel.upgrade(s, emit, "p2", "staff", GZ_ADMIN)  # not an upgrade
     with pytest.raises(Conflict):
-        domain.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=0, staff=1)  # below use
+        personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=0, staff=1)  # below use
 
 
 def test_reused_vip_cannot_change_and_reuse_locks_within_quota(s, emit):
@@ -168,21 +169,21 @@ def test_reused_vip_cannot_change_and_reuse_locks_within_quota(s, emit):
     s.add(p)
     s.flush()
     with pytest.raises(Conflict):
-        domain.lock_reuse(s, emit, ["r1"], GZ_ADMIN)  # VIP reuse needs quota
-    domain.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=2, staff=0)
-    domain.lock_reuse(s, emit, ["r1"], GZ_ADMIN)
+        personnel.lock_reuse(s, emit, ["r1"], GZ_ADMIN)  # VIP reuse needs quota
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=2, staff=0)
+    personnel.lock_reuse(s, emit, ["r1"], GZ_ADMIN)
     assert p.status == "locked" and emit.events[-1][1]["payer"] == "free"
     with pytest.raises(Conflict):
-        domain.upgrade(s, emit, "r1", "vip", GZ_ADMIN)
+        personnel.upgrade(s, emit, "r1", "vip", GZ_ADMIN)
 
 
 def test_quota_template_parsing():
-    rows = domain.parse_quota_file("q.csv", f"uscc,vip,staff\n{USCC},2,5\n".encode())
+    rows = personnel.parse_quota_file("q.csv", f"uscc,vip,staff\n{USCC},2,5\n".encode())
     assert rows == [{"uscc": USCC, "vip": 2, "staff": 5}]
     for content, message in ((b"a,b,c\n", "first row"), (f"uscc,vip,staff\n{USCC},x,1\n".encode(), "row 2"),
                              (b"uscc,vip,staff\n91350100M000100Y44,1,1\n", "row 2")):
-        with pytest.raises(ApiError) as err:
-            domain.parse_quota_file("q.csv", content)
+        with pytest.raises(DomainError) as err:
+            personnel.parse_quota_file("q.csv", content)
         assert message in err.value.message and err.value.field == "file"
 
 
@@ -194,50 +195,50 @@ def test_quota_template_xlsx():
     wb.active.append([USCC, 1, 3])
     out = io.BytesIO()
     wb.save(out)
-    assert domain.parse_quota_file("q.xlsx", out.getvalue()) == [{"uscc": USCC, "vip": 1, "staff": 3}]
+    assert personnel.parse_quota_file("q.xlsx", out.getvalue()) == [{"uscc": USCC, "vip": 1, "staff": 3}]
 
 
 def test_invitation_codes_are_single_use(s):
-    [code] = domain.issue_invitation_codes(s, GD_SECRETARIAT, "GD", 1)
-    assert domain.claim_invitation_code(s, code.code, "u1", "First Co").used_by_name == "First Co"
-    assert domain.claim_invitation_code(s, code.code, "u1", "First Co")  # the same unit again is fine
+    [code] = invitation_codes.issue_invitation_codes(s, GD_SECRETARIAT, "GD", 1)
+    assert invitation_codes.claim_invitation_code(s, code.code, "u1", "First Co").used_by_name == "First Co"
+    assert invitation_codes.claim_invitation_code(s, code.code, "u1", "First Co")  # the same unit again is fine
     with pytest.raises(Conflict):
-        domain.claim_invitation_code(s, code.code, "u2", "Second Co")
-    with pytest.raises(ApiError):
-        domain.claim_invitation_code(s, "NOPE", "u2", "Second Co")
+        invitation_codes.claim_invitation_code(s, code.code, "u2", "Second Co")
+    with pytest.raises(DomainError):
+        invitation_codes.claim_invitation_code(s, "NOPE", "u2", "Second Co")
 
 
 def test_statistics_against_targets(s, emit):
     review = pending_unit(s)
-    domain.approve(s, emit, review, GZ_ADMIN)
-    rows = {r["delegation_id"]: r for r in domain.statistics(s, GD_SECRETARIAT)}
+    decisions.approve(s, emit, review, GZ_ADMIN)
+    rows = {r["delegation_id"]: r for r in statistics.statistics(s, GD_SECRETARIAT)}
     assert rows["GD-GZ"]["approved_units"] == 1 and rows["GD-GZ"]["target"] == 400
     assert rows["GD-GZ"]["completion"] == round(1 / 400, 4)
     assert "FJ" not in rows
-    csv_text = domain.weekly_report_csv(list(rows.values()), dt.datetime(2026, 9, 7))
+    csv_text = statistics.weekly_report_csv(list(rows.values()), dt.datetime(2026, 9, 7))
     assert "GD-GZ" in csv_text and "0.25%" in csv_text
     with pytest.raises(NotFound):
-        domain.statistics(s, GZ_ADMIN, "GD-FS")
+        statistics.statistics(s, GZ_ADMIN, "GD-FS")
 
 
 def test_admins_create_admins_only_in_their_scope(s):
     with pytest.raises(Forbidden):
-        domain.create_admin(s, GD_SECRETARIAT, {"username": "fj", "password": "x" * 10,
+        organisations.create_admin(s, GD_SECRETARIAT, {"username": "fj", "password": "x" * 10,
                                                 "role": "sub_delegation_admin", "delegation_id": "FJ"})
     with pytest.raises(Forbidden):
-        domain.create_admin(s, GZ_ADMIN, {"username": "gz2", "password": "x" * 10,
+        organisations.create_admin(s, GZ_ADMIN, {"username": "gz2", "password": "x" * 10,
                                           "role": "sub_delegation_admin", "delegation_id": "GD-GZ"})
-    admin = domain.create_admin(s, GD_SECRETARIAT, {"username": "gz", "password": "x" * 10,
+    admin = organisations.create_admin(s, GD_SECRETARIAT, {"username": "gz", "password": "x" * 10,
                                                     "role": "sub_delegation_admin", "delegation_id": "GD-GZ"})
-    assert domain.authenticate_admin(s, "gz", "x" * 10).id == admin.id
+    assert organisations.authenticate_admin(s, "gz", "x" * 10).id == admin.id
 
 
 def test_edit_a_directly_attached_unit(s, emit):
     review = pending_unit(s)
     with pytest.raises(Forbidden):
-        domain.edit_unit(s, emit, review, {"name": "X"}, FS_ADMIN)
-    with pytest.raises(ApiError):
-        domain.edit_unit(s, emit, review, {"category": "spaceship"}, GZ_ADMIN)
-    domain.edit_unit(s, emit, review, {"name": "广州市商务局", "category": None}, GZ_ADMIN)
+        decisions.edit_unit(s, emit, review, {"name": "X"}, FS_ADMIN)
+    with pytest.raises(DomainError):
+        decisions.edit_unit(s, emit, review, {"category": "spaceship"}, GZ_ADMIN)
+    decisions.edit_unit(s, emit, review, {"name": "广州市商务局", "category": None}, GZ_ADMIN)
     assert review.name == "广州市商务局" and emit.events[-1] == ("UnitEdited", {"unit_id": "u1", "name": "广州市商务局",
                                                                           "category": None})

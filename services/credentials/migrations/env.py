@@ -1,3 +1,4 @@
+from services.credentials.models import Base
 from shared.migrate import run_env
 
-run_env("credentials")
+run_env("credentials", Base.metadata)

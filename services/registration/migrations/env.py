@@ -1,3 +1,4 @@
+from services.registration.models import Base
 from shared.migrate import run_env
 
-run_env("registration")
+run_env("registration", Base.metadata)

@@ -1,3 +1,4 @@
+from services.review.models import Base
 from shared.migrate import run_env
 
-run_env("review")
+run_env("review", Base.metadata)

@@ -6,7 +6,7 @@ import importlib
 from flask import Flask, jsonify
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from .config import SERVICES
+from shared.config import SERVICES
 
 
 def create_gateway(start_relay: bool = True):
@@ -22,5 +22,5 @@ def create_gateway(start_relay: bool = True):
 
     mounts = {f"/api/{s}": importlib.import_module(f"services.{s}.app").create_app(start_relay=start_relay)
               for s in SERVICES}
-    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)
+    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
     return root

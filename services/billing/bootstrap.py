@@ -1,0 +1,89 @@
+"""Billing's dependencies, built once per process from configuration: the payment
+provider (the sandbox here), its refunds, the e-invoicing platform, the invoice number
+prefix, the payment deadlines per method, how long an order may stay unpaid, and the
+edition's fee."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.service import ServiceDeps
+
+from . import models
+from .domain.orders import DEFAULT_FEE_FEN
+from .providers import ProviderPayment, SandboxEInvoicing, SandboxPaymentProvider, SandboxPaymentRefunds
+
+SERVICE = "billing"
+
+
+class PaymentProvider(Protocol):
+    @property
+    def name(self) -> str:
+        """The provider's name in callback URLs and payment rows."""
+        ...
+
+    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str) -> ProviderPayment:
+        """Open a payment; the provider notifies `notify_url` once the payer has paid."""
+        ...
+
+    def verify(self, params: dict[str, Any]) -> bool:
+        """Whether a notification's signature is the provider's."""
+        ...
+
+
+class RefundProvider(Protocol):
+    def refund(self, refund_id: str, original_txn_id: str, method: str, amount_fen: int,
+               payee: dict[str, Any] | None, notify_url: str) -> str:
+        """Send a refund; the provider's refund id (the outcome arrives at `notify_url`)."""
+        ...
+
+
+class EInvoicing(Protocol):
+    def issue(self, invoice_no: str, kind: str, title: str, tax_no: str | None, amount_fen: int,
+              order_no: str) -> bytes:
+        """File an invoice; its PDF, or ProviderRefused."""
+        ...
+
+
+@dataclass
+class BillingDeps(ServiceDeps):
+    payment_provider: PaymentProvider
+    refund_provider: RefundProvider
+    einvoicing: EInvoicing
+    invoice_prefix: str
+    payment_deadlines: dict[str, dt.datetime]  # "transfer" and/or "online", naive UTC
+    order_ttl: dt.timedelta
+    edition_fee_fen: int
+
+    @property
+    def payment_notify_url(self) -> str:
+        return f"{self.settings.public_base_url}/api/billing/callbacks/{self.payment_provider.name}"
+
+    @property
+    def refund_notify_url(self) -> str:
+        return f"{self.settings.public_base_url}/api/billing/callbacks/sandbox/refunds"
+
+
+def _listed(value: str | None) -> set[str]:
+    return {v.strip() for v in (value or "").split(",") if v.strip()}
+
+
+@functools.cache
+def bootstrap() -> BillingDeps:
+    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    settings = parts["settings"]
+    get = settings.get
+    payments = SandboxPaymentProvider(parts["db"], get("PAYMENT_SANDBOX_SECRET", "sandbox-payment-secret"),
+                                      settings.public_base_url,
+                                      callback_delay=float(get("PAYMENT_SANDBOX_CALLBACK_DELAY", "0.2")))
+    deadlines = {kind: dt.datetime.fromisoformat(value) for kind, value in (
+        ("transfer", get("TRANSFER_DEADLINE")), ("online", get("ONLINE_PAYMENT_DEADLINE"))) if value}
+    return BillingDeps(
+        **parts, inbox_model=models.InboxMessage, payment_provider=payments,
+        refund_provider=SandboxPaymentRefunds(payments, _listed(get("REFUND_SANDBOX_FAIL_ACCOUNTS"))),
+        einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
+        invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"), payment_deadlines=deadlines,
+        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))),
+        edition_fee_fen=int(get("EDITION_FEE_FEN", str(DEFAULT_FEE_FEN))))

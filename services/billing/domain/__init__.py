@@ -1,0 +1,2 @@
+"""Billing's rules, one module per subject: orders (and payments), transfers, invoices,
+refunds and reconciliation."""

@@ -1,0 +1,214 @@
+"""Refunds: who becomes refundable (from other services' events), the unit's request,
+finance's approval, sending through the provider and its callback."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import Conflict, DomainError, NotFound
+from shared.outbox import Emit
+
+from ..models import Invoice, Order, PayableItem, Payment, Refund
+from .orders import callback_refused, cancel_order, order_by_id, order_no_of
+
+if TYPE_CHECKING:
+    from ..bootstrap import BillingDeps, RefundProvider
+
+BANK_CODE = re.compile(r"^\d{12}$")  # CNAPS bank code
+ACCOUNT = re.compile(r"^\d{8,32}$")
+REFUND_CALLBACK_HANDLED = ("completed", "failed", "duplicate")  # answered `success`: the provider stops
+
+
+# --- who is refundable --------------------------------------------------------------------
+def make_refundable(session: Session, emit: Emit, item: PayableItem, reason: str) -> None:
+    """A person who will not attend: a paid fee becomes refundable; an unpaid one is
+    dropped (its unpaid order is cancelled so the others can be paid)."""
+    if item.status == "paid":
+        item.status, item.refundable_reason = "refundable", reason
+    elif item.status == "in_order":
+        order = session.get(Order, item.order_id, with_for_update=True) if item.order_id else None
+        if order is not None and order.status == "unpaid":
+            cancel_order(session, emit, order, f"person {reason}")
+        item.status = "cancelled"
+    elif item.status == "awaiting_payment":
+        item.status = "cancelled"
+
+
+# --- requests and decisions -----------------------------------------------------------------
+def check_payee(payee: dict[str, Any] | None) -> dict[str, Any]:
+    if not payee:
+        raise DomainError("payee_required", "give the account the refund goes to", "payee")
+    for key in ("name", "account", "bank", "bank_code"):
+        if not str(payee.get(key) or "").strip():
+            raise DomainError("payee_incomplete", f"the payee's {key.replace('_', ' ')} is missing", f"payee.{key}")
+    if not ACCOUNT.match(str(payee["account"])):
+        raise DomainError("invalid_account", "an account number is 8 to 32 digits", "payee.account")
+    if not BANK_CODE.match(str(payee["bank_code"])):
+        raise DomainError("invalid_bank_code", "the bank code (CNAPS) is 12 digits", "payee.bank_code")
+    return {k: str(payee[k]).strip() for k in ("name", "account", "bank", "bank_code")}
+
+
+def refunded_amount(session: Session, order: Order) -> int:
+    return sum(session.scalars(select(Refund.amount_fen).where(Refund.order_id == order.id,
+                                                               Refund.status.in_(("completed",))))) or 0
+
+
+def request_refunds(session: Session, unit_id: str, person_ids: list[str], route: str,
+                    payee: dict[str, Any] | None) -> list[Refund]:
+    """One refund per order for the chosen refundable people (a batch may span orders).
+    The people are locked: a second request for the same person finds them refunding."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        raise DomainError("no_people", "choose at least one refundable person", "person_ids")
+    items = {i.person_id: i for i in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(ids))
+                                                     .order_by(PayableItem.person_id).with_for_update())}
+    by_order: dict[str, list[PayableItem]] = {}
+    for pid in ids:
+        item = items.get(pid)
+        if item is None or item.unit_id != unit_id:
+            raise NotFound(f"payable item for person {pid}", "person_ids")
+        if item.status != "refundable" or item.order_id is None:  # refundable people were paid in an order
+            raise Conflict("not_refundable", f"person {pid} is {item.status}, not refundable", "person_ids")
+        by_order.setdefault(item.order_id, []).append(item)
+    refunds = []
+    for order_id, order_items in sorted(by_order.items()):
+        order = order_by_id(session, order_id, lock=True)
+        if session.scalar(select(Invoice.invoice_no).where(Invoice.order_id == order.id, Invoice.status == "issued")):
+            raise Conflict("invoice_not_reversed", f"reverse the invoice of order {order.order_no} first", "person_ids")
+        if route == "other_account" and order.paid_by != "transfer":
+            raise DomainError("original_route_only", "QR and B2B payments are refunded by the original route",
+                              "route")
+        refund = Refund(id=new_id(), order_id=order.id, unit_id=unit_id, person_ids=[i.person_id for i in order_items],
+                        amount_fen=sum(i.fee_fen for i in order_items), route=route,
+                        payee=check_payee(payee) if route == "other_account" else None, status="requested",
+                        requested_at=utcnow())
+        session.add(refund)
+        for item in order_items:
+            item.status = "refunding"
+        refunds.append(refund)
+    return refunds
+
+
+def request_for_unit(session: Session, unit_id: str, person_ids: list[str], route: str,
+                     payee: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The unit's refund request, as the API shows it."""
+    refunds = request_refunds(session, unit_id, person_ids, route, payee)
+    session.flush()
+    return [refund_view(session, r) for r in refunds]
+
+
+def get_refund(session: Session, refund_id: str, lock: bool = True) -> Refund:
+    refund = session.get(Refund, refund_id, with_for_update=lock)
+    if refund is None:
+        raise NotFound("refund", "refund_id")
+    return refund
+
+
+def refund_view(session: Session, refund: Refund, order_no: str | None = None) -> dict[str, Any]:
+    """A refund as the API shows it."""
+    return {"id": refund.id, "order_no": order_no or order_no_of(session, refund.order_id),
+            "person_ids": refund.person_ids, "amount_fen": refund.amount_fen, "route": refund.route,
+            "status": refund.status, "failure": refund.failure, "requested_at": refund.requested_at,
+            "completed_at": refund.completed_at}
+
+
+def list_refunds(session: Session, unit_id: str | None, status: str | None) -> list[dict[str, Any]]:
+    """Refunds oldest first: a unit's own (`unit_id` given) or all for finance, optionally
+    in one status."""
+    query = (select(Refund, Order.order_no).join(Order, Order.id == Refund.order_id)
+             .order_by(Refund.requested_at))
+    if unit_id is not None:
+        query = query.where(Refund.unit_id == unit_id)
+    if status:
+        query = query.where(Refund.status == status)
+    return [refund_view(session, refund, order_no) for refund, order_no in session.execute(query).tuples()]
+
+
+def _items_of(session: Session, refund: Refund) -> list[PayableItem]:
+    return list(session.scalars(select(PayableItem).where(PayableItem.person_id.in_(refund.person_ids))
+                                .order_by(PayableItem.person_id).with_for_update()))
+
+
+def reject_refund(session: Session, refund: Refund, reason: str, by: str) -> Refund:
+    if refund.status != "requested":
+        raise Conflict("refund_decided", f"the refund is {refund.status}", "refund_id")
+    if not reason.strip():
+        raise DomainError("reason_required", "say why the refund is rejected", "reason")
+    refund.status, refund.failure, refund.decided_by = "rejected", reason, by
+    for item in _items_of(session, refund):
+        item.status = "refundable"
+    return refund
+
+
+def approve_refund(session: Session, refund: Refund, by: str) -> Refund:
+    """Finance approves; the money then goes out through the provider (processing)."""
+    if refund.status != "requested":
+        raise Conflict("refund_decided", f"the refund is {refund.status}", "refund_id")
+    refund.status, refund.decided_by = "approved", by
+    return refund
+
+
+# --- sending and the provider's callback -----------------------------------------------------
+def send_refund(session: Session, refund: Refund, provider: RefundProvider, notify_url: str) -> Refund:
+    # Only paid people become refundable, so the order has exactly one confirmed payment.
+    payment = session.scalars(select(Payment).where(Payment.order_id == refund.order_id,
+                                                    Payment.status == "confirmed")).one()
+    refund.provider_refund_id = provider.refund(refund_id=refund.id, original_txn_id=payment.provider_txn_id,
+                                                method=payment.method, amount_fen=refund.amount_fen,
+                                                payee=refund.payee, notify_url=notify_url)
+    refund.status = "processing"
+    return refund
+
+
+def send_approved(deps: BillingDeps, limit: int = 50) -> int:
+    """Approved refunds go out through the provider (a sweep shared by billing workers)."""
+    sent = 0
+    with deps.uow() as (s, _):
+        query = select(Refund).where(Refund.status == "approved").limit(limit)
+        if deps.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        for refund in s.scalars(query).all():
+            send_refund(s, refund, deps.refund_provider, deps.refund_notify_url)
+            sent += 1
+    return sent
+
+
+def handle_refund_callback(session: Session, emit: Emit, params: dict[str, Any], signature_ok: bool) -> str:
+    if not signature_ok:
+        return "bad_signature"
+    refund = session.scalar(select(Refund).where(Refund.provider_refund_id == params.get("refund_txn_id"))
+                            .with_for_update())
+    if refund is None or refund.id != params.get("out_refund_no"):
+        return "unknown_refund"
+    if refund.status in ("completed", "failed"):
+        return "duplicate"
+    if str(params.get("refund_fen")) != str(refund.amount_fen):
+        return "amount_mismatch"
+    items = _items_of(session, refund)
+    if params.get("refund_status") != "REFUND_SUCCESS":
+        refund.status, refund.failure = "failed", str(params.get("fail_reason") or "refund failed")[:300]
+        for item in items:
+            item.status = "refundable"  # may be asked again, e.g. to another account
+        return "failed"
+    order = order_by_id(session, refund.order_id)
+    refund.status, refund.completed_at = "completed", utcnow()
+    for item in items:
+        item.status = "refunded"
+    emit("RefundCompleted", {"refund_id": refund.id, "order_id": order.id, "order_no": order.order_no,
+                             "unit_id": refund.unit_id, "person_ids": refund.person_ids,
+                             "amount_fen": refund.amount_fen})
+    return "completed"
+
+
+def receive_callback(deps: BillingDeps, params: dict[str, Any]) -> str:
+    """The provider's signed refund notification, applied in its own transaction and
+    refused (after that commits) unless it was handled."""
+    with deps.uow() as (s, emit):
+        verdict = handle_refund_callback(s, emit, params, deps.payment_provider.verify(params))
+    if verdict not in REFUND_CALLBACK_HANDLED:
+        raise callback_refused(verdict)
+    return verdict

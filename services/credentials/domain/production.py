@@ -1,0 +1,215 @@
+"""A credential's way to its holder: numbering, queueing a passed person's card, production
+in batches (a PDF per card and a batch sheet), distribution by courier or on-site pickup,
+hand-over, and the card downloads."""
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import Conflict, NotFound
+from shared.masking import mask_phone
+from shared.outbox import Emit
+
+from .. import cards
+from ..models import Credential, CredentialSequence, Holder, ProductionBatch
+
+if TYPE_CHECKING:
+    from ..bootstrap import CredentialsDeps, Rpc
+
+# Statuses of a credential that was issued and not revoked.
+VALID = ("produced", "dispatched", "ready_for_pickup", "delivered", "collected", "reused")
+
+# The unit's default address (from registration over RPC), or None while it has none.
+AddressOf = Callable[[str], dict[str, Any] | None]
+
+
+# --- queueing -------------------------------------------------------------------------------
+def next_credential_no(session: Session, edition: str) -> str:
+    seq = session.get(CredentialSequence, edition, with_for_update=True)
+    if seq is None:
+        seq = CredentialSequence(edition=edition, last_value=0)
+        session.add(seq)
+    seq.last_value += 1
+    year = "".join(c for c in edition if c.isdigit())[-4:] or "0000"
+    return f"{year}{seq.last_value:08d}"
+
+
+def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edition: str) -> Credential:
+    """A passed person's card face is gathered now (from registration over RPC) and the
+    card waits for the next production batch. A reused credential keeps its number and
+    skips production."""
+    holder = session.get(Holder, person_id)
+    dossier = rpc.registration.person_dossier(person_id) or {}
+    photo_b64 = rpc.registration.person_photo(person_id)
+    label = holder.label if holder else "visitor"
+    reuse_no = holder.reuse_credential_no if holder else None
+    credential = Credential(
+        id=new_id(), credential_no=reuse_no or next_credential_no(session, edition), person_id=person_id,
+        unit_id=dossier.get("unit_id") or (holder.unit_id if holder else ""),
+        delegation_id=holder.delegation_id if holder else dossier.get("delegation_id"), label=label,
+        status="reused" if reuse_no else "queued", reused=bool(reuse_no),
+        pickup_method=dossier.get("pickup_method") or "courier", entry_dates=dossier.get("entry_dates") or [],
+        card={"name": dossier.get("name", ""), "unit_name": dossier.get("unit_name", ""),
+              "delegation": dossier.get("delegation_id"), "label": label,
+              "entry_dates": dossier.get("entry_dates") or [], "exhibition_area": dossier.get("exhibition_area")},
+        photo=base64.b64decode(photo_b64) if photo_b64 else None, queued_at=utcnow())
+    session.add(credential)
+    session.flush()
+    if reuse_no:
+        emit("CredentialProduced", {"credential_id": credential.id, "credential_no": credential.credential_no,
+                                    "person_id": person_id, "unit_id": credential.unit_id, "reused": True})
+    return credential
+
+
+# --- production in batches, distribution --------------------------------------------------
+def card_face(credential: Credential, fair: str) -> dict[str, Any]:
+    """What is printed on the card (the photo and the QR reference aside)."""
+    return {**credential.card, "credential_no": credential.credential_no, "fair": fair}
+
+
+def produce_batch(session: Session, emit: Emit, secret: bytes, fair: str, address_of: AddressOf, limit: int = 100,
+                  skip_locked: bool = False) -> ProductionBatch | None:
+    """Render the queued cards (PDF per card and a batch sheet), then send each out:
+    courier to the unit's default address with a tracking number, or on-site pickup."""
+    query = select(Credential).where(Credential.status == "queued").order_by(Credential.queued_at).limit(limit)
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    queued = list(session.scalars(query))
+    if not queued:
+        return None
+    now = utcnow()
+    batch = ProductionBatch(id=new_id(), size=len(queued), sheet_pdf=b"", produced_at=now)
+    session.add(batch)
+    session.flush()  # before the cards point at it
+    faces = []
+    for credential in queued:
+        face = card_face(credential, fair)
+        reference = cards.qr_reference(credential.credential_no, secret)
+        credential.card_pdf = cards.cards_pdf([(face, credential.photo, reference)], f"credential {credential.credential_no}")
+        credential.status, credential.produced_at, credential.batch_id = "produced", now, batch.id
+        faces.append((face, credential.photo, reference))
+        emit("CredentialProduced", {"credential_id": credential.id, "credential_no": credential.credential_no,
+                                    "person_id": credential.person_id, "unit_id": credential.unit_id, "reused": False})
+        dispatch(session, emit, credential, address_of)
+    batch.sheet_pdf = cards.cards_pdf(faces, f"production batch {batch.id} ({len(faces)} cards, {now:%Y-%m-%d %H:%M} UTC)")
+    return batch
+
+
+def produce(deps: CredentialsDeps, address_of: AddressOf, limit: int = 100) -> ProductionBatch | None:
+    """One production batch: the worker's sweep (several workers share the queue on
+    PostgreSQL through SKIP LOCKED)."""
+    with deps.uow() as (s, emit):
+        return produce_batch(s, emit, deps.qr_secret, deps.fair_name, address_of, limit=limit,
+                             skip_locked=deps.db.is_postgres)
+
+
+def courier_tracking_no() -> str:
+    return "SF" + "".join(secrets.choice("0123456789") for _ in range(12))
+
+
+def dispatch(session: Session, emit: Emit, credential: Credential, address_of: AddressOf) -> None:
+    now = utcnow()
+    if credential.pickup_method == "courier":
+        address = address_of(credential.unit_id)
+        if not address:
+            return  # no default address yet: stays produced until the unit adds one
+        credential.tracking_no = courier_tracking_no()
+        credential.ship_to = f"{address.get('city', '')} {mask_phone(address.get('phone')) or ''}".strip()
+        credential.status = "dispatched"
+    else:
+        credential.status = "ready_for_pickup"
+    credential.dispatched_at = now
+    emit("CredentialDispatched", {"credential_id": credential.id, "credential_no": credential.credential_no,
+                                  "person_id": credential.person_id, "unit_id": credential.unit_id,
+                                  "method": credential.pickup_method, "tracking_no": credential.tracking_no})
+
+
+def dispatch_waiting_of_unit(session: Session, emit: Emit, unit_id: str, address_of: AddressOf) -> int:
+    """Courier credentials that waited for an address go out once the unit has one."""
+    waiting = list(session.scalars(select(Credential).where(Credential.unit_id == unit_id,
+                                                            Credential.status == "produced",
+                                                            Credential.pickup_method == "courier")))
+    for credential in waiting:
+        dispatch(session, emit, credential, address_of)
+    return sum(1 for c in waiting if c.status == "dispatched")
+
+
+def dispatch_all_waiting(session: Session, emit: Emit, address_of: AddressOf) -> int:
+    units = set(session.scalars(select(Credential.unit_id).where(Credential.status == "produced",
+                                                                 Credential.pickup_method == "courier")))
+    return sum(dispatch_waiting_of_unit(session, emit, unit_id, address_of) for unit_id in sorted(units))
+
+
+def dispatch_waiting(deps: CredentialsDeps, address_of: AddressOf) -> int:
+    """The worker's sweep over courier credentials still waiting for an address."""
+    with deps.uow() as (s, emit):
+        return dispatch_all_waiting(s, emit, address_of)
+
+
+def hand_over(session: Session, credential_no: str) -> Credential:
+    """Courier delivered, or collected at the on-site desk."""
+    credential = get_credential(session, credential_no)
+    if credential.status == "dispatched":
+        credential.status = "delivered"
+    elif credential.status == "ready_for_pickup":
+        credential.status = "collected"
+    else:
+        raise Conflict("not_in_distribution", f"the credential is {credential.status}", "credential_no")
+    credential.handed_over_at = utcnow()
+    return credential
+
+
+def get_credential(session: Session, credential_no: str) -> Credential:
+    credential = session.scalar(select(Credential).where(Credential.credential_no == credential_no)
+                                .with_for_update())
+    if credential is None:
+        raise NotFound("credential", "credential_no")
+    return credential
+
+
+# --- what units and operations see ------------------------------------------------------------
+def unit_credentials(session: Session, unit_id: str) -> list[Credential]:
+    return list(session.scalars(select(Credential).where(Credential.unit_id == unit_id)
+                                .order_by(Credential.queued_at)))
+
+
+def visible_credential(session: Session, credential_no: str, unit_id: str | None) -> Credential:
+    """The credential, if the caller may see it: with `unit_id`, only that unit's own
+    (another unit's card is as good as missing); without, any."""
+    credential = session.scalar(select(Credential).where(Credential.credential_no == credential_no))
+    if credential is None or (unit_id is not None and credential.unit_id != unit_id):
+        raise NotFound("credential", "credential_no")
+    return credential
+
+
+def card_document(session: Session, credential_no: str, unit_id: str | None) -> bytes:
+    """The produced card's PDF."""
+    credential = visible_credential(session, credential_no, unit_id)
+    if credential.card_pdf is None:
+        raise NotFound("produced card", "credential_no")
+    return credential.card_pdf
+
+
+def card_image(session: Session, credential_no: str, unit_id: str | None, fair: str, secret: bytes) -> bytes:
+    """The card as PNG, rendered now; never for a revoked credential."""
+    credential = visible_credential(session, credential_no, unit_id)
+    if credential.status == "revoked":
+        raise NotFound("valid card", "credential_no")
+    return cards.card_png(card_face(credential, fair), credential.photo, cards.qr_reference(credential_no, secret))
+
+
+def recent_batches(session: Session, limit: int = 100) -> list[ProductionBatch]:
+    return list(session.scalars(select(ProductionBatch).order_by(ProductionBatch.produced_at.desc()).limit(limit)))
+
+
+def batch_sheet(session: Session, batch_id: str) -> bytes:
+    batch = session.get(ProductionBatch, batch_id)
+    if batch is None:
+        raise NotFound("batch", "batch_id")
+    return batch.sheet_pdf

@@ -1,0 +1,62 @@
+"""Revocation and reissue: an upgrade revokes the old credential and queues a new one
+with the new label; a cancelled person or a deleted unit loses its credentials."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.outbox import Emit
+
+from ..models import Credential, Holder
+from . import production
+
+if TYPE_CHECKING:
+    from ..bootstrap import Rpc
+
+
+def revoke(emit: Emit, credential: Credential, reason: str) -> None:
+    credential.status, credential.revoked_reason, credential.revoked_at = "revoked", reason, utcnow()
+    emit("CredentialRevoked", {"credential_id": credential.id, "credential_no": credential.credential_no,
+                               "person_id": credential.person_id, "unit_id": credential.unit_id, "reason": reason})
+
+
+def current_credential(session: Session, person_id: str) -> Credential | None:
+    return session.scalar(select(Credential).where(Credential.person_id == person_id,
+                                                   Credential.status != "revoked").with_for_update())
+
+
+def upgrade(session: Session, emit: Emit, rpc: Rpc, person_id: str, to_label: str, edition: str) -> None:
+    """An upgrade revokes the old credential and issues a new one with the new label."""
+    holder = session.get(Holder, person_id, with_for_update=True)
+    if holder is not None:
+        holder.label = to_label
+        holder.reuse_credential_no = None  # a new card: a new number
+    current = current_credential(session, person_id)
+    if current is None or current.label == to_label:
+        return
+    revoke(emit, current, f"upgraded to {to_label}")
+    production.queue_credential(session, emit, rpc, person_id, edition)
+
+
+def cancel_person(session: Session, emit: Emit, person_id: str, unit_id: str) -> None:
+    """A cancelled person's credential is revoked, and no answer or event issues one again."""
+    holder = session.get(Holder, person_id, with_for_update=True)
+    if holder is None:
+        holder = Holder(person_id=person_id, unit_id=unit_id, label="visitor", payer="unit", cancelled=True)
+        session.add(holder)
+    holder.cancelled = True
+    current = current_credential(session, person_id)
+    if current is not None:
+        revoke(emit, current, "cancelled")
+
+
+def delete_unit(session: Session, emit: Emit, unit_id: str) -> None:
+    """A deleted unit's credentials are revoked and its people cancelled."""
+    for credential in session.scalars(select(Credential).where(Credential.unit_id == unit_id,
+                                                               Credential.status != "revoked")):
+        revoke(emit, credential, "unit deleted")
+    for holder in session.scalars(select(Holder).where(Holder.unit_id == unit_id)):
+        holder.cancelled = True

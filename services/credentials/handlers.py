@@ -1,0 +1,77 @@
+"""Credentials' event handlers (event name → handler): confirmed and paid people go to
+the police check, a passed check queues the card, upgrades reissue it, cancellations and
+deleted units revoke it. The worker declares one entrypoint per row; `check_entrypoints`
+keeps them in step."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.inbox import Handler, HandlerContext
+
+from .bootstrap import CredentialsDeps
+from .domain import checks, production, reporting, revocation
+
+Context = HandlerContext[CredentialsDeps]
+
+
+# --- who needs a check ----------------------------------------------------------------------
+def on_payment_confirmed(ctx: Context) -> None:
+    for person_id in ctx.payload["person_ids"]:
+        checks.request_check(ctx.session, ctx.emit, ctx.rpc, person_id, ctx.payload["unit_id"])
+
+
+def on_personnel_confirmed(ctx: Context) -> None:
+    checks.record_holder(ctx.session, ctx.payload)
+    if ctx.payload["payer"] != "unit":  # free labels and 代付 people need no payment first
+        checks.request_check(ctx.session, ctx.emit, ctx.rpc, ctx.payload["person_id"], ctx.payload["unit_id"])
+
+
+def on_reuse_locked(ctx: Context) -> None:
+    checks.record_holder(ctx.session, ctx.payload, reuse_no=ctx.payload["previous_credential_no"])
+    if ctx.payload["payer"] != "unit":
+        checks.request_check(ctx.session, ctx.emit, ctx.rpc, ctx.payload["person_id"], ctx.payload["unit_id"])
+
+
+# --- answers ----------------------------------------------------------------------------------
+def on_background_check_passed(ctx: Context) -> None:
+    check = checks.record_answer(ctx.session, ctx.payload["check_id"], ctx.payload["person_id"], "passed")
+    if check is None or checks.holder_cancelled(ctx.session, check.person_id):
+        return
+    production.queue_credential(ctx.session, ctx.emit, ctx.rpc, check.person_id, ctx.deps.settings.edition)
+
+
+def on_background_check_failed(ctx: Context) -> None:
+    # billing makes the fee refundable
+    checks.record_answer(ctx.session, ctx.payload["check_id"], ctx.payload["person_id"], "failed")
+
+
+# --- revocation and reissue -------------------------------------------------------------------
+def on_personnel_upgraded(ctx: Context) -> None:
+    revocation.upgrade(ctx.session, ctx.emit, ctx.rpc, ctx.payload["person_id"], ctx.payload["to_label"],
+                       ctx.deps.settings.edition)
+
+
+def on_personnel_cancelled(ctx: Context) -> None:
+    revocation.cancel_person(ctx.session, ctx.emit, ctx.payload["person_id"], ctx.payload["unit_id"])
+
+
+def on_unit_deleted(ctx: Context) -> None:
+    revocation.delete_unit(ctx.session, ctx.emit, ctx.payload["unit_id"])
+
+
+# --- views ------------------------------------------------------------------------------------
+def on_delegation_changed(ctx: Context) -> None:
+    reporting.record_delegation(ctx.session, ctx.payload["delegation_id"], ctx.payload["parent_id"])
+
+
+HANDLERS: Mapping[str, Handler[CredentialsDeps]] = {
+    "PaymentConfirmed": on_payment_confirmed,
+    "PersonnelConfirmed": on_personnel_confirmed,
+    "ReuseLocked": on_reuse_locked,
+    "BackgroundCheckPassed": on_background_check_passed,
+    "BackgroundCheckFailed": on_background_check_failed,
+    "PersonnelUpgraded": on_personnel_upgraded,
+    "PersonnelCancelled": on_personnel_cancelled,
+    "UnitDeleted": on_unit_deleted,
+    "DelegationChanged": on_delegation_changed,
+}

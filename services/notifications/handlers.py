@@ -1,0 +1,38 @@
+"""Notifications' event handlers: which event becomes which message (event name → handler).
+The worker declares one entrypoint per row; `check_entrypoints` keeps them in step."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.inbox import Handler
+
+from .bootstrap import NotificationsDeps
+from .domain import DEADLINE_NAMES, notify, order_variables, yuan
+
+
+def _short_time(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
+HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
+    "UnitApproved": notify("unit_approved", lambda p: {}),
+    "UnitReturned": notify("unit_returned", lambda p: {"comment": p["comment"]}),
+    "UnitRejected": notify("unit_rejected", lambda p: {"reason": p["reason"]}),
+    "OrderCreated": notify("payment_due", lambda p: {**order_variables(p), "deadline": _short_time(p["expires_at"])}),
+    "PaymentConfirmed": notify("payment_confirmed", order_variables),
+    "CredentialDispatched": notify("credential_dispatched", lambda p: {
+        "credential_no": p["credential_no"], "method": p["method"], "tracking_no": p["tracking_no"] or ""}),
+    "TransferRejected": notify("transfer_rejected", lambda p: {"order_no": p["order_no"], "reason": p["reason"]}),
+    "InvoiceIssued": notify("invoice_issued", lambda p: {"invoice_no": p["invoice_no"], "kind": p["kind"],
+                                                         "amount": yuan(p["amount_fen"])}),
+    "InvoiceReversed": notify("invoice_reversed", lambda p: {"invoice_no": p["invoice_no"], "reason": p["reason"],
+                                                             "notice_72h": p.get("notice_72h", False)}),
+    "RefundCompleted": notify("refund_completed", lambda p: {"order_no": p["order_no"],
+                                                             "amount": yuan(p["amount_fen"]),
+                                                             "people": len(p["person_ids"])}),
+    "BackgroundCheckPassed": notify("check_result", lambda p: {"passed": True}),
+    "BackgroundCheckFailed": notify("check_result", lambda p: {"passed": False}),
+    "ReminderDue": notify("deadline_reminder", lambda p: {
+        "kind": p["kind"], "people": p["people"], "deadline": _short_time(p["deadline"]),
+        **DEADLINE_NAMES[p["kind"]]}, optional=True),
+}

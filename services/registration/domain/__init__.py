@@ -1,0 +1,1 @@
+"""Registration's rules, one module per subject."""

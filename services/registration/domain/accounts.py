@@ -1,0 +1,179 @@
+"""Unit accounts: sign-up (delegation, recommendation and referral codes), password login with
+lockout, phone login, password reset."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import AccountLocked, Conflict, DomainError, NotFound, Unauthorized
+from shared.outbox import Emit
+from shared.validators import is_valid_uscc
+
+from ..models import DelegationView, Unit
+from .choices import DOMESTIC_CATEGORIES, OVERSEAS_CATEGORIES
+from .referrals import REGISTRATION_POINTS, award_points
+
+
+MAX_FAILED_LOGINS = 5
+
+
+LOCKOUT = dt.timedelta(minutes=15)
+
+
+password_hasher = PasswordHasher()
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < 8 or len(password) > 64:
+        raise DomainError("weak_password", "password must be 8 to 64 characters", "password")
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise DomainError("weak_password", "password must contain letters and digits", "password")
+
+
+def _new_unit_code(session: Session) -> str:
+    while True:
+        code = "T" + "".join(secrets.choice("0123456789") for _ in range(8))
+        if session.scalar(select(Unit.id).where(Unit.unit_code == code)) is None:
+            return code
+
+
+def check_sign_up(data: dict[str, Any]) -> None:
+    """The checks that need no database, answered before an SMS code is spent."""
+    if not is_valid_uscc(data["uscc"]):
+        raise DomainError("invalid_uscc", "USCC check character does not match (GB 32100-2015)", "uscc")
+    allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
+    if data["category"] not in allowed:
+        raise DomainError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
+    check_password_policy(data["password"])
+
+
+def choose_delegation(session: Session, region: str, delegation_id: str | None,
+                      recommendation_code: str | None) -> str | None:
+    """Every domestic unit joins exactly one (sub-)delegation from the list review
+    publishes. Industry delegations admit units only through their recommendation code."""
+    by_code = None
+    if recommendation_code:
+        by_code = session.scalar(select(DelegationView).where(
+            DelegationView.recommendation_code == recommendation_code, DelegationView.active.is_(True)))
+        if by_code is None:
+            raise DomainError("unknown_recommendation_code", "no delegation has this recommendation code",
+                           "recommendation_code")
+    if delegation_id is None:
+        if region == "mainland":
+            raise DomainError("delegation_required", "choose your (sub-)delegation", "delegation_id")
+        return by_code.id if by_code else None
+    chosen = session.get(DelegationView, delegation_id)
+    if chosen is None or not chosen.active:
+        raise DomainError("unknown_delegation", "choose a delegation from the list", "delegation_id")
+    if chosen.industry and (by_code is None or by_code.id != chosen.id):
+        raise DomainError("recommendation_code_required", "an industry delegation is joined with its recommendation code",
+                       "recommendation_code")
+    return chosen.id
+
+
+def _new_referral_code(session: Session) -> str:
+    while True:
+        code = "R" + "".join(secrets.choice("23456789ABCDEFGHJKMNPQRSTUVWXYZ") for _ in range(7))
+        if session.scalar(select(Unit.id).where(Unit.referral_code == code)) is None:
+            return code
+
+
+def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, unit_id: str | None = None) -> Unit:
+    uscc = data["uscc"]
+    check_sign_up(data)
+    if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
+        raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
+    delegation_id = choose_delegation(session, data["region"], data.get("delegation_id"),
+                                      data.get("recommendation_code"))
+    referrer = None
+    if data.get("referral_code"):
+        referrer = session.scalar(select(Unit).where(Unit.referral_code == data["referral_code"],
+                                                     Unit.edition == edition))
+        if referrer is None:
+            raise DomainError("unknown_referral_code", "this referral link is not valid", "referral_code")
+    unit = Unit(
+        id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
+        password_hash=password_hasher.hash(data["password"]), name=data["name"],
+        visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
+        delegation_id=delegation_id, recommendation_code=data.get("recommendation_code"),
+        referral_code=_new_referral_code(session), referred_by_unit_id=referrer.id if referrer else None,
+        contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
+        info={}, status="draft", failed_logins=0, created_at=utcnow(),
+    )
+    session.add(unit)
+    session.flush()
+    emit("UnitRegistered", {"unit_id": unit.id, "edition": edition, "delegation_id": unit.delegation_id,
+                            "visitor_kind": unit.visitor_kind, "region": unit.region,
+                            "category": unit.category, "referrer_unit_id": unit.referred_by_unit_id})
+    award_points(session, unit.id, None, REGISTRATION_POINTS, "registration", unit.id)
+    return unit
+
+
+def authenticate(session: Session, uscc: str, password: str, edition: str,
+                 now: dt.datetime | None = None) -> Unit:
+    now = now or utcnow()
+    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
+    if unit is None:
+        password_hasher.hash(password)  # same cost either way: no account enumeration by timing
+        raise Unauthorized("wrong USCC or password")
+    if unit.status == "deleted":
+        raise Unauthorized("this unit was deleted by its delegation")
+    if unit.locked_until and unit.locked_until > now:
+        raise AccountLocked("account_locked", "too many failed logins; try again later")
+    try:
+        password_hasher.verify(unit.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        unit.failed_logins += 1
+        if unit.failed_logins >= MAX_FAILED_LOGINS:
+            unit.locked_until, unit.failed_logins = now + LOCKOUT, 0
+        raise Unauthorized("wrong USCC or password") from None
+    unit.failed_logins, unit.locked_until = 0, None
+    return unit
+
+
+def get_unit(session: Session, unit_id: str, lock: bool = False) -> Unit:
+    unit = session.get(Unit, unit_id, with_for_update=lock)
+    if unit is None:
+        raise NotFound("unit")
+    return unit
+
+
+def units_by_phone(session: Session, edition: str, phone: str) -> list[Unit]:
+    return list(session.scalars(select(Unit).where(Unit.edition == edition, Unit.contact_phone == phone)))
+
+
+def reset_password(unit: Unit, phone: str, new_password: str) -> None:
+    if unit.contact_phone != phone:
+        raise DomainError("phone_mismatch", "this phone is not the unit's verified phone", "phone")
+    check_password_policy(new_password)
+    unit.password_hash = password_hasher.hash(new_password)
+    unit.failed_logins, unit.locked_until = 0, None
+
+
+def unit_for_phone_login(session: Session, edition: str, phone: str, uscc: str | None) -> Unit:
+    """The unit whose verified phone this is; with several, the USCC decides."""
+    units = units_by_phone(session, edition, phone)
+    if uscc:
+        units = [u for u in units if u.uscc == uscc.strip().upper()]
+    if not units:
+        raise Unauthorized("no unit uses this phone")
+    if len(units) > 1:
+        raise Conflict("several_units", "several units use this phone; give the USCC too", "uscc")
+    return units[0]
+
+
+def reset_password_of(session: Session, edition: str, uscc: str, phone: str, new_password: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
+    if unit is None:
+        raise NotFound("unit", "uscc")
+    reset_password(unit, phone, new_password)
+    return unit
+

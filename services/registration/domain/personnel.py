@@ -1,0 +1,243 @@
+"""Personnel records: identity documents, entry dates, photos, save vs submit, edit, delete and
+cancel (注销), the filtered list, and the forward-only status ladder events move people along."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from typing import Any
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
+
+from shared.crypto import FieldCipher
+from shared.db import new_id, utcnow
+from shared.errors import Conflict, DomainError, NotFound
+from shared.masking import mask_id_number
+from shared.outbox import Emit
+from shared.validators import is_valid_resident_id
+
+from ..models import Person, PersonPhoto, Unit
+from .choices import ID_TYPES
+from .images import decode_image
+
+
+def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
+    if id_type not in ID_TYPES[region_type]:
+        raise DomainError("invalid_id_type", f"{region_type} personnel use {', '.join(ID_TYPES[region_type])}",
+                       "id_type")
+    ok = {
+        "resident_id": is_valid_resident_id,
+        "hk_macao_permit": lambda n: re.fullmatch(r"[HM]\d{8}(\d{2})?", n) is not None,
+        "taiwan_permit": lambda n: re.fullmatch(r"\d{8}(\d{2})?", n) is not None,
+        "passport": lambda n: re.fullmatch(r"[A-Z0-9]{5,20}", n) is not None,
+    }[id_type](id_number)
+    if not ok:
+        raise DomainError("invalid_id_number", f"not a valid {id_type.replace('_', ' ')} number", "id_number")
+
+
+def fair_days(settings_value: str | None) -> list[dt.date]:
+    start, end = (settings_value or "2026-11-05..2026-11-10").split("..")
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def validate_entry_dates(dates: list[dt.date], days: list[dt.date]) -> None:
+    if not dates:
+        raise DomainError("entry_dates_required", "choose at least one entry date", "entry_dates")
+    for d in dates:
+        if d not in days:
+            raise DomainError("entry_date_outside_fair", f"{d.isoformat()} is not a day of the fair",
+                           "entry_dates")
+
+
+PHOTO_MAX_BYTES = 1024 * 1024  # CIIE: JPG only, 3:4, under 1 MB, at least 480x640
+
+
+PHOTO_MIN_SIZE = (480, 640)
+
+
+def check_photo(content: bytes) -> tuple[int, int]:
+    if not content:
+        raise DomainError("photo_required", "upload a photo", "photo")
+    if len(content) >= PHOTO_MAX_BYTES:
+        raise DomainError("photo_too_large", "the photo must be smaller than 1 MB", "photo")
+    image = decode_image(content, "photo")
+    if image.format != "JPEG":
+        raise DomainError("photo_not_jpg", "the photo must be a JPG file", "photo")
+    width, height = image.size
+    if width < PHOTO_MIN_SIZE[0] or height < PHOTO_MIN_SIZE[1]:
+        raise DomainError("photo_too_small", "the photo must be at least 480x640 pixels", "photo")
+    if abs(width * 4 - height * 3) > 0.01 * height * 3:
+        raise DomainError("photo_wrong_aspect", "the photo must have a 3:4 width-to-height ratio", "photo")
+    return width, height
+
+
+def identity_columns(cipher: FieldCipher, id_number: str) -> dict[str, str]:
+    return {"id_number_enc": cipher.encrypt(id_number), "id_number_hash": cipher.lookup_hash(id_number),
+            "id_number_masked": mask_id_number(id_number) or ""}
+
+
+def _ensure_not_registered(session: Session, unit: Unit, id_hash: str, except_id: str | None = None) -> None:
+    """One person, one registration per edition: across every unit of the edition."""
+    query = (select(Person.unit_id).join(Unit, Unit.id == Person.unit_id)
+             .where(Unit.edition == unit.edition, Person.id_number_hash == id_hash, Person.status != "cancelled"))
+    if except_id:
+        query = query.where(Person.id != except_id)
+    owner = session.scalar(query)
+    if owner == unit.id:
+        raise Conflict("person_exists", "this person is already registered for the unit", "id_number")
+    if owner is not None:
+        raise Conflict("person_registered_elsewhere", "this person is already registered by another unit",
+                       "id_number")
+
+
+def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt.date],
+               cipher: FieldCipher, member_id: str | None = None) -> Person:
+    if unit.status == "rejected":
+        raise Conflict("unit_rejected", "a rejected unit cannot add personnel")
+    data = dict(data)
+    id_number = data.pop("id_number")
+    validate_identity(data["region_type"], data["id_type"], id_number)
+    validate_entry_dates(data["entry_dates"], days)
+    columns = identity_columns(cipher, id_number)
+    _ensure_not_registered(session, unit, columns["id_number_hash"])
+    person = Person(id=new_id(), unit_id=unit.id, status="saved", created_at=utcnow(), has_photo=False,
+                    created_by_member_id=member_id, **columns,
+                    **{**data, "entry_dates": [d.isoformat() for d in data["entry_dates"]]})
+    session.add(person)
+    session.flush()
+    return person
+
+
+def update_person(session: Session, unit: Unit, person: Person, changes: dict[str, Any], days: list[dt.date],
+                  cipher: FieldCipher) -> Person:
+    """Saved records stay editable; submitted ones are locked. Entry dates may still
+    change until the person is in an order (billing refuses them after that)."""
+    if person.status != "saved":
+        if set(changes) == {"entry_dates"} and person.status in ("submitted", "awaiting_confirmation",
+                                                                  "awaiting_payment") and not person.order_no:
+            validate_entry_dates(changes["entry_dates"], days)
+            person.entry_dates = [d.isoformat() for d in changes["entry_dates"]]
+            person.updated_at = utcnow()
+            return person
+        raise Conflict("person_locked", f"a {person.status} record cannot be edited")
+    changes = dict(changes)
+    region_type = changes.get("region_type", person.region_type)
+    id_type = changes.get("id_type", person.id_type)
+    if "id_number" in changes or "region_type" in changes or "id_type" in changes:
+        id_number = changes.pop("id_number", None) or cipher.decrypt(person.id_number_enc)
+        validate_identity(region_type, id_type, id_number)
+        columns = identity_columns(cipher, id_number)
+        _ensure_not_registered(session, unit, columns["id_number_hash"], except_id=person.id)
+        for key, value in columns.items():
+            setattr(person, key, value)
+    if "entry_dates" in changes:
+        validate_entry_dates(changes["entry_dates"], days)
+        changes["entry_dates"] = [d.isoformat() for d in changes["entry_dates"]]
+    for key, value in changes.items():
+        setattr(person, key, value)
+    person.updated_at = utcnow()
+    return person
+
+
+def set_photo(session: Session, person: Person, content: bytes) -> Person:
+    if person.status != "saved":
+        raise Conflict("person_locked", "the photo of a submitted record cannot change")
+    width, height = check_photo(content)
+    photo = session.get(PersonPhoto, person.id) or PersonPhoto(person_id=person.id)
+    photo.content, photo.width, photo.height = content, width, height
+    photo.sha256, photo.uploaded_at = hashlib.sha256(content).hexdigest(), utcnow()
+    session.add(photo)
+    person.has_photo = True
+    return person
+
+
+def get_person(session: Session, unit: Unit, person_id: str, lock: bool = False) -> Person:
+    person = session.get(Person, person_id, with_for_update=lock)
+    if person is None or person.unit_id != unit.id:
+        raise NotFound("person", "person_id")
+    return person
+
+
+def delete_saved_person(session: Session, person: Person) -> None:
+    if person.status != "saved":
+        raise Conflict("person_submitted", "a submitted record cannot be deleted; cancel it instead")
+    photo = session.get(PersonPhoto, person.id)
+    if photo is not None:
+        session.delete(photo)
+    session.delete(person)
+
+
+def cancel_person(person: Person, emit: Emit) -> Person:
+    """注销: any state before dispatch; a paid fee becomes refundable in billing."""
+    if person.status == "cancelled":
+        raise Conflict("already_cancelled", "the person is already cancelled")
+    if person.status == "saved":
+        raise Conflict("person_not_submitted", "a saved record is deleted, not cancelled")
+    if person.status in ("dispatched", "delivered"):
+        raise Conflict("credential_dispatched", "the credential is already dispatched")
+    person.status, person.cancelled_at = "cancelled", utcnow()
+    emit("PersonnelCancelled", {"person_id": person.id, "unit_id": person.unit_id})
+    return person
+
+
+def submit_person(person: Person, emit: Emit) -> Person:
+    if person.status != "saved":
+        raise Conflict("person_not_saved", f"only saved records can be submitted (this one is {person.status})")
+    if not person.has_photo:
+        raise DomainError("photo_required", f"upload {person.name}'s photo before submitting", "photo")
+    person.status, person.submitted_at = "submitted", utcnow()
+    emit("PersonnelSubmitted", {
+        "person_id": person.id, "unit_id": person.unit_id, "requested_label": person.requested_label,
+        "region_type": person.region_type, "entry_dates": person.entry_dates,
+        "exhibition_area": person.exhibition_area, "pickup_method": person.pickup_method})
+    return person
+
+
+def personnel_page(session: Session, unit_id: str, filters: dict[str, Any], cipher: FieldCipher) -> dict[str, Any]:
+    """The unit's personnel list with filters (name, ID number, region type, entry date,
+    reuse, status) and pagination. ID numbers are searched by their keyed hash."""
+    query = select(Person).where(Person.unit_id == unit_id)
+    if filters.get("member_id"):
+        query = query.where(Person.created_by_member_id == filters["member_id"])
+    if filters.get("name"):
+        query = query.where(Person.name.contains(filters["name"], autoescape=True))
+    if filters.get("id_number"):
+        query = query.where(Person.id_number_hash == cipher.lookup_hash(filters["id_number"].strip().upper()))
+    if filters.get("region_type"):
+        query = query.where(Person.region_type == filters["region_type"])
+    if filters.get("status"):
+        query = query.where(Person.status == filters["status"])
+    if filters.get("reuse") is not None:
+        query = query.where(Person.reuse_credential_no.is_not(None) if filters["reuse"]
+                            else Person.reuse_credential_no.is_(None))
+    if filters.get("entry_date"):
+        query = query.where(cast(Person.entry_dates, String).contains(filters["entry_date"].isoformat()))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters.get("page", 1), filters.get("per_page", 20)
+    items = session.scalars(query.order_by(Person.created_at, Person.id).offset((page - 1) * per_page)
+                            .limit(per_page)).all()
+    return {"items": list(items), "total": total, "page": page, "per_page": per_page}
+
+
+PERSON_STATUS_RANK = {
+    "saved": 0, "submitted": 1, "pending_lock": 2, "awaiting_confirmation": 2, "awaiting_payment": 3, "awaiting_check": 4,
+    "check_passed": 5, "check_failed": 5, "in_production": 6, "dispatched": 7, "delivered": 8,
+}
+
+
+def advance(person: Person, status: str) -> bool:
+    """Move a person forward only: events from different queues may arrive out of order,
+    and a late event must not undo a later state. Cancelled is final."""
+    if person.status == "cancelled" or PERSON_STATUS_RANK[status] <= PERSON_STATUS_RANK[person.status]:
+        return False
+    person.status = status
+    return True
+
+
+def photo_of(session: Session, person: Person) -> PersonPhoto:
+    photo = session.get(PersonPhoto, person.id)
+    if photo is None:
+        raise NotFound("photo", "photo")
+    return photo

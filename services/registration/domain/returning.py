@@ -1,0 +1,228 @@
+"""Returning units (往届观众): previous editions imported, verified by password, phone or email code,
+unit info and personnel carried over; credential reuse (证件复用); one-click invitations."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.crypto import FieldCipher
+from shared.db import new_id, utcnow
+from shared.errors import DomainError, NotFound, Unauthorized
+from shared.outbox import Emit
+from shared.validators import is_valid_uscc
+
+from ..models import Person, PreviousPerson, PreviousUnit, Unit
+from .accounts import password_hasher
+from .personnel import add_person, identity_columns, validate_entry_dates
+
+if TYPE_CHECKING:
+    from ..bootstrap import RegistrationDeps
+
+
+def edition_year(edition: str) -> int | None:
+    digits = re.findall(r"\d{4}", edition)
+    return int(digits[-1]) if digits else None
+
+
+def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
+                            units: list[dict[str, Any]]) -> dict[str, int]:
+    """Load a previous edition's units and personnel (idempotent per edition and USCC)."""
+    counts = {"units": 0, "personnel": 0, "skipped": 0}
+    for u in units:
+        if not is_valid_uscc(u["uscc"]):
+            raise DomainError("invalid_uscc", f"{u['uscc']}: USCC check character does not match", "units.uscc")
+        if session.scalar(select(PreviousUnit.id).where(PreviousUnit.edition == edition,
+                                                        PreviousUnit.uscc == u["uscc"])):
+            counts["skipped"] += 1
+            continue
+        password_hash = u.get("password_hash") or (password_hasher.hash(u["password"]) if u.get("password") else None)
+        prev = PreviousUnit(id=new_id(), edition=edition, uscc=u["uscc"], name=u["name"], category=u["category"],
+                            region=u.get("region", "mainland"), delegation_id=u.get("delegation_id"),
+                            password_hash=password_hash, contact_phone=u["contact_phone"],
+                            contact_email=u["contact_email"], info=u.get("info") or {})
+        session.add(prev)
+        session.flush()
+        counts["units"] += 1
+        for p in u.get("personnel", []):
+            session.add(PreviousPerson(
+                id=new_id(), previous_unit_id=prev.id, edition=edition, name=p["name"], gender=p.get("gender"),
+                region_type=p["region_type"], id_type=p["id_type"], label=p.get("label", "visitor"),
+                credential_no=p.get("credential_no"), check_passed=bool(p.get("check_passed")),
+                lost_or_damaged=bool(p.get("lost_or_damaged")), card_face=p.get("card_face") or {},
+                **identity_columns(cipher, p["id_number"])))
+            counts["personnel"] += 1
+    return counts
+
+
+def latest_previous_unit(session: Session, uscc: str) -> PreviousUnit | None:
+    rows = list(session.scalars(select(PreviousUnit).where(PreviousUnit.uscc == uscc)))
+    return max(rows, key=lambda r: edition_year(r.edition) or 0) if rows else None
+
+
+def verify_returning_by_password(session: Session, uscc: str, password: str) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc)
+    try:
+        if prev is None or not prev.password_hash:
+            raise VerifyMismatchError()
+        password_hasher.verify(prev.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise Unauthorized("no previous account matches this USCC and password") from None
+    return prev
+
+
+def previous_unit_for_contact(session: Session, uscc: str, phone: str | None = None,
+                              email: str | None = None) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc)
+    if prev is None or (phone is not None and prev.contact_phone != phone) or (
+            email is not None and prev.contact_email.lower() != email.lower()):
+        raise Unauthorized("no previous account matches these details")
+    return prev
+
+
+def carry_over_into(unit: Unit, prev: PreviousUnit) -> None:
+    """Last edition's unit info comes along; the unit reviews it before submitting."""
+    if prev.uscc != unit.uscc:
+        raise DomainError("uscc_mismatch", "the previous account belongs to another USCC", "uscc")
+    unit.previous_unit_id = prev.id
+    unit.info = {**(prev.info or {}), **(unit.info or {})}
+
+
+def previous_personnel(session: Session, unit: Unit) -> list[PreviousPerson]:
+    if not unit.previous_unit_id:
+        return []
+    return list(session.scalars(select(PreviousPerson).where(PreviousPerson.previous_unit_id == unit.previous_unit_id)
+                                .order_by(PreviousPerson.name, PreviousPerson.id)))
+
+
+def get_previous_person(session: Session, unit: Unit, previous_person_id: str) -> PreviousPerson:
+    prev = session.get(PreviousPerson, previous_person_id)
+    if prev is None or not unit.previous_unit_id or prev.previous_unit_id != unit.previous_unit_id:
+        raise NotFound("previous person", "previous_person_id")
+    return prev
+
+
+def carry_over_person(session: Session, unit: Unit, prev: PreviousPerson, data: dict[str, Any],
+                      days: list[dt.date], cipher: FieldCipher) -> Person:
+    """重新申办: a new (saved) record prefilled from last edition; it needs a current photo."""
+    return add_person(session, unit, {
+        "name": prev.name, "gender": prev.gender, "region_type": prev.region_type, "id_type": prev.id_type,
+        "id_number": cipher.decrypt(prev.id_number_enc), "nationality": data.get("nationality"),
+        "mobile": None, "email": None, "position": None, "entry_dates": data["entry_dates"],
+        "exhibition_area": data.get("exhibition_area"), "pickup_method": data.get("pickup_method", "courier"),
+        "requested_label": prev.label}, days, cipher)
+
+
+def fair_day_numbers(dates: list[dt.date], days: list[dt.date]) -> list[int]:
+    return sorted(days.index(d) + 1 for d in dates)
+
+
+def reuse_refusal(unit: Unit, prev: PreviousPerson, current_edition: str, label: str,
+                  entry_day_numbers: list[int]) -> str | None:
+    """Why a previous credential cannot be reused, or None when it can: one of the two
+    previous editions, check passed, card not lost or damaged, card face unchanged
+    (name, unit, delegation, label, photo, entry dates)."""
+    current, previous = edition_year(current_edition), edition_year(prev.edition)
+    if current is None or previous is None or not (current - 2 <= previous <= current - 1):
+        return "only credentials of the two previous editions can be reused"
+    if not prev.credential_no or not prev.check_passed:
+        return "the previous credential did not pass its check"
+    if prev.lost_or_damaged:
+        return "a lost or damaged credential cannot be reused"
+    face = prev.card_face or {}
+    if face.get("name", prev.name) != prev.name or face.get("unit_name") != unit.name:
+        return "the unit name on the card has changed"
+    if face.get("delegation_id") != unit.delegation_id:
+        return "the delegation on the card has changed"
+    if face.get("label", prev.label) != label:
+        return "the label on the card would change"
+    if sorted(face.get("entry_days", [])) != entry_day_numbers:
+        return "the entry dates on the card would change"
+    return None
+
+
+def request_reuse(session: Session, unit: Unit, prev: PreviousPerson, data: dict[str, Any], days: list[dt.date],
+                  cipher: FieldCipher, current_edition: str, emit: Emit) -> Person:
+    validate_entry_dates(data["entry_dates"], days)
+    label = data.get("label") or prev.label
+    refusal = reuse_refusal(unit, prev, current_edition, label, fair_day_numbers(data["entry_dates"], days))
+    if refusal:
+        raise DomainError("reuse_not_allowed", refusal, "previous_person_id")
+    person = carry_over_person(session, unit, prev, data, days, cipher)
+    person.requested_label, person.reuse_credential_no = label, prev.credential_no
+    person.status, person.submitted_at = "pending_lock", utcnow()  # 待锁定: the delegation locks it
+    emit("ReuseRequested", {"person_id": person.id, "unit_id": unit.id, "previous_credential_no": prev.credential_no,
+                            "label": label})
+    return person
+
+
+def invite_previous_units(session: Session, edition: str, current_edition: str) -> list[PreviousUnit]:
+    """One-click registration: previous units not registered yet get an invitation token."""
+    registered = set(session.scalars(select(Unit.uscc).where(Unit.edition == current_edition)))
+    invited = []
+    for prev in session.scalars(select(PreviousUnit).where(PreviousUnit.edition == edition,
+                                                           PreviousUnit.invited_at.is_(None))):
+        if prev.uscc in registered or not prev.contact_email:
+            continue
+        prev.invitation_token, prev.invited_at = secrets.token_urlsafe(24), utcnow()
+        invited.append(prev)
+    return invited
+
+
+def previous_unit_by_invitation(session: Session, token: str) -> PreviousUnit:
+    prev = session.scalar(select(PreviousUnit).where(PreviousUnit.invitation_token == token))
+    if prev is None:
+        raise NotFound("invitation", "invitation_token")
+    return prev
+
+
+def previous_personnel_with_reuse(session: Session, unit: Unit, current_edition: str) -> list[dict[str, Any]]:
+    """Last edition's personnel, each with whether its credential may be reused (shown, not stored)."""
+    rows = []
+    for prev in previous_personnel(session, unit):
+        refusal = reuse_refusal(unit, prev, current_edition, prev.label,
+                                sorted((prev.card_face or {}).get("entry_days", [])))
+        rows.append({"id": prev.id, "edition": prev.edition, "name": prev.name, "gender": prev.gender,
+                     "region_type": prev.region_type, "id_number_masked": prev.id_number_masked,
+                     "label": prev.label, "credential_no": prev.credential_no, "reusable": refusal is None,
+                     "reuse_refusal": refusal})
+    return rows
+
+
+def previous_account(session: Session, uscc: str, method: str, password: str | None = None,
+                     phone: str | None = None) -> PreviousUnit:
+    """往届验证, first half: the previous account by password, or the one whose contact will get
+    a code (the caller then checks the phone or email code)."""
+    if method == "password":
+        return verify_returning_by_password(session, uscc, password or "")
+    if method == "sms":
+        if not phone:
+            raise DomainError("phone_required", "give the previous contact phone", "phone")
+        return previous_unit_for_contact(session, uscc, phone=phone)
+    return previous_unit_for_contact(session, uscc)
+
+
+def send_invitations(deps: RegistrationDeps, edition: str) -> dict[str, int]:
+    """One-click registration: email every previous unit of `edition` not yet registered a
+    link that opens a prefilled sign-up form. One that cannot be sent is offered again
+    next time; the others still go."""
+    with deps.uow() as (s, _):
+        invited = [(p.id, p.contact_email, p.name, p.invitation_token)
+                   for p in invite_previous_units(s, edition, deps.edition)]
+    failed = 0
+    for prev_id, email, name, token in invited:
+        try:
+            deps.emails.send(email, "registration_invitation", "zh", {
+                "unit_name": name, "link": f"{deps.settings.public_base_url}/register?invitation={token}"})
+        except Exception:
+            failed += 1
+            with deps.uow() as (s, _):
+                prev = s.get(PreviousUnit, prev_id)
+                if prev is not None:
+                    prev.invitation_token, prev.invited_at = None, None
+    return {"invited": len(invited) - failed, "failed": failed}

@@ -1,0 +1,59 @@
+"""CIFTIS invitation codes: a host organisation issues single-use codes; an enterprise
+claims one when it signs up (registration asks over RPC)."""
+from __future__ import annotations
+
+import secrets
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.errors import Conflict, DomainError, NotFound
+
+from ..models import Delegation, InvitationCode
+from .organisations import Actor, audit, in_scope
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
+
+
+def issue_invitation_codes(session: Session, actor: Actor, delegation_id: str, count: int) -> list[InvitationCode]:
+    if not in_scope(session, delegation_id, actor.delegation_id) or session.get(Delegation, delegation_id) is None:
+        raise NotFound("host organisation", "delegation_id")
+    codes = []
+    for _ in range(count):
+        code = InvitationCode(code="".join(secrets.choice(CODE_ALPHABET) for _ in range(10)),
+                              delegation_id=delegation_id, created_at=utcnow())
+        session.add(code)
+        codes.append(code)
+    session.flush()
+    audit(session, actor, "invitation_codes.issue", "delegation", delegation_id, delegation_id, None, {"count": count})
+    return codes
+
+
+def list_invitation_codes(session: Session, actor: Actor, delegation_id: str,
+                          used: bool | None = None) -> list[InvitationCode]:
+    """A host organisation's codes (only used or only unused ones when `used` is given),
+    with the enterprise that used each."""
+    if not in_scope(session, delegation_id, actor.delegation_id):
+        raise NotFound("host organisation", "delegation_id")
+    query = select(InvitationCode).where(InvitationCode.delegation_id == delegation_id)
+    if used is not None:
+        query = query.where(InvitationCode.used_by_unit_id.is_not(None) if used
+                            else InvitationCode.used_by_unit_id.is_(None))
+    return list(session.scalars(query.order_by(InvitationCode.created_at, InvitationCode.code)))
+
+
+def claim_invitation_code(session: Session, code: str, unit_id: str, unit_name: str) -> InvitationCode:
+    """Single use, even when two enterprises sign up at the same moment: the guarded
+    UPDATE lets exactly one of them through."""
+    # a DML statement executes to a CursorResult (rowcount); the typing says only Result
+    result = cast(CursorResult[Any], session.execute(
+        update(InvitationCode).where(InvitationCode.code == code, InvitationCode.used_by_unit_id.is_(None))
+        .values(used_by_unit_id=unit_id, used_by_name=unit_name, used_at=utcnow())))
+    row = session.get(InvitationCode, code, populate_existing=True)
+    if row is None:
+        raise DomainError("unknown_invitation_code", "no such invitation code", "invitation_code")
+    if result.rowcount == 1 or row.used_by_unit_id == unit_id:  # claimed now, or by this unit before
+        return row
+    raise Conflict("invitation_code_used", "this invitation code has already been used", "invitation_code")

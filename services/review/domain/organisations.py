@@ -1,0 +1,236 @@
+"""Organisations and scope: the delegation tree (交易团, 分团, industry delegations, host
+organisations), the admins who act on it and the part of the tree each may act on,
+the audit log, and the edition's settings and deadlines."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import Conflict, DeadlinePassed, DomainError, Forbidden, NotFound, Unauthorized
+from shared.outbox import Emit
+
+from ..models import Admin, AuditEntry, Delegation, EditionSettings
+
+REVIEWER_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee")
+SECRETARIAT_ROLES = ("delegation_secretariat", "organising_committee")
+DEFAULT_FEE_FEN = 20000
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The admin doing something: id, role and the part of the tree they may act on."""
+    id: str
+    role: str
+    delegation_id: str | None
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.role in SECRETARIAT_ROLES
+
+
+# --- seed data ----------------------------------------------------------------------------
+# 进口博览会广东交易团招商工作任务分解表 (seeds: ciie3-guangdong-delegation-notice): 26 members, 3,500.
+GUANGDONG_MEMBERS = [
+    ("GD-P-IIT", "省工业和信息化厅", 30), ("GD-P-STD", "省科技厅", 30), ("GD-P-AGR", "省农业农村厅", 30),
+    ("GD-P-SASAC", "省国资委", 100), ("GD-P-CCPIT", "省贸促会", 100), ("GD-P-FIC", "省工商联", 60),
+    ("GD-GZ", "广州市", 400), ("GD-ZH", "珠海市", 360), ("GD-ST", "汕头市", 160), ("GD-FS", "佛山市", 360),
+    ("GD-SG", "韶关市", 80), ("GD-HY", "河源市", 80), ("GD-MZ", "梅州市", 80), ("GD-HZ", "惠州市", 200),
+    ("GD-SW", "汕尾市", 80), ("GD-DG", "东莞市", 360), ("GD-ZS", "中山市", 200), ("GD-JM", "江门市", 150),
+    ("GD-YJ", "阳江市", 80), ("GD-ZJ", "湛江市", 80), ("GD-MM", "茂名市", 80), ("GD-ZQ", "肇庆市", 80),
+    ("GD-QY", "清远市", 80), ("GD-CZ", "潮州市", 80), ("GD-JY", "揭阳市", 80), ("GD-YF", "云浮市", 80),
+]
+DEFAULT_DELEGATIONS = (
+    [{"id": "GD", "name": "广东交易团", "parent_id": None, "recommendation_code": "Q2021089", "target": 3500}]
+    + [{"id": i, "name": f"{n}分团" if n.endswith("市") else f"{n}交易分团", "parent_id": "GD",
+        "recommendation_code": None, "target": t} for i, n, t in GUANGDONG_MEMBERS]
+    + [{"id": "FJ", "name": "福建交易团", "parent_id": None, "recommendation_code": "Q2021391", "target": 0}]
+)
+
+
+def announce_delegation(emit: Emit, d: Delegation) -> None:
+    emit("DelegationChanged", {"delegation_id": d.id, "name": d.name, "parent_id": d.parent_id,
+                               "recommendation_code": d.recommendation_code, "industry": bool(d.industry),
+                               "active": bool(d.active)})
+
+
+def seed_defaults(session: Session, emit: Emit, admin_password: str | None = None,
+                  edition: str = "CIIE-2026") -> None:
+    """Idempotent: the Guangdong delegation with its 26 members and targets, the Fujian
+    delegation with its recommendation code (announced to registration), the edition's
+    settings and, if a password is given, an organising-committee admin `admin`."""
+    for d in DEFAULT_DELEGATIONS:
+        if session.get(Delegation, d["id"]) is None:
+            delegation = Delegation(**d, centralised_payment=False, centralised_limit_fen=0,
+                                    centralised_spent_fen=0, two_level=False, industry=False, active=True)
+            session.add(delegation)
+            session.flush()
+            announce_delegation(emit, delegation)
+    if session.get(EditionSettings, edition) is None:
+        session.add(EditionSettings(edition=edition, fee_fen=DEFAULT_FEE_FEN))
+    if admin_password and session.scalar(select(Admin).where(Admin.username == "admin")) is None:
+        session.add(Admin(id=new_id(), username="admin", password_hash=_hasher.hash(admin_password),
+                          role="organising_committee", delegation_id=None, active=True))
+
+
+# --- scope --------------------------------------------------------------------------------
+def subtree(session: Session, root_id: str) -> set[str]:
+    ids, frontier = {root_id}, [root_id]
+    while frontier:
+        children = list(session.scalars(select(Delegation.id).where(Delegation.parent_id.in_(frontier))))
+        frontier = [c for c in children if c not in ids]
+        ids.update(frontier)
+    return ids
+
+
+def in_scope(session: Session, unit_delegation_id: str | None, admin_delegation_id: str | None) -> bool:
+    if admin_delegation_id is None:  # organising committee: everything
+        return True
+    current = unit_delegation_id
+    while current is not None:
+        if current == admin_delegation_id:
+            return True
+        parent = session.get(Delegation, current)
+        current = parent.parent_id if parent else None
+    return False
+
+
+def top_delegation(session: Session, delegation_id: str | None) -> Delegation | None:
+    current = session.get(Delegation, delegation_id) if delegation_id else None
+    while current is not None and current.parent_id:
+        current = session.get(Delegation, current.parent_id)
+    return current
+
+
+# --- delegations ----------------------------------------------------------------------------
+def active_delegations(session: Session) -> list[Delegation]:
+    """The (sub-)delegations, as a flat list with parent ids (a tree)."""
+    return list(session.scalars(select(Delegation).where(Delegation.active.is_(True)).order_by(Delegation.id)))
+
+
+def create_delegation(session: Session, emit: Emit, actor: Actor, data: dict[str, Any]) -> Delegation:
+    """The organising committee creates delegations; a secretariat creates sub-delegations
+    under a delegation in its scope. An industry delegation is joined by its code."""
+    if session.get(Delegation, data["id"]) is not None:
+        raise Conflict("delegation_exists", "this id is taken", "id")
+    parent = data["parent_id"]
+    if parent is None and actor.role != "organising_committee":
+        raise Forbidden("only the organising committee creates delegations")
+    if parent is not None and (session.get(Delegation, parent) is None or
+                               not in_scope(session, parent, actor.delegation_id)):
+        raise DomainError("unknown_delegation", "no such parent delegation in your scope", "parent_id")
+    if data["industry"] and not data["recommendation_code"]:
+        raise DomainError("recommendation_code_required", "an industry delegation is joined by its code",
+                          "recommendation_code")
+    delegation = Delegation(**data, centralised_payment=False, centralised_limit_fen=0, centralised_spent_fen=0,
+                            active=True)
+    session.add(delegation)
+    session.flush()
+    announce_delegation(emit, delegation)
+    audit(session, actor, "delegation.create", "delegation", delegation.id, delegation.id, None, data)
+    return delegation
+
+
+def update_delegation(session: Session, emit: Emit, actor: Actor, delegation_id: str,
+                      changes: dict[str, Any]) -> Delegation:
+    """Name, purchaser target, one or two review levels, active; within the actor's scope."""
+    delegation = session.get(Delegation, delegation_id, with_for_update=True)
+    if delegation is None or not in_scope(session, delegation_id, actor.delegation_id):
+        raise NotFound("delegation", "delegation_id")
+    before = {k: getattr(delegation, k) for k in changes}
+    for key, value in changes.items():
+        setattr(delegation, key, value)
+    announce_delegation(emit, delegation)
+    audit(session, actor, "delegation.update", "delegation", delegation_id, delegation_id, before, changes)
+    return delegation
+
+
+# --- admins ---------------------------------------------------------------------------------
+def authenticate_admin(session: Session, username: str, password: str) -> Admin:
+    admin = session.scalar(select(Admin).where(Admin.username == username))
+    if admin is None or not admin.active:
+        _hasher.hash(password)
+        raise Unauthorized("wrong username or password")
+    try:
+        _hasher.verify(admin.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise Unauthorized("wrong username or password") from None
+    return admin
+
+
+def create_admin(session: Session, actor: Actor, data: dict[str, Any]) -> Admin:
+    """The organising committee creates any admin; a delegation secretariat creates
+    admins inside its own delegation."""
+    role, delegation_id = data["role"], data.get("delegation_id")
+    if actor.role != "organising_committee":
+        if actor.role != "delegation_secretariat" or role not in ("sub_delegation_admin", "delegation_secretariat") \
+                or delegation_id is None or not in_scope(session, delegation_id, actor.delegation_id):
+            raise Forbidden("you may only create admins of your own delegation")
+    if role in ("sub_delegation_admin", "delegation_secretariat") and delegation_id is None:
+        raise DomainError("delegation_required", "this role works for a delegation", "delegation_id")
+    if delegation_id is not None and session.get(Delegation, delegation_id) is None:
+        raise DomainError("unknown_delegation", "no such delegation", "delegation_id")
+    if session.scalar(select(Admin.id).where(Admin.username == data["username"])):
+        raise Conflict("username_taken", "this username is taken", "username")
+    admin = Admin(id=new_id(), username=data["username"], password_hash=_hasher.hash(data["password"]), role=role,
+                  delegation_id=delegation_id, active=True)
+    session.add(admin)
+    session.flush()
+    audit(session, actor, "admin.create", "admin", admin.id, delegation_id, None,
+          {"username": admin.username, "role": role, "delegation_id": delegation_id})
+    return admin
+
+
+# --- the audit log --------------------------------------------------------------------------
+def audit(session: Session, actor: Actor, action: str, target_type: str, target_id: str,
+          delegation_id: str | None, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    session.add(AuditEntry(id=new_id(), admin_id=actor.id, role=actor.role, action=action, target_type=target_type,
+                           target_id=target_id, delegation_id=delegation_id, before=before, after=after,
+                           at=utcnow()))
+
+
+def audit_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
+    query = select(AuditEntry)
+    if actor.delegation_id is not None:
+        query = query.where(AuditEntry.delegation_id.in_(subtree(session, actor.delegation_id)))
+    for key in ("target_id", "action", "admin_id"):
+        if filters.get(key):
+            query = query.where(getattr(AuditEntry, key) == filters[key])
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters.get("page", 1), filters.get("per_page", 50)
+    items = list(session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id)
+                                 .offset((page - 1) * per_page).limit(per_page)))
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+# --- settings and deadlines -------------------------------------------------------------
+def settings_for(session: Session, edition: str) -> EditionSettings:
+    settings = session.get(EditionSettings, edition)
+    if settings is None:
+        settings = EditionSettings(edition=edition, fee_fen=DEFAULT_FEE_FEN)
+        session.add(settings)
+        session.flush()
+    return settings
+
+
+def update_settings(session: Session, actor: Actor, edition: str, changes: dict[str, Any]) -> EditionSettings:
+    """Edition deadlines (stored as naive UTC) for review, labelling and locking, and the fee."""
+    settings = settings_for(session, edition)
+    before = {k: str(getattr(settings, k)) for k in changes}
+    for key, value in changes.items():
+        setattr(settings, key, value.replace(tzinfo=None) if hasattr(value, "tzinfo") and value.tzinfo else value)
+    audit(session, actor, "settings.update", "edition", edition, None, before,
+          {k: str(v) for k, v in changes.items()})
+    return settings
+
+
+def check_deadline(deadline: dt.datetime | None, what: str, now: dt.datetime | None = None) -> None:
+    if deadline is not None and (now or utcnow()) > deadline:
+        raise DeadlinePassed("deadline_passed", f"{what} closed on {deadline.isoformat(timespec='minutes')} UTC")

@@ -1,0 +1,320 @@
+"""Personnel: who pays for each person (确认代付/取消代付, centralised payment within its
+limit), VIP and staff labels within the unit's quota, upgrades, the quota template, and
+the locking of credential reuse requests."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from shared.db import new_id, utcnow
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.outbox import Emit
+from shared.validators import is_valid_uscc
+
+from ..models import Delegation, Quota, ReviewPerson, UnitReview
+from .organisations import Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
+
+LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}
+QUOTA_FILE_LIMIT = 5 * 1024 * 1024
+
+
+# --- confirmation -------------------------------------------------------------------------
+def confirmation_for(requested_label: str, delegation: Delegation | None) -> tuple[str, str] | None:
+    """(label, payer) to confirm at once, or None when the delegation must decide.
+
+    A professional visitor whose delegation has no centralised payment pays for
+    themself: there is nothing to choose. VIP/staff labels and 统付 delegations wait for
+    an admin's confirmation (确认代付/取消代付)."""
+    if requested_label == "visitor" and (delegation is None or not delegation.centralised_payment):
+        return "visitor", "unit"
+    return None
+
+
+def _confirm(emit: Emit, review: UnitReview, person: ReviewPerson, label: str, payer: str) -> None:
+    person.label, person.payer, person.status, person.confirmed_at = label, payer, "confirmed", utcnow()
+    emit("PersonnelConfirmed", {"person_id": person.person_id, "unit_id": person.unit_id,
+                                "delegation_id": review.delegation_id, "label": label, "payer": payer})
+
+
+def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> None:
+    """Once the unit is approved, its submitted people await confirmation; those with
+    nothing to decide are confirmed at once."""
+    delegation = top_delegation(session, review.delegation_id)
+    people = session.scalars(select(ReviewPerson).where(ReviewPerson.unit_id == review.unit_id,
+                                                        ReviewPerson.status == "submitted")
+                             .order_by(ReviewPerson.person_id).with_for_update())
+    for person in people:
+        person.status = "awaiting_confirmation"
+        decision = confirmation_for(person.requested_label, delegation)
+        if decision:
+            _confirm(emit, review, person, *decision)
+
+
+def people_in_scope(session: Session, person_ids: list[str], actor: Actor,
+                    statuses: Iterable[str]) -> list[tuple[ReviewPerson, UnitReview]]:
+    """All the people, locked, each in the actor's scope and in one of `statuses`; a
+    batch is all or nothing."""
+    if not person_ids:
+        raise DomainError("no_people", "choose at least one person", "person_ids")
+    rows = []
+    for person_id in sorted(set(person_ids)):
+        person = session.get(ReviewPerson, person_id, with_for_update=True)
+        review = session.get(UnitReview, person.unit_id) if person else None
+        if person is None or review is None or not in_scope(session, review.delegation_id, actor.delegation_id):
+            raise NotFound(f"person {person_id}", "person_ids")
+        if person.status not in statuses:
+            raise Conflict("wrong_state", f"person {person_id} is {person.status}", "person_ids")
+        rows.append((person, review))
+    return rows
+
+
+def personnel_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
+    """People of units in the actor's part of the tree; filters: status ("all" for any), unit_id."""
+    query = select(ReviewPerson).join(UnitReview, UnitReview.unit_id == ReviewPerson.unit_id)
+    if actor.delegation_id is not None:
+        query = query.where(UnitReview.delegation_id.in_(subtree(session, actor.delegation_id)))
+    if filters["status"] != "all":
+        query = query.where(ReviewPerson.status == filters["status"])
+    if filters["unit_id"]:
+        query = query.where(ReviewPerson.unit_id == filters["unit_id"])
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters["page"], filters["per_page"]
+    items = list(session.scalars(query.order_by(ReviewPerson.person_id).offset((page - 1) * per_page)
+                                 .limit(per_page)))
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def confirm_payer(session: Session, emit: Emit, person_ids: list[str], delegation_pays: bool, actor: Actor,
+                  now: dt.datetime | None = None) -> list[ReviewPerson]:
+    """确认代付 / 取消代付, one or a batch, final once chosen. The delegation's centralised
+    payment never goes over its limit."""
+    rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation",))
+    for person, review in rows:
+        check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
+        if person.requested_label != "visitor":
+            raise Conflict("label_decision_needed", "grant or decline the requested label first", "person_ids")
+        if delegation_pays:
+            top = top_delegation(session, review.delegation_id)
+            if top is None or not top.centralised_payment:
+                raise Conflict("no_centralised_payment", "the delegation does not pay centrally", "person_ids")
+            fee = settings_for(session, review.edition or "").fee_fen
+            spend(session, top, fee)
+            person.fee_fen = fee
+        _confirm(emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
+        audit(session, actor, "person.confirm_delegation_pays" if delegation_pays else "person.cancel_delegation_pays",
+              "person", person.person_id, review.delegation_id, {"status": "awaiting_confirmation"},
+              {"label": "visitor", "payer": person.payer})
+    return [p for p, _ in rows]
+
+
+# --- centralised payment ------------------------------------------------------------------
+def _locked_delegation(session: Session, delegation_id: str) -> Delegation:
+    """The delegation's row, locked and re-read; it exists (its people refer to it)."""
+    locked = session.get(Delegation, delegation_id, with_for_update=True, populate_existing=True)
+    assert locked is not None, delegation_id
+    return locked
+
+
+def spend(session: Session, delegation: Delegation, fee_fen: int) -> None:
+    """Atomic: the row lock serialises every instance that spends from this delegation."""
+    locked = _locked_delegation(session, delegation.id)
+    if locked.centralised_spent_fen + fee_fen > locked.centralised_limit_fen:
+        left = locked.centralised_limit_fen - locked.centralised_spent_fen
+        raise Conflict("centralised_limit_reached",
+                       f"the centralised payment limit would be exceeded ({left / 100:.2f} CNY left)", "person_ids")
+    locked.centralised_spent_fen += fee_fen
+
+
+def set_centralised_payment(session: Session, actor: Actor, delegation_id: str, enabled: bool,
+                            limit_fen: int) -> Delegation:
+    """统付: on/off with an amount limit (fen) that confirmations never exceed."""
+    delegation = session.get(Delegation, delegation_id, with_for_update=True)
+    if delegation is None or not in_scope(session, delegation_id, actor.delegation_id):
+        raise NotFound("delegation", "delegation_id")
+    if delegation.parent_id is not None:
+        raise DomainError("not_a_delegation", "centralised payment is set on the delegation itself", "delegation_id")
+    if not actor.is_secretariat:
+        raise Forbidden("the delegation secretariat sets centralised payment")
+    if limit_fen < delegation.centralised_spent_fen:
+        raise Conflict("limit_below_spent", f"{delegation.centralised_spent_fen / 100:.2f} CNY is already committed",
+                       "limit_fen")
+    before = {"enabled": delegation.centralised_payment, "limit_fen": delegation.centralised_limit_fen}
+    delegation.centralised_payment, delegation.centralised_limit_fen = enabled, limit_fen
+    audit(session, actor, "delegation.centralised_payment", "delegation", delegation.id, delegation.id, before,
+          {"enabled": enabled, "limit_fen": limit_fen})
+    return delegation
+
+
+# --- quotas and labels --------------------------------------------------------------------
+def quota_for(session: Session, edition: str, uscc: str, lock: bool = True) -> Quota | None:
+    query = select(Quota).where(Quota.edition == edition, Quota.uscc == uscc)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def get_quota(session: Session, edition: str, uscc: str) -> Quota:
+    quota = quota_for(session, edition, uscc, lock=False)
+    if quota is None:
+        raise NotFound("quota", "uscc")
+    return quota
+
+
+def use_quota(session: Session, review: UnitReview, label: str) -> None:
+    """A VIP or staff label is granted only within the unit's quota, atomically: the
+    guarded UPDATE succeeds for exactly as many grants as there is quota."""
+    column, limit = (Quota.vip_used, Quota.vip) if label == "vip" else (Quota.staff_used, Quota.staff)
+    # a DML statement executes to a CursorResult (rowcount); the typing says only Result
+    result = cast(CursorResult[Any], session.execute(
+        update(Quota).where(Quota.edition == review.edition, Quota.uscc == review.uscc, column < limit)
+        .values({column: column + 1})))
+    if result.rowcount != 1:
+        raise Conflict("quota_exhausted", f"the unit has no {label} quota left", "label")
+
+
+def free_quota(session: Session, review: UnitReview, label: str) -> None:
+    column = Quota.vip_used if label == "vip" else Quota.staff_used
+    session.execute(update(Quota).where(Quota.edition == review.edition, Quota.uscc == review.uscc, column > 0)
+                    .values({column: column - 1}))
+
+
+def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+    """Give back what a person held: quota for a free label, centralised-payment budget."""
+    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
+        free_quota(session, review, person.label)
+    if person.status in ("confirmed", "locked") and person.payer == "delegation" and person.fee_fen:
+        top = top_delegation(session, review.delegation_id)
+        if top is not None:
+            locked = _locked_delegation(session, top.id)
+            locked.centralised_spent_fen = max(0, locked.centralised_spent_fen - person.fee_fen)
+
+
+def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str, actor: Actor,
+                now: dt.datetime | None = None) -> list[ReviewPerson]:
+    """Label people awaiting confirmation as VIP or staff (free, within quota) — or as
+    professional visitors, who then go the payer way."""
+    rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation",))
+    for person, review in rows:
+        check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
+        if label == "visitor":
+            person.requested_label = "visitor"
+            decision = confirmation_for("visitor", top_delegation(session, review.delegation_id))
+            if decision:
+                _confirm(emit, review, person, *decision)
+        else:
+            use_quota(session, review, label)
+            _confirm(emit, review, person, label, "free")
+        audit(session, actor, "person.label", "person", person.person_id, review.delegation_id,
+              {"requested_label": person.requested_label}, {"label": label})
+    return [p for p, _ in rows]
+
+
+def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: Actor,
+            now: dt.datetime | None = None) -> ReviewPerson:
+    """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota."""
+    [(person, review)] = people_in_scope(session, [person_id], actor, ("confirmed", "locked"))
+    check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
+    if person.reused_label == "vip":
+        raise Conflict("reused_vip", "a reused VIP credential cannot be changed", "label")
+    if LABEL_RANK[to_label] <= LABEL_RANK[person.label or "visitor"]:
+        raise DomainError("not_an_upgrade", f"{person.label} cannot become {to_label}", "label")
+    use_quota(session, review, to_label)
+    if person.label in ("vip", "staff"):
+        free_quota(session, review, person.label)
+    before = {"label": person.label, "payer": person.payer}
+    emit("PersonnelUpgraded", {"person_id": person.person_id, "unit_id": person.unit_id,
+                               "from_label": person.label, "to_label": to_label})
+    person.label, person.payer = to_label, "free"
+    audit(session, actor, "person.upgrade", "person", person.person_id, review.delegation_id, before,
+          {"label": to_label, "payer": "free"})
+    return person
+
+
+def set_quota(session: Session, emit: Emit, actor: Actor, edition: str, uscc: str, vip: int, staff: int,
+              unit_id: str | None = None) -> Quota:
+    if not is_valid_uscc(uscc):
+        raise DomainError("invalid_uscc", f"{uscc}: USCC check character does not match", "uscc")
+    if vip < 0 or staff < 0:
+        raise DomainError("invalid_quota", "quotas cannot be negative", "vip" if vip < 0 else "staff")
+    quota = quota_for(session, edition, uscc)
+    if quota is None:
+        quota = Quota(id=new_id(), edition=edition, uscc=uscc, vip=0, staff=0, vip_used=0, staff_used=0,
+                      set_by_delegation_id=actor.delegation_id)
+        session.add(quota)
+        session.flush()
+    if vip < quota.vip_used or staff < quota.staff_used:
+        raise Conflict("quota_below_use", f"{quota.vip_used} VIP and {quota.staff_used} staff labels are in use",
+                       "vip" if vip < quota.vip_used else "staff")
+    before = {"vip": quota.vip, "staff": quota.staff}
+    quota.vip, quota.staff = vip, staff
+    review = session.scalar(select(UnitReview).where(UnitReview.uscc == uscc, UnitReview.edition == edition))
+    emit("QuotaChanged", {"uscc": uscc, "unit_id": unit_id or (review.unit_id if review else None), "vip": vip,
+                          "staff": staff})
+    audit(session, actor, "quota.set", "quota", uscc, actor.delegation_id, before, {"vip": vip, "staff": staff})
+    return quota
+
+
+def parse_quota_file(filename: str, content: bytes) -> list[dict[str, Any]]:
+    """The quota template: columns uscc, vip, staff (CSV or XLSX), one row per unit."""
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True).active
+        except Exception:
+            raise DomainError("unreadable_file", "the file is not a readable XLSX workbook", "file") from None
+        rows = [[("" if c is None else str(c)).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError("unreadable_file", "the CSV file must be UTF-8", "file") from None
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    rows = [r for r in rows if any(r)]
+    if not rows or [h.lower() for h in rows[0][:3]] != ["uscc", "vip", "staff"]:
+        raise DomainError("bad_template", "the first row must be: uscc, vip, staff", "file")
+    parsed: list[dict[str, Any]] = []
+    for number, row in enumerate(rows[1:], start=2):
+        try:
+            parsed.append({"uscc": row[0].upper(), "vip": int(float(row[1] or 0)), "staff": int(float(row[2] or 0))})
+        except (ValueError, IndexError):
+            raise DomainError("bad_row", f"row {number}: vip and staff must be whole numbers", "file") from None
+        if not is_valid_uscc(parsed[-1]["uscc"]):
+            raise DomainError("bad_row", f"row {number}: {row[0]} is not a valid USCC", "file")
+    return parsed
+
+
+def import_quotas(session: Session, emit: Emit, actor: Actor, edition: str, filename: str | None,
+                  content: bytes | None) -> int:
+    """The quota template (CSV or XLSX, `content` None when nothing was sent): all rows or
+    none. Returns how many rows were imported."""
+    if content is None:
+        raise DomainError("file_required", "send the template as multipart field 'file'", "file")
+    rows = parse_quota_file(filename or "", content)
+    for row in rows:
+        set_quota(session, emit, actor, edition, row["uscc"], row["vip"], row["staff"])
+    return len(rows)
+
+
+# --- credential reuse ---------------------------------------------------------------------
+def lock_reuse(session: Session, emit: Emit, person_ids: list[str], actor: Actor,
+               now: dt.datetime | None = None) -> list[ReviewPerson]:
+    """锁定提交: the delegation locks reuse requests; a free label needs matching quota."""
+    rows = people_in_scope(session, person_ids, actor, ("pending_lock",))
+    for person, review in rows:
+        check_deadline(settings_for(session, review.edition or "").locking_deadline, "locking", now)
+        if review.status != "approved":
+            raise Conflict("unit_not_approved", "the unit must be approved first", "person_ids")
+        label = person.reused_label or "visitor"
+        if label in ("vip", "staff"):
+            use_quota(session, review, label)
+        payer = "free" if label in ("vip", "staff") else "unit"
+        person.label, person.payer, person.status, person.confirmed_at = label, payer, "locked", utcnow()
+        emit("ReuseLocked", {"person_id": person.person_id, "unit_id": person.unit_id, "label": label,
+                             "payer": payer, "previous_credential_no": person.previous_credential_no})
+        audit(session, actor, "person.lock_reuse", "person", person.person_id, review.delegation_id,
+              {"status": "pending_lock"}, {"status": "locked", "label": label})
+    return [p for p, _ in rows]

@@ -1,0 +1,55 @@
+"""What every service is built from: settings, its database, the broker, the outbox, and
+one unit of work. Each service's `bootstrap.py` extends `ServiceDeps` with its own typed
+dependencies (ciphers, providers, RPC clients) and builds it once per process."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+from sqlalchemy.orm import Session
+
+from .broker import Broker
+from .config import Settings, load_settings
+from .db import Database
+from .inbox import EventConsumer, Handler
+from .outbox import Emit, Outbox
+
+
+@dataclass
+class ServiceDeps:
+    settings: Settings
+    db: Database
+    broker: Broker
+    outbox: Outbox
+    inbox_model: type
+
+    @staticmethod
+    def infrastructure(service: str, outbox_model: type) -> dict[str, Any]:
+        """The common parts, as keyword arguments for a service's deps class."""
+        settings = load_settings(service)
+        db = Database(settings.database_url)
+        broker = Broker(settings.amqp_uri)
+        return {"settings": settings, "db": db, "broker": broker,
+                "outbox": Outbox(service, db, outbox_model, broker)}
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    @contextlib.contextmanager
+    def uow(self, correlation_id: str | None = None) -> Iterator[tuple[Session, Emit]]:
+        """The one way into a transaction, for views, handlers and sweeps alike:
+        `with deps.uow() as (session, emit):` — rows and emitted events commit together."""
+        with self.outbox.unit_of_work(correlation_id) as (session, emit):
+            yield session, emit
+
+    def consumer(self, handlers: Mapping[str, Handler[Self]]) -> EventConsumer[Self]:
+        return EventConsumer(self.outbox, self.inbox_model, handlers, self)
+
+    def health(self) -> dict[str, str]:
+        db_ok, broker_ok = self.db.ping(), self.broker.ping()
+        return {"service": self.service, "database": "ok" if db_ok else "unreachable",
+                "broker": "ok" if broker_ok else "unreachable",
+                "status": "ok" if db_ok and broker_ok else "degraded"}
