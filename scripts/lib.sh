@@ -89,3 +89,10 @@ ensure_compose() {  # optional: lets a test validate docker-compose.yml
   apt_install docker-compose >/dev/null 2>&1 || say "docker-compose unavailable: its config test will be skipped"
   return 0
 }
+
+static_checks() {  # types and undefined or unused names; set ACCR_SKIP_STATIC=1 to skip while iterating
+  [ "${ACCR_SKIP_STATIC:-0}" = 1 ] && return 0
+  say "static checks: mypy, ruff"
+  "$VENV/bin/python" -m mypy --no-error-summary >&2 || { say "mypy found type errors"; return 1; }
+  "$VENV/bin/python" -m ruff check --quiet . >&2 || { say "ruff found problems"; return 1; }
+}
