@@ -48,7 +48,8 @@ def run_topology(instances: int, units: int, concurrency: int) -> dict:
         env.update(AMQP_URI=amqp, JWT_PRIVATE_KEY_FILE=str(keys / "private.pem"),
                    JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), SMTP_PORT=str(smtp), ACCR_DATA_DIR=str(work),
                    PAYMENT_SANDBOX_CALLBACK_DELAY="0.05", REGISTRATION_DATA_KEY=base64.urlsafe_b64encode(
-                       os.urandom(32)).decode(), SMS_MAX_PER_CLIENT_PER_HOUR="1000000", RETRY_DELAYS_MS="500,2000")
+                       os.urandom(32)).decode(), SMS_MAX_PER_CLIENT_PER_HOUR="1000000", RETRY_DELAYS_MS="500,2000",
+                   ACCR_SANDBOX="1")
         stack = Stack(workdir=work, env=env, mode="distributed", gateway_port=free_port(),
                       api_base_port=21000 + instances * 200, billing_api_instances=instances,
                       billing_worker_instances=instances, gunicorn_workers=2)

@@ -50,7 +50,7 @@ def main() -> None:
     vhost = Vhost(new_tag())  # its own vhost: another stack on this broker must not take its messages
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(workdir=Path(tmp) / "run", env={"ACCR_DATA_DIR": tmp, "SMTP_PORT": str(free_port()),
-                                                        "SMS_MAX_PER_CLIENT_PER_HOUR": "100000",
+                                                        "SMS_MAX_PER_CLIENT_PER_HOUR": "100000", "ACCR_SANDBOX": "1",
                                                         "AMQP_URI": vhost.create()},
                       mode="local", gateway_port=free_port())
         try:

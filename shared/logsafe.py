@@ -9,7 +9,7 @@ from sqlalchemy.exc import StatementError
 
 from .errors import DomainError
 
-_LONG_NUMBER = re.compile(r"\d{10,}[\dXx]*")
+_LONG_NUMBER = re.compile(r"[0-9]{10,}[0-9Xx]*")
 MAX_LENGTH = 300
 
 

@@ -36,7 +36,7 @@ def is_valid_uscc(code: str) -> bool:
         return False
     if any(c not in USCC_CHARSET for c in code):
         return False
-    if code[0] not in USCC_AUTHORITIES or not code[2:8].isdigit():
+    if code[0] not in USCC_AUTHORITIES or not (code[2:8].isascii() and code[2:8].isdigit()):
         return False
     return uscc_check_char(code[:17]) == code[17]
 

@@ -23,6 +23,9 @@ from .schemas import (
 )
 
 bp = Blueprint("billing", __name__, description="Orders, payments, invoices, refunds")
+# The sandboxes' own routes (what a phone or an outside party would do): registered only with
+# ACCR_SANDBOX=1, never in production.
+sandbox_bp = Blueprint("billing-sandbox", __name__, description="Sandbox providers (ACCR_SANDBOX=1 only)")
 UNIT = "unit_contact"
 FINANCE = ("finance", "organising_committee")
 
@@ -100,8 +103,8 @@ def payment_callback(provider_name):
     return "success", 200, {"Content-Type": "text/plain"}
 
 
-@bp.route("/sandbox/payments/<txn_id>/pay", methods=["POST"])
-@bp.arguments(SandboxPaySchema)
+@sandbox_bp.route("/sandbox/payments/<txn_id>/pay", methods=["POST"])
+@sandbox_bp.arguments(SandboxPaySchema)
 def sandbox_pay(data, txn_id):
     """Sandbox only: the payer scans the QR code and pays."""
     sandbox = bootstrap().payment_provider

@@ -4,11 +4,14 @@ prefix, the payment deadlines per method, how long an order may stay unpaid, and
 edition's fee."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.config import Readiness, Settings
+from shared.crypto import load_key
 from shared.service import ServiceDeps
 
 from . import models
@@ -66,6 +69,15 @@ class BillingDeps(ServiceDeps):
         return f"{self.settings.public_base_url}/api/billing/callbacks/sandbox/refunds"
 
 
+def callback_secret(settings: Settings) -> str:
+    """The key the sandbox provider signs its callbacks with: configured, or one generated for
+    this data folder (never a constant anyone could read in the source)."""
+    configured = settings.get("PAYMENT_SANDBOX_SECRET")
+    if configured:
+        return configured
+    return base64.urlsafe_b64encode(load_key(None, settings.data_dir / "keys" / "payment-sandbox.key")).decode()
+
+
 def _listed(value: str | None) -> set[str]:
     return {v.strip() for v in (value or "").split(",") if v.strip()}
 
@@ -75,8 +87,12 @@ def bootstrap() -> BillingDeps:
     parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
     settings = parts["settings"]
     get = settings.get
-    payments = SandboxPaymentProvider(parts["db"], get("PAYMENT_SANDBOX_SECRET", "sandbox-payment-secret"),
-                                      settings.public_base_url,
+    ready = Readiness(settings)
+    ready.no_sandbox("payment provider (QR, B2B and refunds)")
+    ready.no_sandbox("e-invoicing platform")
+    ready.token_keys(issuer=False)
+    ready.verify()
+    payments = SandboxPaymentProvider(parts["db"], callback_secret(settings), settings.public_base_url,
                                       callback_delay=float(get("PAYMENT_SANDBOX_CALLBACK_DELAY", "0.2")))
     deadlines = {kind: dt.datetime.fromisoformat(value) for kind, value in (
         ("transfer", get("TRANSFER_DEADLINE")), ("online", get("ONLINE_PAYMENT_DEADLINE"))) if value}

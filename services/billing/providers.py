@@ -37,7 +37,8 @@ def sign(params: dict[str, Any], secret: str) -> str:
 
 def verify(params: dict[str, Any], secret: str) -> bool:
     given = params.get("sign")
-    return isinstance(given, str) and hmac.compare_digest(given, sign(params, secret))
+    # bytes: compare_digest refuses non-ASCII str, and a forged sign may hold anything
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), sign(params, secret).encode())
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.schemas import Strict
+from shared.schemas import Int, Strict
 
 from .providers import ONLINE_METHODS
 
@@ -12,7 +12,7 @@ class PayableItemSchema(Strict):
     person_id = fields.String()
     label = fields.String()
     payer = fields.String()
-    fee_fen = fields.Integer()
+    fee_fen = Int()
     status = fields.String()
     order_id = fields.String(allow_none=True)
 
@@ -25,7 +25,7 @@ class CreateOrderSchema(Strict):
 class OrderSchema(Strict):
     order_no = fields.String()
     unit_id = fields.String()
-    amount_fen = fields.Integer()
+    amount_fen = Int()
     status = fields.String()
     person_ids = fields.List(fields.String())
     created_at = fields.DateTime()
@@ -41,23 +41,23 @@ class PaymentStartedSchema(Strict):
     payment_id = fields.String()
     order_no = fields.String()
     method = fields.String()
-    amount_fen = fields.Integer()
+    amount_fen = Int()
     provider_txn_id = fields.String()
     pay_content = fields.String()
 
 
 class SandboxPaySchema(Strict):
-    notify_times = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5))
+    notify_times = Int(load_default=1, validate=validate.Range(min=1, max=5))
     payer_name = fields.String(load_default=None, allow_none=True)  # B2B: the paying company
 
 
 class TransferInSchema(Strict):
     remitter_type = fields.String(required=True, validate=validate.OneOf(("unit", "individual")))
     remitter_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    remitter_account = fields.String(required=True, validate=validate.Regexp(r"^\d{8,32}$",
+    remitter_account = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{8,32}$",
                                                                                  error="an account number is 8 to 32 digits"))
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=1))
-    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number"))
+    amount_fen = Int(required=True, validate=validate.Range(min=1))
+    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9]{6,15}$", error="not a valid phone number"))
 
 
 class TransferSchema(Strict):
@@ -66,7 +66,7 @@ class TransferSchema(Strict):
     remitter_type = fields.String()
     remitter_name = fields.String()
     remitter_account = fields.Function(lambda t: "****" + t["remitter_account"][-4:])  # dumps transfer_view dicts
-    amount_fen = fields.Integer()
+    amount_fen = Int()
     phone = fields.String(attribute="phone_masked")
     status = fields.String()
     reason = fields.String(allow_none=True)
@@ -83,10 +83,10 @@ class ReasonSchema(Strict):
 
 
 class StatementResultSchema(Strict):
-    matched = fields.Integer()
-    ambiguous = fields.Integer()
-    unmatched = fields.Integer()
-    skipped = fields.Integer()
+    matched = Int()
+    ambiguous = Int()
+    unmatched = Int()
+    skipped = Int()
 
 
 class InvoiceInSchema(Strict):
@@ -101,7 +101,7 @@ class InvoiceSchema(Strict):
     kind = fields.String()
     title = fields.String()
     tax_no = fields.String(allow_none=True)
-    amount_fen = fields.Integer()
+    amount_fen = Int()
     status = fields.String()
     issued_at = fields.DateTime()
     reversed_at = fields.DateTime(allow_none=True)
@@ -132,7 +132,7 @@ class RefundSchema(Strict):
     id = fields.String()
     order_no = fields.String()
     person_ids = fields.List(fields.String())
-    amount_fen = fields.Integer()
+    amount_fen = Int()
     route = fields.String()
     status = fields.String()
     failure = fields.String(allow_none=True)
@@ -151,5 +151,5 @@ class ReconciliationSchema(Strict):
 
 class CentralisedStatementSchema(Strict):
     delegation_id = fields.String()
-    people = fields.Integer()
-    amount_fen = fields.Integer()
+    people = Int()
+    amount_fen = Int()

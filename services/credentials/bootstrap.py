@@ -8,7 +8,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.crypto import load_key
+from shared.config import Readiness
 from shared.service import ServiceDeps
 
 from . import models
@@ -56,8 +56,11 @@ class CredentialsDeps(ServiceDeps):
 def bootstrap() -> CredentialsDeps:
     parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
     settings = parts["settings"]
+    ready = Readiness(settings)
+    qr_secret = ready.key("QR_KEY", settings.data_dir / "keys" / "credentials-qr.key")
+    ready.token_keys(issuer=False)
+    ready.verify()
     return CredentialsDeps(
-        **parts, inbox_model=models.InboxMessage,
-        qr_secret=load_key(settings.get("QR_KEY"), settings.data_dir / "keys" / "credentials-qr.key"),
+        **parts, inbox_model=models.InboxMessage, qr_secret=qr_secret,
         check_timeout=dt.timedelta(seconds=float(settings.get("CHECK_TIMEOUT_SECONDS", "3600"))),
         check_max_sends=int(settings.get("CHECK_MAX_SENDS", "3")))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.schemas import Strict
+from shared.schemas import Int, Strict
 
 class CredentialSchema(Strict):
     credential_no = fields.String()
@@ -20,17 +20,17 @@ class CredentialSchema(Strict):
 
 
 class CountsSchema(Strict):
-    requested = fields.Integer()
-    awaiting_answer = fields.Integer()
-    passed = fields.Integer()
-    failed = fields.Integer()
-    overdue = fields.Integer()
-    in_production = fields.Integer()
-    produced = fields.Integer()
-    dispatched = fields.Integer()
-    handed_over = fields.Integer()
-    reused = fields.Integer()
-    revoked = fields.Integer()
+    requested = Int()
+    awaiting_answer = Int()
+    passed = Int()
+    failed = Int()
+    overdue = Int()
+    in_production = Int()
+    produced = Int()
+    dispatched = Int()
+    handed_over = Int()
+    reused = Int()
+    revoked = Int()
 
 
 class GateQuerySchema(Strict):
@@ -49,12 +49,12 @@ class OverdueCheckSchema(Strict):
     id = fields.String()
     person_id = fields.String()
     unit_id = fields.String()
-    requests_sent = fields.Integer()
+    requests_sent = Int()
     requested_at = fields.DateTime()
     last_sent_at = fields.DateTime(allow_none=True)
 
 
 class BatchSchema(Strict):
     id = fields.String()
-    size = fields.Integer()
+    size = Int()
     produced_at = fields.DateTime()

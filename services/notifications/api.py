@@ -16,6 +16,9 @@ from .schemas import (
 )
 
 bp = Blueprint("notifications", __name__, description="Email and SMS")
+# The sandboxes' own routes (what a phone or an outside party would do): registered only with
+# ACCR_SANDBOX=1, never in production.
+sandbox_bp = Blueprint("notifications-sandbox", __name__, description="Sandbox providers (ACCR_SANDBOX=1 only)")
 OPERATIONS = ("operations", "organising_committee")
 ADMINS = ("operations", "organising_committee", "delegation_secretariat", "sub_delegation_admin", "finance")
 
@@ -42,9 +45,9 @@ def resend(message_id):
         return s.get(Message, message_id)
 
 
-@bp.route("/sandbox/sms", methods=["GET"])
-@bp.arguments(SandboxSmsQuerySchema, location="query")
-@bp.response(200, SandboxSmsSchema(many=True))
+@sandbox_bp.route("/sandbox/sms", methods=["GET"])
+@sandbox_bp.arguments(SandboxSmsQuerySchema, location="query")
+@sandbox_bp.response(200, SandboxSmsSchema(many=True))
 def sandbox_sms(args):
     """Sandbox only: the messages the given phone has received."""
     with bootstrap().uow() as (s, _):

@@ -5,9 +5,11 @@ from flask import Flask
 
 from shared.http import create_service_app
 
-from .api import bp
+from .api import bp, sandbox_bp
 from .bootstrap import bootstrap
 
 
 def create_app(start_relay: bool = True) -> Flask:
-    return create_service_app(bootstrap(), [bp], start_relay=start_relay)
+    deps = bootstrap()
+    blueprints = [bp, sandbox_bp] if deps.settings.sandbox else [bp]
+    return create_service_app(deps, blueprints, start_relay=start_relay)

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Protocol
 
+from shared.config import Readiness
 from shared.service import ServiceDeps
 
 from . import models
@@ -43,5 +44,10 @@ def bootstrap() -> NotificationsDeps:
                        get("SMTP_USER"), get("SMTP_PASSWORD"), get("SMTP_STARTTLS") == "1", get("SMTP_SSL") == "1")
     failing = {n for n in (get("SMS_SANDBOX_FAIL_NUMBERS") or "").split(",") if n}
     limiter = RateLimiter({"email": float(get("EMAIL_PER_SECOND") or 20), "sms": float(get("SMS_PER_SECOND") or 50)})
+    ready = Readiness(parts["settings"])
+    ready.require(get("SMTP_HOST") is not None, "SMTP_HOST (and SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM)")
+    ready.no_sandbox("SMS gateway")
+    ready.token_keys(issuer=False)
+    ready.verify()
     return NotificationsDeps(**parts, inbox_model=models.InboxMessage, email=email,
-                             sms=SandboxSmsProvider(parts["db"], failing), limiter=limiter)
+                             sms=SandboxSmsProvider(parts["db"], failing, keep_inbox=parts["settings"].sandbox), limiter=limiter)

@@ -4,6 +4,7 @@ redelivered event never sends twice."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,14 +18,16 @@ from sqlalchemy.orm import Session
 from shared.db import new_id, utcnow
 from shared.errors import Conflict
 from shared.inbox import HandlerContext
+from shared.logsafe import describe
 from shared.masking import mask_email, mask_phone
 
 from .models import Message, Preference
-from .providers import DeliveryError
+from .providers import DeliveryError, UndeliverableMessage
 
 if TYPE_CHECKING:
     from .bootstrap import NotificationsDeps
 
+log = logging.getLogger(__name__)
 LANGUAGES = ("zh", "en")
 MAX_ATTEMPTS = 5
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -98,8 +101,9 @@ class RateLimiter:
 def deliver(deps: NotificationsDeps, ids: list[str] | None = None, limit: int = 50,
             now: dt.datetime | None = None) -> int:
     """Send due messages; failures back off exponentially and end as `dead` after
-    MAX_ATTEMPTS, visible in the delivery log. A channel over its rate waits for the
-    next pass. Returns how many were sent."""
+    MAX_ATTEMPTS (at once when the message can never be sent), visible in the delivery
+    log with their reason. One message that fails never stops the others. A channel over
+    its rate waits for the next pass. Returns how many were sent."""
     now = now or utcnow()
     sent = 0
     with deps.uow() as (s, _):
@@ -118,10 +122,12 @@ def deliver(deps: NotificationsDeps, ids: list[str] | None = None, limit: int = 
                     msg.provider_id = deps.email.send(msg.recipient or "", msg.subject or "", msg.body)
                 else:
                     msg.provider_id = deps.sms.send(msg.recipient or "", msg.body)
-            except DeliveryError as exc:
-                msg.last_error = str(exc)[:300]
-                msg.status = "dead" if msg.attempts >= MAX_ATTEMPTS else "failed"
+            except Exception as exc:  # whatever one message does, the rest of the batch goes on
+                msg.last_error = (str(exc) if isinstance(exc, DeliveryError) else describe(exc))[:300]
+                final = isinstance(exc, UndeliverableMessage) or msg.attempts >= MAX_ATTEMPTS
+                msg.status = "dead" if final else "failed"
                 msg.next_attempt_at = now + backoff(msg.attempts)
+                log.warning("message %s (%s, %s) not sent: %s", msg.id, msg.channel, msg.template, msg.last_error)
                 continue
             msg.status, msg.sent_at, msg.recipient, msg.last_error = "sent", utcnow(), None, None
             sent += 1

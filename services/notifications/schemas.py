@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.schemas import Strict
+from shared.schemas import Int, Strict
 
 class MessageSchema(Strict):
     """A delivery-log row: recipients masked, never the raw address or number."""
@@ -15,7 +15,7 @@ class MessageSchema(Strict):
     recipient = fields.String(attribute="recipient_masked")
     subject = fields.String(allow_none=True)
     status = fields.String()
-    attempts = fields.Integer()
+    attempts = Int()
     provider_id = fields.String(allow_none=True)
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -7,7 +7,8 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from shared.crypto import FieldCipher, load_key
+from shared.config import Readiness
+from shared.crypto import FieldCipher
 from shared.nameko_edge import RpcClient
 from shared.service import ServiceDeps
 
@@ -42,7 +43,10 @@ class RegistrationDeps(ServiceDeps):
 def bootstrap() -> RegistrationDeps:
     parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
     settings = parts["settings"]
-    key = load_key(settings.get("DATA_KEY"), settings.data_dir / "keys" / f"{SERVICE}.key")
+    ready = Readiness(settings)
+    key = ready.key("DATA_KEY", settings.data_dir / "keys" / f"{SERVICE}.key")
+    ready.token_keys(issuer=True)
+    ready.verify()
     rpc = RpcClient(settings.amqp_uri)
     return RegistrationDeps(
         **parts, inbox_model=models.InboxMessage, cipher=FieldCipher(key), sms_codes=SmsCodesOverRpc(rpc),

@@ -1,16 +1,32 @@
 """Request and response schemas of the registration API."""
 from __future__ import annotations
 
-from marshmallow import fields, pre_load, validate
+from decimal import Decimal
+
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
-from shared.schemas import Strict, page_of
+from shared.schemas import Int, Strict, page_of
 
 from .domain.choices import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
 from .domain.verification import SMS_PURPOSES
 
-PHONE = validate.Regexp(r"^\+?\d{6,15}$", error="not a valid phone number")
+AMOUNT_MAX = Decimal("1e12")
+
+
+def Amount() -> fields.Decimal:
+    """A non-negative amount (10k CNY or 10k USD), up to 1e12, sent and answered as a string.
+    The bounds are checked by a plain validator and described as numbers in the OpenAPI
+    document (a Range validator would describe them as strings there)."""
+    def in_range(value: Decimal) -> None:
+        if not (0 <= value <= AMOUNT_MAX):
+            raise ValidationError(f"must be between 0 and {AMOUNT_MAX:f}")
+    return fields.Decimal(as_string=True, allow_nan=False, validate=in_range,
+                          metadata={"minimum": 0, "maximum": float(AMOUNT_MAX)})
+
+
+PHONE = validate.Regexp(r"^\+?[0-9]{6,15}$", error="not a valid phone number")
 
 
 class SignUpSchema(Strict):
@@ -30,7 +46,7 @@ class SignUpSchema(Strict):
     phone = fields.String(required=True, validate=PHONE)
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
-    sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+    sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
 
     @pre_load
     def normalise(self, data, **_):
@@ -45,8 +61,8 @@ class SmsCodeRequestSchema(Strict):
 
 
 class SmsCodeSentSchema(Strict):
-    expires_in = fields.Integer()
-    resend_after = fields.Integer()
+    expires_in = Int()
+    resend_after = Int()
 
 
 class SmsLoginSchema(Strict):
@@ -94,12 +110,12 @@ class UnitInfoSchema(Strict):
     """单位信息 draft: every field optional until submission."""
     name_en = fields.String(validate=validate.Length(max=300))
     registered_address = fields.String(validate=validate.Length(max=300))
-    registered_capital_10k_cny = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    registered_capital_10k_cny = Amount()
     nature = fields.String(validate=validate.Length(max=60))
     industry = fields.String(validate=validate.Length(max=60))
-    turnover_last_year_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
-    import_last_year_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
-    import_three_years_10k_usd = fields.Decimal(as_string=True, validate=validate.Range(min=0))
+    turnover_last_year_10k_usd = Amount()
+    import_last_year_10k_usd = Amount()
+    import_three_years_10k_usd = Amount()
     import_modes = fields.List(fields.String(validate=validate.OneOf(
         ("general_trade", "processing_trade", "cross_border_ecommerce", "bonded", "other"))))
     contact_name = fields.String(validate=validate.Length(max=60))
@@ -187,8 +203,8 @@ class PersonnelQuerySchema(Strict):
     entry_date = fields.Date(load_default=None)
     reuse = fields.Boolean(load_default=None)
     status = fields.String(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 PersonnelPageSchema = page_of(PersonSchema, "PersonnelPageSchema")
@@ -201,7 +217,7 @@ class AddressInSchema(Strict):
     city = fields.String(required=True, validate=validate.Length(min=1, max=40))
     district = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    postcode = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    postcode = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{6}$"))
     is_default = fields.Boolean(load_default=False)
 
 
@@ -218,7 +234,7 @@ class AddressSchema(Strict):
 
 
 class JoinSchema(Strict):
-    unit_code = fields.String(required=True, validate=validate.Regexp(r"^T\d{8}$", error="a unit code is T and 8 digits"))
+    unit_code = fields.String(required=True, validate=validate.Regexp(r"^T[0-9]{8}$", error="a unit code is T and 8 digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     phone = fields.String(required=True, validate=PHONE)
     sms_code = fields.String(required=True, load_only=True)
@@ -276,14 +292,14 @@ class PreviousUnitInSchema(Strict):
 
 
 class PreviousEditionImportSchema(Strict):
-    edition = fields.String(required=True, validate=validate.Regexp(r".*\d{4}.*", error="name the edition's year"))
+    edition = fields.String(required=True, validate=validate.Regexp(r".*[0-9]{4}.*", error="name the edition's year"))
     units = fields.List(fields.Nested(PreviousUnitInSchema), required=True, validate=validate.Length(min=1, max=20000))
 
 
 class ImportResultSchema(Strict):
-    units = fields.Integer()
-    personnel = fields.Integer()
-    skipped = fields.Integer()
+    units = Int()
+    personnel = Int()
+    skipped = Int()
 
 
 class InvitationsSchema(Strict):
@@ -291,8 +307,8 @@ class InvitationsSchema(Strict):
 
 
 class InvitedSchema(Strict):
-    invited = fields.Integer()
-    failed = fields.Integer()
+    invited = Int()
+    failed = Int()
 
 
 class PreviousUnitPreviewSchema(Strict):
@@ -365,11 +381,11 @@ class DelegationSchema(Strict):
 class ReferralSchema(Strict):
     code = fields.String()
     link = fields.String()
-    invited_units = fields.Integer()
+    invited_units = Int()
 
 
 class PointsEntrySchema(Strict):
-    points = fields.Integer()
+    points = Int()
     reason = fields.String()
     person_id = fields.String(allow_none=True)
     source_id = fields.String()
@@ -377,7 +393,7 @@ class PointsEntrySchema(Strict):
 
 
 class PointsSchema(Strict):
-    balance = fields.Integer()
+    balance = Int()
     entries = fields.List(fields.Nested(PointsEntrySchema))
 
 
@@ -388,7 +404,7 @@ class CatalogueSchema(Strict):
 class DocumentSchema(Strict):
     kind = fields.String()
     content_type = fields.String()
-    size = fields.Integer()
+    size = Int()
     uploaded_at = fields.DateTime()
 
 

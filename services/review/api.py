@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from shared.auth import issue_token
 from shared.db import utcnow
-from shared.http import principal, require
+from shared.errors import DomainError
+from shared.http import current_principal, principal, require
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
@@ -31,6 +32,9 @@ from .schemas import (
 )
 
 bp = Blueprint("review", __name__, description="Delegation review")
+# The sandboxes' own routes (what a phone or an outside party would do): registered only with
+# ACCR_SANDBOX=1, never in production.
+sandbox_bp = Blueprint("review-sandbox", __name__, description="Sandbox providers (ACCR_SANDBOX=1 only)")
 REVIEWERS = REVIEWER_ROLES
 SECRETARIAT = SECRETARIAT_ROLES
 COMMITTEE = ("organising_committee",)
@@ -41,13 +45,25 @@ def actor() -> Actor:
     return Actor(caller.subject, caller.role, caller.delegation_id)
 
 
+def caller_is_admin() -> bool:
+    """An optional admin token (the route itself is public)."""
+    try:
+        return current_principal().is_admin
+    except DomainError:
+        return False
+
+
 # --- organisations and admins ---------------------------------------------------------
 @bp.route("/delegations", methods=["GET"])
 @bp.response(200, DelegationSchema(many=True))
 def delegations():
-    """The (sub-)delegations, as a flat list with parent ids (a tree)."""
+    """The (sub-)delegations, as a flat list with parent ids (a tree). Recommendation codes,
+    targets and centralised-payment budgets are shown to admins only."""
     with bootstrap().uow() as (s, _):
-        return organisations.active_delegations(s)
+        rows = organisations.active_delegations(s)
+        if caller_is_admin():
+            return rows
+        return [{"id": d.id, "name": d.name, "parent_id": d.parent_id, "industry": bool(d.industry)} for d in rows]
 
 
 @bp.route("/delegations", methods=["POST"])
@@ -98,9 +114,9 @@ def create_admin(data):
         return organisations.create_admin(s, actor(), data)
 
 
-@bp.route("/sandbox/registry/<uscc>", methods=["PUT"])
-@bp.arguments(RegistryRecordSchema)
-@bp.response(200, RegistryRecordSchema)
+@sandbox_bp.route("/sandbox/registry/<uscc>", methods=["PUT"])
+@sandbox_bp.arguments(RegistryRecordSchema)
+@sandbox_bp.response(200, RegistryRecordSchema)
 def put_registry_record(data, uscc):
     """Sandbox business registry: set the record that automatic review matches against."""
     with bootstrap().uow() as (s, _):
@@ -255,7 +271,7 @@ def put_quota(data, uscc):
 def get_quota(uscc):
     deps = bootstrap()
     with deps.uow() as (s, _):
-        return personnel_rules.get_quota(s, deps.settings.edition, uscc.strip().upper())
+        return personnel_rules.get_quota(s, deps.settings.edition, uscc.strip().upper(), actor())
 
 
 @bp.route("/quotas/import", methods=["POST"])

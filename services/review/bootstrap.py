@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from shared.config import Readiness
 from shared.service import ServiceDeps
 
 from . import models
@@ -20,4 +21,7 @@ class ReviewDeps(ServiceDeps):
 @functools.cache
 def bootstrap() -> ReviewDeps:
     parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    ready = Readiness(parts["settings"])
+    ready.token_keys(issuer=True)
+    ready.verify()
     return ReviewDeps(**parts, inbox_model=models.InboxMessage)

@@ -5,17 +5,17 @@ from marshmallow import fields, validate
 
 from shared.auth import ADMIN_ROLES
 from shared.events import LABELS
-from shared.schemas import Strict, page_of
+from shared.schemas import Int, Strict, page_of
 
 class DelegationSchema(Strict):
     id = fields.String()
     name = fields.String()
     parent_id = fields.String(allow_none=True)
     recommendation_code = fields.String(allow_none=True)
-    target = fields.Integer()
+    target = Int()
     centralised_payment = fields.Boolean()
-    centralised_limit_fen = fields.Integer()
-    centralised_spent_fen = fields.Integer()
+    centralised_limit_fen = Int()
+    centralised_spent_fen = Int()
     two_level = fields.Boolean()
     industry = fields.Boolean()
     rollup_delegation_id = fields.String(allow_none=True)
@@ -26,7 +26,7 @@ class DelegationInSchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     parent_id = fields.String(load_default=None, allow_none=True)
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
-    target = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    target = Int(load_default=0, validate=validate.Range(min=0))
     two_level = fields.Boolean(load_default=False)
     industry = fields.Boolean(load_default=False)
     rollup_delegation_id = fields.String(load_default=None, allow_none=True)
@@ -34,14 +34,14 @@ class DelegationInSchema(Strict):
 
 class DelegationUpdateSchema(Strict):
     name = fields.String(validate=validate.Length(min=1, max=200))
-    target = fields.Integer(validate=validate.Range(min=0))
+    target = Int(validate=validate.Range(min=0))
     two_level = fields.Boolean()
     active = fields.Boolean()
 
 
 class CentralisedPaymentSchema(Strict):
     enabled = fields.Boolean(required=True)
-    limit_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    limit_fen = Int(required=True, validate=validate.Range(min=0))
 
 
 class AdminLoginSchema(Strict):
@@ -84,7 +84,7 @@ class UnitReviewSchema(Strict):
     status = fields.String()
     automatic = fields.Boolean()
     comment = fields.String(allow_none=True)
-    submissions = fields.Integer()
+    submissions = Int()
     submitted_at = fields.DateTime(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
 
@@ -95,8 +95,8 @@ class QueueQuerySchema(Strict):
     delegation_id = fields.String(load_default=None)
     category = fields.String(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=200))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 QueuePageSchema = page_of(UnitReviewSchema, "QueuePageSchema")
@@ -137,8 +137,8 @@ class ReviewPersonSchema(Strict):
 class PeopleQuerySchema(Strict):
     status = fields.String(load_default="awaiting_confirmation")
     unit_id = fields.String(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 PeoplePageSchema = page_of(ReviewPersonSchema, "PeoplePageSchema")
@@ -161,24 +161,24 @@ class UpgradeSchema(Strict):
 
 
 class QuotaInSchema(Strict):
-    vip = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
-    staff = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    vip = Int(required=True, validate=validate.Range(min=0, max=10000))
+    staff = Int(required=True, validate=validate.Range(min=0, max=10000))
 
 
 class QuotaSchema(Strict):
     uscc = fields.String()
-    vip = fields.Integer()
-    staff = fields.Integer()
-    vip_used = fields.Integer()
-    staff_used = fields.Integer()
+    vip = Int()
+    staff = Int()
+    vip_used = Int()
+    staff_used = Int()
 
 
 class QuotaImportResultSchema(Strict):
-    imported = fields.Integer()
+    imported = Int()
 
 
 class InvitationCodesInSchema(Strict):
-    count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+    count = Int(required=True, validate=validate.Range(min=1, max=1000))
 
 
 class InvitationCodeSchema(Strict):
@@ -199,7 +199,7 @@ class SettingsSchema(Strict):
     review_deadline = fields.DateTime(allow_none=True)
     labelling_deadline = fields.DateTime(allow_none=True)
     locking_deadline = fields.DateTime(allow_none=True)
-    fee_fen = fields.Integer(validate=validate.Range(min=0))
+    fee_fen = Int(validate=validate.Range(min=0))
 
 
 class StatisticsQuerySchema(Strict):
@@ -210,12 +210,12 @@ class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()
     parent_id = fields.String(allow_none=True)
-    target = fields.Integer()
-    units = fields.Integer()
-    approved_units = fields.Integer()
+    target = Int()
+    units = Int()
+    approved_units = Int()
     completion = fields.Float(allow_none=True)
     units_by_status = fields.Dict()
-    people = fields.Integer()
+    people = Int()
     people_by_status = fields.Dict()
 
 
@@ -223,8 +223,8 @@ class AuditQuerySchema(Strict):
     target_id = fields.String(load_default=None)
     action = fields.String(load_default=None)
     admin_id = fields.String(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class AuditEntrySchema(Strict):

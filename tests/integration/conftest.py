@@ -28,7 +28,8 @@ def infra(tmp_path_factory):
                JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), RETRY_DELAYS_MS="100,200",
                SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), PUBLIC_BASE_URL="http://127.0.0.1:9",
                PAYMENT_SANDBOX_CALLBACK_DELAY="0.05", ACCR_DATA_DIR=str(keys),
-               SMS_MAX_PER_CLIENT_PER_HOUR="40", SMS_SANDBOX_FAIL_NUMBERS="13999999999")
+               SMS_MAX_PER_CLIENT_PER_HOUR="40", SMS_SANDBOX_FAIL_NUMBERS="13999999999", ACCR_SANDBOX="1",
+               PAYMENT_SANDBOX_SECRET="sandbox-payment-secret")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     auth._read.cache_clear()

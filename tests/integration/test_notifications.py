@@ -127,3 +127,33 @@ def test_template_preview_for_admins(apps):
     assert apps["notifications"].get("/templates/nope/preview", headers=admin).status_code == 404
     r = apps["notifications"].get("/templates/payment_due/preview", headers=admin, query_string={"language": "fr"})
     assert (r.status_code, r.json["field"]) == (400, "language")
+
+
+def test_a_crlf_in_a_name_cannot_inject_headers_and_blocks_no_other_message(infra, apps):
+    """A unit name with CR/LF (from before names were validated) reaches a subject: it is sent
+    on one line; a message whose address can never be sent dies at once with its reason, and
+    the message queued after it still goes out."""
+    from services.notifications import domain
+    from services.notifications.models import Message
+    rt = deps_of("notifications")
+    evil, bad_address, fine = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
+    evil_email, fine_email = f"{evil[:8]}@example.cn", f"{fine[:8]}@example.cn"
+    contacts = {
+        evil: {"unit_name": "Evil\r\nBcc: spy@evil.example", "email": evil_email, "phone": None, "language": "en"},
+        bad_address: {"unit_name": "Broken", "email": "x@example.cn\r\nBcc: spy@evil.example", "phone": None,
+                      "language": "en"},
+        fine: {"unit_name": "Fine Co", "email": fine_email, "phone": None, "language": "en"},
+    }
+    rpc = SimpleNamespace(registration=SimpleNamespace(unit_contact=lambda u: contacts[u], person_unit=lambda p: None))
+    for unit_id in (evil, bad_address, fine):
+        env = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True},
+                         producer="review")
+        assert consumer().process("q", env, 1, rpc=rpc) == "applied"
+    [mail] = wait_for(lambda: infra["mailbox"].to(evil_email), message="the evil unit's email")
+    assert "\n" not in mail["subject"] and mail["to"] == [evil_email]
+    assert infra["mailbox"].to("spy@evil.example") == []
+    wait_for(lambda: infra["mailbox"].to(fine_email), message="the next unit's email")
+    domain.deliver(rt)  # a later sweep does not pick the broken one up again
+    with rt.uow() as (s, _):
+        broken = s.scalar(select(Message).where(Message.unit_id == bad_address))
+        assert broken.status == "dead" and "invalid header" in broken.last_error

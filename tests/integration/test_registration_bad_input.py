@@ -93,3 +93,33 @@ def test_other_bad_inputs(apps, unit):
     for response, status, field in cases:
         assert response.status_code == status and response.json["field"] == field, response.json
         assert set(response.json) == {"code", "message", "field"}
+
+
+def test_control_characters_in_names_are_refused_next_to_the_field(apps):
+    c = apps["registration"]
+    r = c.post("/units", json={"uscc": "91350100M000100Y43", "password": "Passw0rd!", "name": "Evil\r\nBcc: x@evil.cn",
+                               "category": "enterprise", "phone": "13800138000", "sms_code": "123456",
+                               "email": "a@example.cn", "delegation_id": "GD-GZ"})
+    assert (r.status_code, r.json["code"], r.json["field"]) == (400, "validation_error", "name"), r.json
+    assert "control characters" in r.json["message"]
+
+
+def test_full_width_digits_are_not_digits(apps):
+    r = apps["registration"].post("/sms-codes", json={"phone": "１３８００１３８０００", "purpose": "signup"})
+    assert (r.status_code, r.json["field"]) == (400, "phone")
+
+
+def test_huge_numbers_are_refused_not_crashed_on(apps):
+    from shared.auth import issue_token
+    unit = {"Authorization": "Bearer " + issue_token("u-big", "unit_contact", "registration", unit_id="u-big")}
+    r = apps["registration"].get("/units/me/personnel", headers=unit, query_string={"page": "284784460357815872"})
+    assert (r.status_code, r.json["field"]) == (400, "page")
+    committee = {"Authorization": "Bearer " + issue_token("a", "organising_committee", "review")}
+    r = apps["review"].patch("/delegations/GD-GZ", headers=committee, json={"target": 2320777526167158128640})
+    assert (r.status_code, r.json["field"]) == (400, "target")
+
+
+def test_a_payment_callback_with_a_non_ascii_sign_is_refused(apps):
+    r = apps["billing"].post("/callbacks/sandbox", data={"txn_id": "T1", "out_trade_no": "V1", "total_fen": "1",
+                                                         "trade_status": "TRADE_SUCCESS", "sign": "签名"})
+    assert (r.status_code, r.json["field"]) == (400, "sign")

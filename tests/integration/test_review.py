@@ -139,3 +139,37 @@ def test_quota_import_and_weekly_report(apps):
 def test_bad_review_input(apps, path, body, field):
     r = apps["review"].post(path, headers=token("organising_committee", None), json=body)
     assert r.status_code == 400 and r.json["field"] == field, r.json
+
+
+def test_a_secretariat_reaches_only_its_own_units_quotas_and_moves_units_only_within_its_tree(apps):
+    c = apps["review"]
+    fujian_uscc, guangdong_uscc = random_uscc(), random_uscc()
+    fujian_unit = submitted_unit("FJ", uscc=fujian_uscc)
+    submitted_unit("GD-GZ", uscc=guangdong_uscc)
+    gd, fj = token("delegation_secretariat", "GD"), token("delegation_secretariat", "FJ")
+    assert c.put(f"/quotas/{fujian_uscc}", headers=fj, json={"vip": 2, "staff": 1}).status_code == 200
+    assert c.get(f"/quotas/{fujian_uscc}", headers=gd).status_code == 404
+    r = c.put(f"/quotas/{fujian_uscc}", headers=gd, json={"vip": 50, "staff": 50})
+    assert (r.status_code, r.json["field"]) == (404, "uscc")
+    assert c.get(f"/quotas/{fujian_uscc}", headers=fj).json["vip"] == 2  # untouched
+    assert c.put(f"/quotas/{guangdong_uscc}", headers=gd, json={"vip": 1, "staff": 0}).status_code == 200
+    unknown = random_uscc()  # a unit not registered yet: the first delegation to set it holds it
+    assert c.put(f"/quotas/{unknown}", headers=gd, json={"vip": 1, "staff": 0}).status_code == 200
+    assert c.get(f"/quotas/{unknown}", headers=fj).status_code == 404
+    gd_unit = submitted_unit("GD-GZ")
+    r = c.post(f"/units/{gd_unit.unit_id}/reassign", headers=gd, json={"delegation_id": "FJ"})
+    assert r.status_code == 403
+    assert c.post(f"/units/{gd_unit.unit_id}/reassign", headers=gd, json={"delegation_id": "GD-FS"}).status_code == 200
+    committee = token("organising_committee", None)
+    r = c.post(f"/units/{fujian_unit.unit_id}/reassign", headers=committee, json={"delegation_id": "GD-GZ"})
+    assert r.status_code == 200
+
+
+def test_recommendation_codes_and_budgets_are_for_admins_only(apps):
+    c = apps["review"]
+    public = c.get("/delegations").json
+    assert public and all(set(d) == {"id", "name", "parent_id", "industry"} for d in public)
+    admin = c.get("/delegations", headers=token("delegation_secretariat", "GD")).json
+    assert next(d for d in admin if d["id"] == "GD")["recommendation_code"] == "Q2021089"
+    assert "centralised_limit_fen" in admin[0]
+    assert c.get("/delegations", headers={"Authorization": "Bearer forged"}).json == public

@@ -212,7 +212,7 @@ def test_one_registration_per_person_per_edition(session_for, emit):
     personnel.add_person(s, first, data, DAYS, CIPHER)
     with pytest.raises(Conflict) as err:
         personnel.add_person(s, other, dict(data), DAYS, CIPHER)
-    assert err.value.code == "person_registered_elsewhere"
+    assert err.value.code == "person_already_registered" and "another unit" not in err.value.message
 
 
 @pytest.mark.parametrize("size,fmt,code", [
@@ -504,6 +504,18 @@ def test_one_click_invitations_skip_registered_units(session_for, emit):
     assert [p.uscc for p in invited] == ["91110000802100433B"] and invited[0].invitation_token
     assert returning.invite_previous_units(s, "CIIE-2025", EDITION) == []  # once
     assert returning.previous_unit_by_invitation(s, invited[0].invitation_token).name == "Other Co"
+
+
+def test_invitation_links_expire(session_for, emit):
+    s = session_for("registration")
+    returning.import_previous_edition(s, CIPHER, "CIIE-2025", [{
+        "uscc": "91110000802100433B", "name": "Other Co", "category": "enterprise", "contact_phone": "13900000000",
+        "contact_email": "other@example.cn", "personnel": []}])
+    [invited] = returning.invite_previous_units(s, "CIIE-2025", EDITION)
+    later = invited.invited_at + returning.INVITATION_VALID_FOR + dt.timedelta(minutes=1)
+    with pytest.raises(Conflict) as err:
+        returning.previous_unit_by_invitation(s, invited.invitation_token, now=later)
+    assert (err.value.code, err.value.field) == ("invitation_expired", "invitation_token")
 
 
 def test_deadline_reminders_once_per_unit_kind_and_day(session_for, emit):

@@ -18,8 +18,8 @@ from .orders import callback_refused, cancel_order, order_by_id, order_no_of
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps, RefundProvider
 
-BANK_CODE = re.compile(r"^\d{12}$")  # CNAPS bank code
-ACCOUNT = re.compile(r"^\d{8,32}$")
+BANK_CODE = re.compile(r"^[0-9]{12}$")  # CNAPS bank code
+ACCOUNT = re.compile(r"^[0-9]{8,32}$")
 REFUND_CALLBACK_HANDLED = ("completed", "failed", "duplicate")  # answered `success`: the provider stops
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
+from shared.images import check_image
 from shared.errors import Conflict, DomainError, NotFound
 from shared.masking import mask_phone
 from shared.outbox import Emit
@@ -19,6 +20,7 @@ from shared.outbox import Emit
 from ..models import Order, Payment, StatementLine, TransferSubmission
 from .orders import get_order, mark_paid, normalise_name, order_by_id, order_no_of, payable_order
 
+VOUCHER_MAX_PIXELS = 40_000_000
 MAX_VOUCHER_BYTES = 5 * 1024 * 1024
 
 
@@ -29,7 +31,7 @@ def submit_transfer(session: Session, order: Order, data: dict[str, Any], vouche
     if session.scalar(select(TransferSubmission.id).where(TransferSubmission.order_id == order.id,
                                                           TransferSubmission.status == "submitted")):
         raise Conflict("transfer_pending", "a transfer for this order already awaits finance", "order_no")
-    check_voucher(voucher)
+    voucher = check_voucher(voucher)
     transfer = TransferSubmission(
         id=new_id(), order_id=order.id, remitter_type=data["remitter_type"], remitter_name=data["remitter_name"],
         remitter_account=data["remitter_account"], amount_fen=data["amount_fen"],
@@ -47,19 +49,19 @@ def submit_for_unit(session: Session, unit_id: str, order_no: str, data: dict[st
     return transfer_view(transfer, order.order_no)
 
 
-def check_voucher(content: bytes) -> None:
-    from PIL import Image, UnidentifiedImageError
+def check_voucher(content: bytes) -> bytes:
+    """The remittance voucher as it will be kept: a PNG or JPG without its metadata."""
     if not content:
         raise DomainError("voucher_required", "attach the remittance voucher", "voucher")
     if len(content) > MAX_VOUCHER_BYTES:
         raise DomainError("voucher_too_large", "the voucher must be at most 5 MB", "voucher")
+    not_an_image = DomainError("not_an_image", "the voucher must be a PNG or JPG image", "voucher")
     try:
-        image = Image.open(io.BytesIO(content))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise DomainError("not_an_image", "the voucher must be a PNG or JPG image", "voucher") from None
-    if image.format not in ("PNG", "JPEG"):
-        raise DomainError("not_an_image", "the voucher must be a PNG or JPG image", "voucher")
+        return check_image(content, "voucher", ("PNG", "JPEG"), VOUCHER_MAX_PIXELS, not_an_image).content
+    except DomainError as refused:
+        if refused.code == "not_an_image":
+            raise not_an_image from None
+        raise
 
 
 def transfer_view(transfer: TransferSubmission, order_no: str) -> dict[str, Any]:

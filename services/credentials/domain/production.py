@@ -36,7 +36,7 @@ def next_credential_no(session: Session, edition: str) -> str:
         seq = CredentialSequence(edition=edition, last_value=0)
         session.add(seq)
     seq.last_value += 1
-    year = "".join(c for c in edition if c.isdigit())[-4:] or "0000"
+    year = "".join(c for c in edition if c in "0123456789")[-4:] or "0000"
     return f"{year}{seq.last_value:08d}"
 
 

@@ -34,7 +34,7 @@ password_hasher = PasswordHasher()
 def check_password_policy(password: str) -> None:
     if len(password) < 8 or len(password) > 64:
         raise DomainError("weak_password", "password must be 8 to 64 characters", "password")
-    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"[0-9]", password):
         raise DomainError("weak_password", "password must contain letters and digits", "password")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
+from shared.images import CheckedImage, check_image
 from shared.errors import Conflict, DomainError, NotFound
 from shared.masking import mask_id_number
 from shared.outbox import Emit
@@ -19,7 +20,6 @@ from shared.validators import is_valid_resident_id
 
 from ..models import Person, PersonPhoto, Unit
 from .choices import ID_TYPES
-from .images import decode_image
 
 
 def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
@@ -28,8 +28,8 @@ def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
                        "id_type")
     ok = {
         "resident_id": is_valid_resident_id,
-        "hk_macao_permit": lambda n: re.fullmatch(r"[HM]\d{8}(\d{2})?", n) is not None,
-        "taiwan_permit": lambda n: re.fullmatch(r"\d{8}(\d{2})?", n) is not None,
+        "hk_macao_permit": lambda n: re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", n) is not None,
+        "taiwan_permit": lambda n: re.fullmatch(r"[0-9]{8}([0-9]{2})?", n) is not None,
         "passport": lambda n: re.fullmatch(r"[A-Z0-9]{5,20}", n) is not None,
     }[id_type](id_number)
     if not ok:
@@ -54,23 +54,30 @@ def validate_entry_dates(dates: list[dt.date], days: list[dt.date]) -> None:
 PHOTO_MAX_BYTES = 1024 * 1024  # CIIE: JPG only, 3:4, under 1 MB, at least 480x640
 
 
+PHOTO_MAX_PIXELS = 24_000_000
 PHOTO_MIN_SIZE = (480, 640)
 
 
 def check_photo(content: bytes) -> tuple[int, int]:
+    """The photo's width and height as displayed, if it follows the CIIE rules."""
+    photo = accept_photo(content)
+    return photo.width, photo.height
+
+
+def accept_photo(content: bytes) -> CheckedImage:
+    """The photo as it will be kept (without its EXIF), if it follows the CIIE rules."""
     if not content:
         raise DomainError("photo_required", "upload a photo", "photo")
     if len(content) >= PHOTO_MAX_BYTES:
         raise DomainError("photo_too_large", "the photo must be smaller than 1 MB", "photo")
-    image = decode_image(content, "photo")
-    if image.format != "JPEG":
-        raise DomainError("photo_not_jpg", "the photo must be a JPG file", "photo")
-    width, height = image.size
+    photo = check_image(content, "photo", ("JPEG",), PHOTO_MAX_PIXELS,
+                        DomainError("photo_not_jpg", "the photo must be a JPG file", "photo"))
+    width, height = photo.width, photo.height
     if width < PHOTO_MIN_SIZE[0] or height < PHOTO_MIN_SIZE[1]:
         raise DomainError("photo_too_small", "the photo must be at least 480x640 pixels", "photo")
     if abs(width * 4 - height * 3) > 0.01 * height * 3:
         raise DomainError("photo_wrong_aspect", "the photo must have a 3:4 width-to-height ratio", "photo")
-    return width, height
+    return photo
 
 
 def identity_columns(cipher: FieldCipher, id_number: str) -> dict[str, str]:
@@ -84,11 +91,11 @@ def _ensure_not_registered(session: Session, unit: Unit, id_hash: str, except_id
              .where(Unit.edition == unit.edition, Person.id_number_hash == id_hash, Person.status != "cancelled"))
     if except_id:
         query = query.where(Person.id != except_id)
-    owner = session.scalar(query)
-    if owner == unit.id:
-        raise Conflict("person_exists", "this person is already registered for the unit", "id_number")
-    if owner is not None:
-        raise Conflict("person_registered_elsewhere", "this person is already registered by another unit",
+    # One answer whoever holds the record: naming another unit would tell a stranger who
+    # attends and with whom.
+    if session.scalar(query) is not None:
+        raise Conflict("person_already_registered",
+                       "this ID number is already registered for this edition; a person is registered once",
                        "id_number")
 
 
@@ -144,10 +151,10 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
 def set_photo(session: Session, person: Person, content: bytes) -> Person:
     if person.status != "saved":
         raise Conflict("person_locked", "the photo of a submitted record cannot change")
-    width, height = check_photo(content)
+    checked = accept_photo(content)
     photo = session.get(PersonPhoto, person.id) or PersonPhoto(person_id=person.id)
-    photo.content, photo.width, photo.height = content, width, height
-    photo.sha256, photo.uploaded_at = hashlib.sha256(content).hexdigest(), utcnow()
+    photo.content, photo.width, photo.height = checked.content, checked.width, checked.height
+    photo.sha256, photo.uploaded_at = hashlib.sha256(checked.content).hexdigest(), utcnow()
     session.add(photo)
     person.has_photo = True
     return person

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
-from shared.errors import DomainError, NotFound, Unauthorized
+from shared.errors import Conflict, DomainError, NotFound, Unauthorized
 from shared.outbox import Emit
 from shared.validators import is_valid_uscc
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def edition_year(edition: str) -> int | None:
-    digits = re.findall(r"\d{4}", edition)
+    digits = re.findall(r"[0-9]{4}", edition)
     return int(digits[-1]) if digits else None
 
 
@@ -174,10 +174,18 @@ def invite_previous_units(session: Session, edition: str, current_edition: str) 
     return invited
 
 
-def previous_unit_by_invitation(session: Session, token: str) -> PreviousUnit:
+INVITATION_VALID_FOR = dt.timedelta(days=30)
+
+
+def previous_unit_by_invitation(session: Session, token: str, now: dt.datetime | None = None) -> PreviousUnit:
+    """The previous unit an invitation link was sent to: the link works for 30 days and
+    until the unit has registered with it."""
     prev = session.scalar(select(PreviousUnit).where(PreviousUnit.invitation_token == token))
     if prev is None:
         raise NotFound("invitation", "invitation_token")
+    if prev.invited_at is None or prev.invited_at + INVITATION_VALID_FOR < (now or utcnow()):
+        raise Conflict("invitation_expired", "this invitation link has expired; register as a returning unit "
+                       "with your previous account instead", "invitation_token")
     return prev
 
 

@@ -37,7 +37,9 @@ def register(deps: RegistrationDeps, data: dict[str, Any], previous_unit_id: str
     with deps.uow() as (s, emit):
         unit = sign_up(s, emit, data, deps.edition, unit_id=unit_id)
         if invitation_token:
-            previous_unit_id = previous_unit_by_invitation(s, invitation_token).id
+            invited = previous_unit_by_invitation(s, invitation_token)
+            invited.invitation_token = None  # single use: the link has done its work
+            previous_unit_id = invited.id
         if previous_unit_id:  # 往届: last edition's unit info comes along
             previous = s.get(PreviousUnit, previous_unit_id)
             if previous is None:

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.images import CheckedImage, check_image
 from shared.errors import Conflict, DomainError
 from shared.outbox import Emit
 
 from ..models import Person, Unit, UnitDocument
-from .images import decode_image
 from .personnel import get_person, submit_person
 
 
@@ -35,6 +35,7 @@ def missing_unit_info(unit: Unit) -> list[str]:
     return [f for f in REQUIRED_UNIT_INFO if info.get(f) in (None, "", [])]
 
 
+DOCUMENT_MAX_PIXELS = 40_000_000
 DOCUMENT_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -45,17 +46,20 @@ DOCUMENT_KINDS = {  # qualification document per category; government bodies nee
 
 
 def check_document(category: str, content: bytes) -> str:
-    """The qualification document: PNG/JPG/JPEG up to 2 MB; returns its content type."""
+    """The qualification document's content type, if it is a PNG/JPG/JPEG up to 2 MB."""
+    return accept_document(category, content).content_type
+
+
+def accept_document(category: str, content: bytes) -> CheckedImage:
+    """The qualification document: PNG/JPG/JPEG up to 2 MB, as it will be kept (no metadata)."""
     if category == "government":
         raise DomainError("document_not_needed", "government bodies need no qualification document", "document")
     if not content:
         raise DomainError("document_required", "upload the qualification document", "document")
     if len(content) > DOCUMENT_MAX_BYTES:
         raise DomainError("document_too_large", "the document must be at most 2 MB", "document")
-    image = decode_image(content, "document")
-    if image.format not in ("PNG", "JPEG"):
-        raise DomainError("document_wrong_type", "the document must be a PNG or JPG image", "document")
-    return "image/png" if image.format == "PNG" else "image/jpeg"
+    return check_image(content, "document", ("PNG", "JPEG"), DOCUMENT_MAX_PIXELS,
+                       DomainError("document_wrong_type", "the document must be a PNG or JPG image", "document"))
 
 
 def needs_document(unit: Unit) -> bool:
@@ -119,9 +123,9 @@ def store_document(session: Session, unit: Unit, content: bytes) -> UnitDocument
     """The qualification document replaces any earlier one while the unit can still edit."""
     if unit.status not in ("draft", "returned"):
         raise Conflict("unit_locked", f"the unit is {unit.status}")
-    content_type = check_document(unit.category, content)
+    checked = accept_document(unit.category, content)
     doc = session.get(UnitDocument, unit.id) or UnitDocument(unit_id=unit.id)
-    doc.kind, doc.content_type, doc.content = DOCUMENT_KINDS[unit.category], content_type, content
-    doc.size, doc.uploaded_at = len(content), utcnow()
+    doc.kind, doc.content_type, doc.content = DOCUMENT_KINDS[unit.category], checked.content_type, checked.content
+    doc.size, doc.uploaded_at = len(checked.content), utcnow()
     session.add(doc)
     return doc

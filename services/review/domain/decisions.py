@@ -117,8 +117,9 @@ def reassign(session: Session, emit: Emit, review: UnitReview, to_delegation_id:
     target = session.get(Delegation, to_delegation_id)
     if target is None or not target.active:
         raise DomainError("unknown_delegation", "no such delegation", "delegation_id")
-    if not actor.is_secretariat and not in_scope(session, to_delegation_id, actor.delegation_id):
-        raise Forbidden("you may reassign only within your delegation")
+    if not in_scope(session, to_delegation_id, actor.delegation_id):
+        raise Forbidden("you may reassign only within your delegation; the organising committee moves units "
+                        "between delegations")
     if to_delegation_id == review.delegation_id:
         raise Conflict("same_delegation", "the unit is already there", "delegation_id")
     before = snapshot(review)

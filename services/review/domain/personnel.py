@@ -157,9 +157,24 @@ def quota_for(session: Session, edition: str, uscc: str, lock: bool = True) -> Q
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def get_quota(session: Session, edition: str, uscc: str) -> Quota:
+def quota_in_scope(session: Session, actor: Actor, edition: str, uscc: str, quota: Quota | None) -> bool:
+    """A delegation sees and sets the quotas of units in its part of the tree: a unit that has
+    submitted belongs where review has it; a quota set before the unit registered belongs to
+    the delegation that set it; a USCC nobody has seen is free to be given one."""
+    if actor.delegation_id is None:
+        return True
+    review = session.scalar(select(UnitReview).where(UnitReview.uscc == uscc, UnitReview.edition == edition))
+    if review is not None and review.delegation_id is not None:
+        return in_scope(session, review.delegation_id, actor.delegation_id)
+    if quota is not None:
+        return quota.set_by_delegation_id is not None and \
+            in_scope(session, quota.set_by_delegation_id, actor.delegation_id)
+    return True
+
+
+def get_quota(session: Session, edition: str, uscc: str, actor: Actor) -> Quota:
     quota = quota_for(session, edition, uscc, lock=False)
-    if quota is None:
+    if quota is None or not quota_in_scope(session, actor, edition, uscc, quota):
         raise NotFound("quota", "uscc")
     return quota
 
@@ -241,6 +256,8 @@ def set_quota(session: Session, emit: Emit, actor: Actor, edition: str, uscc: st
     if vip < 0 or staff < 0:
         raise DomainError("invalid_quota", "quotas cannot be negative", "vip" if vip < 0 else "staff")
     quota = quota_for(session, edition, uscc)
+    if not quota_in_scope(session, actor, edition, uscc, quota):
+        raise NotFound("unit in your delegation", "uscc")
     if quota is None:
         quota = Quota(id=new_id(), edition=edition, uscc=uscc, vip=0, staff=0, vip_used=0, staff_used=0,
                       set_by_delegation_id=actor.delegation_id)
