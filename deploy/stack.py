@@ -127,7 +127,7 @@ class Stack:
         text = template.safe_substitute(
             user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
             log_dir=self.workdir / "logs", temp_dir=conf_dir / "tmp", listen=f"127.0.0.1:{self.gateway_port}",
-            billing_servers=billing,
+            billing_servers=billing, **rate_limits(self.full_env()),
             **{s: f"127.0.0.1:{self.api_port(s)}" for s in SERVICES if s != "billing"})
         path = conf_dir / "nginx.conf"
         path.write_text(text)
@@ -245,12 +245,21 @@ class Stack:
         return total
 
 
+def rate_limits(environ: dict[str, str]) -> dict[str, str]:
+    """nginx's per-address limits on password and code endpoints (GATEWAY_LOGIN_RATE etc. to
+    change them; the tests, which log in hundreds of times from one address, raise them)."""
+    return {"login_rate": environ.get("GATEWAY_LOGIN_RATE", "20r/m"),
+            "login_burst": environ.get("GATEWAY_LOGIN_BURST", "10"),
+            "code_rate": environ.get("GATEWAY_CODE_RATE", "10r/m"),
+            "code_burst": environ.get("GATEWAY_CODE_BURST", "5")}
+
+
 def render_compose_nginx() -> str:
     """deploy/nginx/gateway.conf: the same gateway for docker-compose's service names."""
     template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
     return template.safe_substitute(
         user_directive="", pid_file="/tmp/nginx.pid", log_dir="/var/log/nginx", temp_dir="/tmp/nginx",
-        listen="8080", billing_servers="server billing-api:8000;",
+        listen="8080", billing_servers="server billing-api:8000;", **rate_limits({}),
         **{s: f"{s}-api:8000" for s in SERVICES if s != "billing"})
 
 

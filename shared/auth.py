@@ -76,11 +76,26 @@ def private_key() -> bytes:
     return _read(str(key_paths()[0]))
 
 
+AUDIENCE = "accr"
+ISSUED_ROLES = {  # who may issue a token for which role
+    "registration": UNIT_ROLES + ("returning",),
+    "review": ADMIN_ROLES,
+}
+
+
+def issuer_claim(issuer: str) -> str:
+    return f"accr-{issuer}"
+
+
 def issue_token(subject: str, role: str, issuer: str, unit_id: str | None = None,
-                delegation_id: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8)) -> str:
+                delegation_id: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8),
+                version: int = 0) -> str:
+    """A token for `subject` in `role`, signed by `issuer` (registration or review). `version`
+    is the account's token version: raising it (password reset, deactivation, deletion)
+    makes every earlier token invalid."""
     now = dt.datetime.now(dt.timezone.utc)
     claims = {"sub": subject, "role": role, "unit_id": unit_id, "delegation_id": delegation_id,
-              "iss": issuer, "iat": now, "exp": now + ttl}
+              "iss": issuer_claim(issuer), "aud": AUDIENCE, "ver": version, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, private_key(), algorithm=ALGORITHM)
 
 
@@ -90,6 +105,7 @@ class Principal:
     role: str
     unit_id: str | None
     delegation_id: str | None
+    version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -97,11 +113,19 @@ class Principal:
 
 
 def verify_token(token: str) -> Principal:
+    """The principal of a token we issued for us: signature, expiry, audience, and a role
+    that its issuer may grant."""
     try:
-        claims = jwt.decode(token, public_key(), algorithms=[ALGORITHM],
-                            options={"require": ["exp", "sub", "role"]})
+        claims = jwt.decode(token, public_key(), algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=[issuer_claim(i) for i in ISSUED_ROLES],
+                            options={"require": ["exp", "iat", "sub", "role", "iss", "aud"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
-    return Principal(claims["sub"], claims["role"], claims.get("unit_id"), claims.get("delegation_id"))
+    issuer = str(claims["iss"]).removeprefix("accr-")
+    if claims["role"] not in ISSUED_ROLES.get(issuer, ()):
+        raise Unauthorized("invalid token")
+    version = claims.get("ver", 0)
+    return Principal(claims["sub"], claims["role"], claims.get("unit_id"), claims.get("delegation_id"),
+                     version if isinstance(version, int) else 0)

@@ -101,6 +101,16 @@ class ReuseRequestedV1(EventSchema):
     label = fields.String(required=True, validate=validate.OneOf(LABELS))
 
 
+class TokensRevokedV1(EventSchema):
+    """An account's tokens below `min_version` stop working in every service (password
+    reset, a deleted unit, a removed colleague, a deactivated admin). Ids only."""
+    subject_id = _id()
+    min_version = fields.Integer(required=True, validate=validate.Range(min=0))
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ("password_reset", "unit_deleted", "member_removed", "admin_deactivated", "password_changed",
+         "personal_data_purged")))
+
+
 # --- review -------------------------------------------------------------------------
 class UnitApprovedV1(EventSchema):
     unit_id = _id()
@@ -311,6 +321,8 @@ _SPECS = [
     EventSpec("PersonnelCancelled", 1, "registration", PersonnelCancelledV1),
     EventSpec("ReuseRequested", 1, "registration", ReuseRequestedV1),
     EventSpec("ReminderDue", 1, "registration", ReminderDueV1),
+    EventSpec("TokensRevoked", 1, "registration", TokensRevokedV1),
+    EventSpec("AdminTokensRevoked", 1, "review", TokensRevokedV1),
     EventSpec("UnitApproved", 1, "review", UnitApprovedV1),
     EventSpec("UnitReturned", 1, "review", UnitReturnedV1),
     EventSpec("UnitRejected", 1, "review", UnitRejectedV1),

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -77,6 +77,14 @@ def principal() -> Principal:
     return cast(Principal, g.principal)
 
 
+def client_ip() -> str | None:
+    """The caller's address as our gateway saw it: the last X-Forwarded-For hop (earlier
+    hops come from the client and prove nothing), else the socket's peer."""
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    ip = forwarded[-1] if forwarded else request.remote_addr
+    return ip[:64] if ip else None
+
+
 def caller_unit_id() -> str:
     """The calling unit's id (for routes that unit contacts and members use)."""
     unit_id = principal().unit_id
@@ -93,6 +101,9 @@ def require(*roles: str) -> Callable[[F], F]:
             caller = current_principal()
             if roles and caller.role not in roles:
                 raise Forbidden(f"role {caller.role} may not do this")
+            deps = current_app.extensions.get("deps")
+            if deps is not None and deps.token_revoked(caller):
+                raise Unauthorized("this session has ended (password changed or account closed); log in again")
             g.principal = caller
             return view(*args, **kwargs)
         return cast(F, wrapper)
@@ -113,6 +124,7 @@ def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start
     for bp in blueprints:
         api.register_blueprint(bp)
     register_error_handlers(app)  # after Api(): ours replace flask-smorest's error format
+    app.extensions["deps"] = deps
 
     @app.get("/health")
     def health():

@@ -10,11 +10,13 @@ from typing import Any, Self
 
 from sqlalchemy.orm import Session
 
+from .auth import Principal
 from .broker import Broker
 from .config import Settings, load_settings
 from .db import Database
 from .inbox import EventConsumer, Handler
 from .outbox import Emit, Outbox
+from .revocation import is_revoked
 
 
 @dataclass
@@ -24,6 +26,7 @@ class ServiceDeps:
     broker: Broker
     outbox: Outbox
     inbox_model: type
+    revocation_model: type
 
     @staticmethod
     def infrastructure(service: str, outbox_model: type) -> dict[str, Any]:
@@ -47,6 +50,10 @@ class ServiceDeps:
 
     def consumer(self, handlers: Mapping[str, Handler[Self]]) -> EventConsumer[Self]:
         return EventConsumer(self.outbox, self.inbox_model, handlers, self)
+
+    def token_revoked(self, principal: Principal) -> bool:
+        with self.uow() as (s, _):
+            return is_revoked(s, self.revocation_model, principal)
 
     def health(self) -> dict[str, str]:
         db_ok, broker_ok = self.db.ping(), self.broker.ping()

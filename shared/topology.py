@@ -20,17 +20,18 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
-        "UnitDeleted", "UnitEdited",
+        "UnitDeleted", "UnitEdited", "AdminTokensRevoked",
     ),
-    "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled"),
+    "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled", "TokensRevoked"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",
-                "PersonnelUpgraded", "UnitDeleted"),
+                "PersonnelUpgraded", "UnitDeleted", "TokensRevoked", "AdminTokensRevoked"),
     "credentials": ("PaymentConfirmed", "PersonnelConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
-                    "ReuseLocked", "PersonnelUpgraded", "PersonnelCancelled", "UnitDeleted", "DelegationChanged"),
+                    "ReuseLocked", "PersonnelUpgraded", "PersonnelCancelled", "UnitDeleted", "DelegationChanged",
+                    "TokensRevoked", "AdminTokensRevoked"),
     "notifications": ("UnitApproved", "UnitReturned", "UnitRejected", "OrderCreated",
                       "PaymentConfirmed", "CredentialDispatched", "TransferRejected", "InvoiceIssued",
                       "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
-                      "ReminderDue"),
+                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked"),
 }
 
 REQUEUE_EXCHANGE = "accr.requeue"   # retry queues dead-letter back here, keyed by queue name

@@ -97,7 +97,7 @@ def bootstrap() -> BillingDeps:
     deadlines = {kind: dt.datetime.fromisoformat(value) for kind, value in (
         ("transfer", get("TRANSFER_DEADLINE")), ("online", get("ONLINE_PAYMENT_DEADLINE"))) if value}
     return BillingDeps(
-        **parts, inbox_model=models.InboxMessage, payment_provider=payments,
+        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, payment_provider=payments,
         refund_provider=SandboxPaymentRefunds(payments, _listed(get("REFUND_SANDBOX_FAIL_ACCOUNTS"))),
         einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
         invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"), payment_deadlines=deadlines,

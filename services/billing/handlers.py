@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from shared.db import utcnow
+from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import BillingDeps
@@ -80,4 +81,6 @@ HANDLERS: Mapping[str, Handler[BillingDeps]] = {
     "PersonnelCancelled": on_personnel_cancelled,
     "PersonnelUpgraded": on_personnel_upgraded,
     "UnitDeleted": on_unit_deleted,
+    "TokensRevoked": on_tokens_revoked,
+    "AdminTokensRevoked": on_tokens_revoked,
 }

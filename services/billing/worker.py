@@ -45,6 +45,14 @@ class BillingWorker(EventWorker):
     def on_unit_deleted(self, body):
         self.consume("UnitDeleted", body)
 
+    @event_handler("registration", "TokensRevoked")
+    def on_tokens_revoked(self, body):
+        self.consume("TokensRevoked", body)
+
+    @event_handler("review", "AdminTokensRevoked")
+    def on_admin_tokens_revoked(self, body):
+        self.consume("AdminTokensRevoked", body)
+
     # --- sweeps (several workers share them through SKIP LOCKED) --------------------------
     @timer(interval=30)
     def expire_unpaid_orders(self):

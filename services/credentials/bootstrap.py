@@ -61,6 +61,6 @@ def bootstrap() -> CredentialsDeps:
     ready.token_keys(issuer=False)
     ready.verify()
     return CredentialsDeps(
-        **parts, inbox_model=models.InboxMessage, qr_secret=qr_secret,
+        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, qr_secret=qr_secret,
         check_timeout=dt.timedelta(seconds=float(settings.get("CHECK_TIMEOUT_SECONDS", "3600"))),
         check_max_sends=int(settings.get("CHECK_MAX_SENDS", "3")))

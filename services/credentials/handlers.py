@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import CredentialsDeps
@@ -74,4 +75,6 @@ HANDLERS: Mapping[str, Handler[CredentialsDeps]] = {
     "PersonnelCancelled": on_personnel_cancelled,
     "UnitDeleted": on_unit_deleted,
     "DelegationChanged": on_delegation_changed,
+    "TokensRevoked": on_tokens_revoked,
+    "AdminTokensRevoked": on_tokens_revoked,
 }

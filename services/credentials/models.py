@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
+from shared.revocation import TokenRevocationMixin
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class TokenRevocation(TokenRevocationMixin, Base):
     pass
 
 

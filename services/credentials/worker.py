@@ -70,6 +70,14 @@ class CredentialsWorker(EventWorker):
     def on_delegation_changed(self, body):
         self.consume("DelegationChanged", body)
 
+    @event_handler("registration", "TokensRevoked")
+    def on_tokens_revoked(self, body):
+        self.consume("TokensRevoked", body)
+
+    @event_handler("review", "AdminTokensRevoked")
+    def on_admin_tokens_revoked(self, body):
+        self.consume("AdminTokensRevoked", body)
+
     # --- sweeps ------------------------------------------------------------------------
     @timer(interval=1.0)
     def produce_batch(self):

@@ -49,5 +49,5 @@ def bootstrap() -> NotificationsDeps:
     ready.no_sandbox("SMS gateway")
     ready.token_keys(issuer=False)
     ready.verify()
-    return NotificationsDeps(**parts, inbox_model=models.InboxMessage, email=email,
+    return NotificationsDeps(**parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, email=email,
                              sms=SandboxSmsProvider(parts["db"], failing, keep_inbox=parts["settings"].sandbox), limiter=limiter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler
 
 from .bootstrap import NotificationsDeps
@@ -35,4 +36,6 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "ReminderDue": notify("deadline_reminder", lambda p: {
         "kind": p["kind"], "people": p["people"], "deadline": _short_time(p["deadline"]),
         **DEADLINE_NAMES[p["kind"]]}, optional=True),
+    "TokensRevoked": on_tokens_revoked,
+    "AdminTokensRevoked": on_tokens_revoked,
 }

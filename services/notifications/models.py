@@ -7,6 +7,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
+from shared.revocation import TokenRevocationMixin
 
 
 class Base(DeclarativeBase):
@@ -18,6 +19,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class TokenRevocation(TokenRevocationMixin, Base):
     pass
 
 

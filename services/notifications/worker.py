@@ -81,6 +81,14 @@ class NotificationsWorker(EventWorker):
     def on_reminder_due(self, body):
         self.consume("ReminderDue", body)
 
+    @event_handler("registration", "TokensRevoked")
+    def on_tokens_revoked(self, body):
+        self.consume("TokensRevoked", body)
+
+    @event_handler("review", "AdminTokensRevoked")
+    def on_admin_tokens_revoked(self, body):
+        self.consume("AdminTokensRevoked", body)
+
     # --- sweeps and RPC answers ---------------------------------------------------------
     @timer(interval=2.0)
     def deliver_due_messages(self):

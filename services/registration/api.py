@@ -8,14 +8,15 @@ from flask_smorest import Blueprint
 
 from shared.auth import issue_token, verify_token
 from shared.errors import DomainError, Forbidden, NotFound, Unavailable
-from shared.http import caller_unit_id, principal, require
+from shared.http import caller_unit_id, client_ip, principal, require
+from shared.throttle import guarded_login
 
 from .bootstrap import bootstrap
 from .domain import (
     accounts, addresses, colleagues, deadlines, delegations, personnel, progress, referrals, returning, signup,
     unit_info, verification,
 )
-from .models import Unit
+from .models import LoginFailure, Unit
 from .schemas import (
     AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
     DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
@@ -46,14 +47,6 @@ def _upload(field: str) -> bytes:
     return upload.stream.read(4 * 1024 * 1024 + 1)
 
 
-def client_ip() -> str | None:
-    """The caller's address as our gateway saw it: the last X-Forwarded-For hop (earlier
-    hops come from the client and prove nothing), else the socket's peer."""
-    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
-    ip = forwarded[-1] if forwarded else request.remote_addr
-    return ip[:64] if ip else None
-
-
 def language() -> str:
     return request.accept_languages.best_match(["zh", "en"]) or "zh"
 
@@ -78,7 +71,8 @@ def _own_person(s, person_id: str, lock: bool = False):
 
 
 def _unit_token(unit: Unit) -> dict:
-    return {"token": issue_token(unit.id, UNIT, "registration", unit_id=unit.id, delegation_id=unit.delegation_id),
+    return {"token": issue_token(unit.id, UNIT, "registration", unit_id=unit.id, delegation_id=unit.delegation_id,
+                                 version=unit.token_version or 0),
             "unit_id": unit.id}
 
 
@@ -134,17 +128,18 @@ def password_reset(data):
     deps = bootstrap()
     accounts.check_password_policy(data["new_password"])
     verification.verify_code(deps, data["phone"], "reset_password", data["sms_code"])
-    with deps.uow() as (s, _):
-        accounts.reset_password_of(s, deps.edition, data["uscc"], data["phone"], data["new_password"])
+    with deps.uow() as (s, emit):
+        accounts.reset_password_of(s, emit, deps.edition, data["uscc"], data["phone"], data["new_password"])
 
 
 @bp.route("/auth/login", methods=["POST"])
 @bp.arguments(LoginSchema)
 @bp.response(200, TokenSchema)
 def login(data):
+    """Password login; repeated failures are throttled (429 with Retry-After)."""
     deps = bootstrap()
-    with deps.uow() as (s, _):
-        unit = accounts.authenticate(s, data["uscc"], data["password"], deps.edition)
+    unit = guarded_login(deps.uow, LoginFailure, f"unit:{data['uscc'].strip().upper()}", client_ip(),
+                         lambda s: accounts.authenticate(s, data["uscc"], data["password"], deps.edition))
     return _unit_token(unit)
 
 
@@ -363,11 +358,16 @@ def join(data):
 @bp.response(200, TokenSchema)
 def member_login(data):
     deps = bootstrap()
-    with deps.uow() as (s, _):
-        member = colleagues.authenticate_member(s, deps.cipher, deps.edition, data["unit_code"].strip().upper(),
-                                                data["phone"], data["password"])
-        unit = accounts.get_unit(s, member.unit_id)
-    token = issue_token(member.id, MEMBER, "registration", unit_id=unit.id, delegation_id=unit.delegation_id)
+    unit_code = data["unit_code"].strip().upper()
+
+    def attempt(s):
+        member = colleagues.authenticate_member(s, deps.cipher, deps.edition, unit_code, data["phone"],
+                                                data["password"])
+        return member, accounts.get_unit(s, member.unit_id)
+    account = f"member:{unit_code}:{deps.cipher.lookup_hash(data['phone'])[:24]}"
+    member, unit = guarded_login(deps.uow, LoginFailure, account, client_ip(), attempt)
+    token = issue_token(member.id, MEMBER, "registration", unit_id=unit.id, delegation_id=unit.delegation_id,
+                        version=member.token_version or 0)
     return {"token": token, "unit_id": unit.id}
 
 
@@ -388,6 +388,15 @@ def approve_members(data):
     """Approve join requests: one, or a batch (all or nothing)."""
     with bootstrap().uow() as (s, _):
         return colleagues.decide_members(s, accounts.get_unit(s, caller_unit_id()), data["member_ids"], True)
+
+
+@bp.route("/units/me/members/<member_id>", methods=["DELETE"])
+@require(UNIT)
+@bp.response(200, MemberSchema)
+def remove_member(member_id):
+    """A colleague who has left: their records stay, their sessions end at once."""
+    with bootstrap().uow() as (s, emit):
+        return colleagues.remove_member(s, emit, accounts.get_unit(s, caller_unit_id()), member_id)
 
 
 @bp.route("/units/me/members/reject", methods=["POST"])
@@ -455,8 +464,9 @@ def returning_verify(data):
     """往届验证: previous account + password, phone code or email code. The token it answers
     lets sign-up carry over last edition's unit info and personnel."""
     deps = bootstrap()
-    with deps.uow() as (s, _):
-        prev = returning.previous_account(s, data["uscc"], data["method"], data["password"], data["phone"])
+    prev = guarded_login(deps.uow, LoginFailure, f"returning:{data['uscc'].strip().upper()}", client_ip(),
+                         lambda s: returning.previous_account(s, data["uscc"], data["method"], data["password"],
+                                                              data["phone"]))
     if data["method"] == "sms":
         verification.verify_code(deps, data["phone"], "returning", data["sms_code"])
     elif data["method"] == "email":

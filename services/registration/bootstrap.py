@@ -49,7 +49,7 @@ def bootstrap() -> RegistrationDeps:
     ready.verify()
     rpc = RpcClient(settings.amqp_uri)
     return RegistrationDeps(
-        **parts, inbox_model=models.InboxMessage, cipher=FieldCipher(key), sms_codes=SmsCodesOverRpc(rpc),
+        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, cipher=FieldCipher(key), sms_codes=SmsCodesOverRpc(rpc),
         emails=EmailsOverRpc(rpc), invitation_codes=InvitationCodesOverRpc(rpc),
         fair_days=fair_days(settings.get("FAIR_DAYS")), deadlines=deadlines(settings),
         reminder_days=reminder_days(settings),

@@ -8,9 +8,11 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from shared.revocation import EVERY_VERSION, on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import RegistrationDeps
+from .domain.accounts import end_sessions
 from .domain.personnel import advance
 from .domain.referrals import award_referral_points
 from .models import DelegationView, Person, PersonPhoto, Unit
@@ -95,6 +97,7 @@ def on_unit_deleted(ctx: Ctx) -> None:
             ctx.session.delete(photo)
         ctx.session.delete(person)
     unit.status = "deleted"
+    end_sessions(ctx.session, ctx.emit, unit.id, EVERY_VERSION, "unit_deleted")  # its members' too
 
 
 def on_order_created(ctx: Ctx) -> None:
@@ -158,4 +161,5 @@ HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,
     "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
     "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted, "UnitEdited": on_unit_edited,
+    "AdminTokensRevoked": on_tokens_revoked,
 }

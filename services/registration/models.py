@@ -8,6 +8,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
+from shared.revocation import TokenRevocationMixin
+from shared.throttle import LoginFailureMixin
 
 
 class Base(DeclarativeBase):
@@ -19,6 +21,14 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class TokenRevocation(TokenRevocationMixin, Base):
+    pass
+
+
+class LoginFailure(LoginFailureMixin, Base):
     pass
 
 
@@ -43,8 +53,7 @@ class Unit(Base):
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # unit-info draft (单位信息)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
     referred_by_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
@@ -167,7 +176,8 @@ class Member(Base):
     phone_hash: Mapped[str] = mapped_column(String(64))
     phone_masked: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(20))  # pending / approved / rejected
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))  # pending / approved / rejected / removed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 

@@ -86,6 +86,10 @@ class RegistrationWorker(EventWorker):
     def on_unit_edited(self, body):
         self.consume("UnitEdited", body)
 
+    @event_handler("review", "AdminTokensRevoked")
+    def on_admin_tokens_revoked(self, body):
+        self.consume("AdminTokensRevoked", body)
+
     # --- RPC answers -------------------------------------------------------------------
     @rpc
     def unit_contact(self, unit_id):

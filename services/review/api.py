@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from shared.auth import issue_token
 from shared.db import utcnow
 from shared.errors import DomainError
-from shared.http import current_principal, principal, require
+from shared.http import client_ip, current_principal, principal, require
+from shared.throttle import guarded_login
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
@@ -20,15 +21,15 @@ from .domain import decisions, invitation_codes, organisations
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
-from .models import UnitReview
+from .models import Admin, LoginFailure, UnitReview
 from .schemas import (
-    AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
+    AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
     PeoplePageSchema, PeopleQuerySchema, PersonIdsSchema, QueuePageSchema, QueueQuerySchema, QuotaImportResultSchema,
     QuotaInSchema, QuotaSchema, ReassignSchema, RegistryRecordSchema, RejectSchema, ReviewPersonSchema,
     SettingsSchema, StatisticsQuerySchema, StatisticsRowSchema, TokenSchema, UnitEditSchema, UnitReviewSchema,
-    UpgradeSchema,
+    PasswordChangeSchema, UpgradeSchema,
 )
 
 bp = Blueprint("review", __name__, description="Delegation review")
@@ -99,10 +100,38 @@ def centralised_payment(data, delegation_id):
 @bp.arguments(AdminLoginSchema)
 @bp.response(200, TokenSchema)
 def admin_login(data):
-    with bootstrap().uow() as (s, _):
-        admin = organisations.authenticate_admin(s, data["username"], data["password"])
-    token = issue_token(admin.id, admin.role, "review", delegation_id=admin.delegation_id)
+    """Repeated failures are throttled (429 with Retry-After)."""
+    deps = bootstrap()
+    admin = guarded_login(deps.uow, LoginFailure, f"admin:{data['username']}", client_ip(),
+                          lambda s: organisations.authenticate_admin(s, data["username"], data["password"]))
+    return _admin_token(admin)
+
+
+def _admin_token(admin: Admin) -> dict:
+    token = issue_token(admin.id, admin.role, "review", delegation_id=admin.delegation_id,
+                        version=admin.token_version or 0)
     return {"token": token, "role": admin.role, "delegation_id": admin.delegation_id}
+
+
+@bp.route("/admin/password", methods=["POST"])
+@require()
+@bp.arguments(PasswordChangeSchema)
+@bp.response(200, TokenSchema)
+def change_password(data):
+    """An admin's own new password; other sessions end, this one goes on with a new token."""
+    with bootstrap().uow() as (s, emit):
+        admin = organisations.change_own_password(s, emit, actor(), data["current_password"], data["new_password"])
+    return _admin_token(admin)
+
+
+@bp.route("/admins/<admin_id>", methods=["PATCH"])
+@require(*SECRETARIAT)
+@bp.arguments(AdminActiveSchema)
+@bp.response(200, AdminSchema)
+def set_admin_active(data, admin_id):
+    """Deactivate (or reactivate) an admin; a deactivated admin's sessions end at once."""
+    with bootstrap().uow() as (s, emit):
+        return organisations.set_admin_active(s, emit, actor(), admin_id, data["active"])
 
 
 @bp.route("/admins", methods=["POST"])

@@ -24,4 +24,4 @@ def bootstrap() -> ReviewDeps:
     ready = Readiness(parts["settings"])
     ready.token_keys(issuer=True)
     ready.verify()
-    return ReviewDeps(**parts, inbox_model=models.InboxMessage)
+    return ReviewDeps(**parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import ReviewDeps
@@ -85,4 +86,5 @@ HANDLERS: Mapping[str, Handler[ReviewDeps]] = {
     "PersonnelSubmitted": on_personnel_submitted,
     "ReuseRequested": on_reuse_requested,
     "PersonnelCancelled": on_personnel_cancelled,
+    "TokensRevoked": on_tokens_revoked,
 }

@@ -8,6 +8,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
+from shared.revocation import TokenRevocationMixin
+from shared.throttle import LoginFailureMixin
 
 
 class Base(DeclarativeBase):
@@ -19,6 +21,14 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class TokenRevocation(TokenRevocationMixin, Base):
+    pass
+
+
+class LoginFailure(LoginFailureMixin, Base):
     pass
 
 
@@ -51,6 +61,7 @@ class Admin(Base):
     role: Mapped[str] = mapped_column(String(40))
     delegation_id: Mapped[str | None] = mapped_column(ForeignKey("delegations.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
 
 
 class RegistryRecord(Base):

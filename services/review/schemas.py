@@ -61,6 +61,16 @@ class AdminSchema(Strict):
     username = fields.String()
     role = fields.String()
     delegation_id = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class AdminActiveSchema(Strict):
+    active = fields.Boolean(required=True)
+
+
+class PasswordChangeSchema(Strict):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
 
 
 class TokenSchema(Strict):

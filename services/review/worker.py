@@ -39,6 +39,10 @@ class ReviewWorker(EventWorker):
     def on_personnel_cancelled(self, body):
         self.consume("PersonnelCancelled", body)
 
+    @event_handler("registration", "TokensRevoked")
+    def on_tokens_revoked(self, body):
+        self.consume("TokensRevoked", body)
+
     # --- RPC answers ---------------------------------------------------------------------
     @rpc
     def claim_invitation_code(self, code, unit_id, unit_name) -> dict[str, Any]:

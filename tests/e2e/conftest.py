@@ -35,7 +35,8 @@ def stack(tmp_path_factory):
                SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), PAYMENT_SANDBOX_SECRET=SANDBOX_SECRET,
                PAYMENT_SANDBOX_CALLBACK_DELAY="0.1", POLICE_BLOCKLIST=BLOCKED_ID, POLICE_MIN_DELAY="0.05",
                POLICE_MAX_DELAY="0.2", REVIEW_ADMIN_PASSWORD="Admin-passw0rd", ACCR_DATA_DIR=str(work),
-               SMS_MAX_PER_CLIENT_PER_HOUR="100000", ACCR_SANDBOX="1", REGISTRATION_DATA_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode())
+               SMS_MAX_PER_CLIENT_PER_HOUR="100000", ACCR_SANDBOX="1", GATEWAY_LOGIN_RATE="100000r/m",
+               GATEWAY_CODE_RATE="100000r/m", GATEWAY_LOGIN_BURST="1000", GATEWAY_CODE_BURST="1000", REGISTRATION_DATA_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode())
     s = Stack(workdir=work, env=env, mode="distributed", gateway_port=free_port(),
               api_base_port=20000 + (os.getpid() % 200) * 50)
     try:

@@ -34,3 +34,28 @@ def test_expired_and_tampered_tokens_are_refused():
         auth.verify_token(forged)  # symmetric tokens are never accepted
     with pytest.raises(Unauthorized):
         auth.verify_token(head + "." + body + "." + sig[::-1])
+
+
+def _signed(claims: dict) -> str:
+    now = dt.datetime.now(dt.timezone.utc)
+    base = {"sub": "x", "iat": now, "exp": now + dt.timedelta(hours=1)}
+    return jwt.encode({**base, **claims}, auth.private_key(), algorithm=auth.ALGORITHM)
+
+
+def test_tokens_carry_issuer_audience_and_version():
+    claims = jwt.decode(auth.issue_token("u", "unit_contact", "registration", unit_id="u", version=3),
+                        options={"verify_signature": False})
+    assert (claims["iss"], claims["aud"], claims["ver"]) == ("accr-registration", "accr", 3)
+    assert auth.verify_token(auth.issue_token("u", "unit_contact", "registration", version=3)).version == 3
+
+
+@pytest.mark.parametrize("claims", [
+    {"role": "unit_contact", "iss": "accr-registration"},  # no audience
+    {"role": "unit_contact", "iss": "accr-registration", "aud": "another-system"},
+    {"role": "unit_contact", "iss": "somebody-else", "aud": "accr"},
+    {"role": "organising_committee", "iss": "accr-registration", "aud": "accr"},  # registration grants no admin
+    {"role": "unit_contact", "iss": "accr-review", "aud": "accr"},  # review grants no unit role
+])
+def test_tokens_from_the_wrong_issuer_or_for_another_audience_are_refused(claims):
+    with pytest.raises(Unauthorized):
+        auth.verify_token(_signed(claims))

@@ -91,18 +91,26 @@ def test_sign_up_validates_uscc_and_category_and_uniqueness(session_for, emit):
         sign_up(s, emit)
 
 
-def test_login_locks_out_after_repeated_failures(session_for, emit):
+def test_login_checks_the_password_and_refuses_a_deleted_unit(session_for, emit):
     s = session_for("registration")
-    sign_up(s, emit)
-    now = dt.datetime(2026, 10, 1, 8, 0)
-    for _ in range(accounts.MAX_FAILED_LOGINS):
-        with pytest.raises(Unauthorized):
-            accounts.authenticate(s, "91350100M000100Y43", "wrong-pass1", EDITION, now)
-    with pytest.raises(DomainError) as err:  # even the right password waits
-        accounts.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION, now)
-    assert status_of(err.value) == 423
-    later = now + accounts.LOCKOUT + dt.timedelta(seconds=1)
-    assert accounts.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION, later).uscc == "91350100M000100Y43"
+    unit = sign_up(s, emit)
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(s, "91350100M000100Y43", "wrong-pass1", EDITION)
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(s, "91110000802100433B", "Passw0rd1", EDITION)  # no such unit: same answer
+    assert accounts.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION) is unit
+    unit.status = "deleted"
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(s, "91350100M000100Y43", "Passw0rd1", EDITION)
+
+
+def test_a_password_reset_ends_earlier_sessions(session_for, emit):
+    from services.registration.models import TokenRevocation
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    accounts.reset_password_of(s, emit, EDITION, unit.uscc, unit.contact_phone, "N3w-passw0rd")
+    assert unit.token_version == 1 and s.get(TokenRevocation, unit.id).min_version == 1
+    assert emit.events[-1] == ("TokensRevoked", {"subject_id": unit.id, "min_version": 1, "reason": "password_reset"})
 
 
 @pytest.mark.parametrize("region_type,id_type,number,ok", [

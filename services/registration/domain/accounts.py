@@ -2,33 +2,23 @@
 lockout, phone login, password reset."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
-from shared.errors import AccountLocked, Conflict, DomainError, NotFound, Unauthorized
+from shared.errors import Conflict, DomainError, NotFound, Unauthorized
 from shared.outbox import Emit
+from shared.passwords import hash_password, password_matches
+from shared.revocation import record_revocation
 from shared.validators import is_valid_uscc
 
-from ..models import DelegationView, Unit
+from ..models import DelegationView, TokenRevocation, Unit
 from .choices import DOMESTIC_CATEGORIES, OVERSEAS_CATEGORIES
 from .referrals import REGISTRATION_POINTS, award_points
-
-
-MAX_FAILED_LOGINS = 5
-
-
-LOCKOUT = dt.timedelta(minutes=15)
-
-
-password_hasher = PasswordHasher()
 
 
 def check_password_policy(password: str) -> None:
@@ -101,12 +91,12 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
             raise DomainError("unknown_referral_code", "this referral link is not valid", "referral_code")
     unit = Unit(
         id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
-        password_hash=password_hasher.hash(data["password"]), name=data["name"],
+        password_hash=hash_password(data["password"]), name=data["name"],
         visitor_kind=data["visitor_kind"], region=data["region"], category=data["category"],
         delegation_id=delegation_id, recommendation_code=data.get("recommendation_code"),
         referral_code=_new_referral_code(session), referred_by_unit_id=referrer.id if referrer else None,
         contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
-        info={}, status="draft", failed_logins=0, created_at=utcnow(),
+        info={}, status="draft", token_version=0, created_at=utcnow(),
     )
     session.add(unit)
     session.flush()
@@ -117,25 +107,13 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
     return unit
 
 
-def authenticate(session: Session, uscc: str, password: str, edition: str,
-                 now: dt.datetime | None = None) -> Unit:
-    now = now or utcnow()
-    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
-    if unit is None:
-        password_hasher.hash(password)  # same cost either way: no account enumeration by timing
+def authenticate(session: Session, uscc: str, password: str, edition: str) -> Unit:
+    """The unit whose USCC and password these are (throttling is the caller's: guarded_login)."""
+    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc))
+    if not password_matches(unit.password_hash if unit else None, password) or unit is None:
         raise Unauthorized("wrong USCC or password")
     if unit.status == "deleted":
         raise Unauthorized("this unit was deleted by its delegation")
-    if unit.locked_until and unit.locked_until > now:
-        raise AccountLocked("account_locked", "too many failed logins; try again later")
-    try:
-        password_hasher.verify(unit.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        unit.failed_logins += 1
-        if unit.failed_logins >= MAX_FAILED_LOGINS:
-            unit.locked_until, unit.failed_logins = now + LOCKOUT, 0
-        raise Unauthorized("wrong USCC or password") from None
-    unit.failed_logins, unit.locked_until = 0, None
     return unit
 
 
@@ -150,12 +128,19 @@ def units_by_phone(session: Session, edition: str, phone: str) -> list[Unit]:
     return list(session.scalars(select(Unit).where(Unit.edition == edition, Unit.contact_phone == phone)))
 
 
+def end_sessions(session: Session, emit: Emit, subject_id: str, min_version: int, reason: str) -> None:
+    """Every token of `subject_id` (an account, or a whole unit) below `min_version` stops
+    working: here at once, in the other services when they hear of it."""
+    record_revocation(session, TokenRevocation, subject_id, min_version)
+    emit("TokensRevoked", {"subject_id": subject_id, "min_version": min_version, "reason": reason})
+
+
 def reset_password(unit: Unit, phone: str, new_password: str) -> None:
     if unit.contact_phone != phone:
         raise DomainError("phone_mismatch", "this phone is not the unit's verified phone", "phone")
     check_password_policy(new_password)
-    unit.password_hash = password_hasher.hash(new_password)
-    unit.failed_logins, unit.locked_until = 0, None
+    unit.password_hash = hash_password(new_password)
+    unit.token_version = (unit.token_version or 0) + 1
 
 
 def unit_for_phone_login(session: Session, edition: str, phone: str, uscc: str | None) -> Unit:
@@ -170,10 +155,13 @@ def unit_for_phone_login(session: Session, edition: str, phone: str, uscc: str |
     return units[0]
 
 
-def reset_password_of(session: Session, edition: str, uscc: str, phone: str, new_password: str) -> Unit:
+def reset_password_of(session: Session, emit: Emit, edition: str, uscc: str, phone: str,
+                      new_password: str) -> Unit:
+    """A new password ends every session opened with the old one."""
     unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
     if unit is None:
         raise NotFound("unit", "uscc")
     reset_password(unit, phone, new_password)
+    end_sessions(session, emit, unit.id, unit.token_version, "password_reset")
     return unit
 

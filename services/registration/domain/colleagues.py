@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,9 +10,11 @@ from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from shared.masking import mask_phone
+from shared.outbox import Emit
+from shared.passwords import hash_password, password_matches
 
 from ..models import Member, Unit
-from .accounts import check_password_policy, password_hasher
+from .accounts import check_password_policy, end_sessions
 
 
 def join_unit(session: Session, cipher: FieldCipher, edition: str, data: dict[str, Any]) -> Member:
@@ -29,7 +30,7 @@ def join_unit(session: Session, cipher: FieldCipher, edition: str, data: dict[st
         raise Conflict("already_joined", "this phone has already asked to join the unit", "phone")
     member = Member(id=new_id(), unit_id=unit.id, name=data["name"], phone_enc=cipher.encrypt(data["phone"]),
                     phone_hash=phone_hash, phone_masked=mask_phone(data["phone"]) or "",
-                    password_hash=password_hasher.hash(data["password"]), status="pending", created_at=utcnow())
+                    password_hash=hash_password(data["password"]), status="pending", created_at=utcnow())
     session.add(member)
     session.flush()
     return member
@@ -40,15 +41,12 @@ def authenticate_member(session: Session, cipher: FieldCipher, edition: str, uni
     unit = session.scalar(select(Unit).where(Unit.unit_code == unit_code, Unit.edition == edition))
     member = unit and session.scalar(select(Member).where(Member.unit_id == unit.id,
                                                           Member.phone_hash == cipher.lookup_hash(phone)))
-    if not member:
-        password_hasher.hash(password)
+    if not password_matches(member.password_hash if member else None, password) or not member:
         raise Unauthorized("wrong unit code, phone or password")
-    try:
-        password_hasher.verify(member.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("wrong unit code, phone or password") from None
     if member.status == "pending":
         raise Forbidden("the unit has not approved your request yet", code="member_pending")
+    if member.status == "removed":
+        raise Forbidden("the unit has removed you from its colleagues", code="member_removed")
     if member.status != "approved":
         raise Forbidden("the unit declined your request", code="member_rejected")
     return member
@@ -78,3 +76,16 @@ def members(session: Session, unit_id: str, status: str | None = None) -> list[M
     if status:
         query = query.where(Member.status == status)
     return list(session.scalars(query.order_by(Member.created_at)))
+
+
+def remove_member(session: Session, emit: Emit, unit: Unit, member_id: str) -> Member:
+    """A colleague leaves the unit: their records stay with it, their sessions end."""
+    member = session.get(Member, member_id, with_for_update=True)
+    if member is None or member.unit_id != unit.id:
+        raise NotFound("colleague", "member_id")
+    if member.status != "approved":
+        raise Conflict("member_not_approved", f"{member.name}'s request is {member.status}", "member_id")
+    member.status, member.decided_at = "removed", utcnow()
+    member.token_version = (member.token_version or 0) + 1
+    end_sessions(session, emit, member.id, member.token_version, "member_removed")
+    return member

@@ -7,7 +7,6 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,10 +14,10 @@ from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DomainError, NotFound, Unauthorized
 from shared.outbox import Emit
+from shared.passwords import hash_password, password_matches
 from shared.validators import is_valid_uscc
 
 from ..models import Person, PreviousPerson, PreviousUnit, Unit
-from .accounts import password_hasher
 from .personnel import add_person, identity_columns, validate_entry_dates
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
                                                         PreviousUnit.uscc == u["uscc"])):
             counts["skipped"] += 1
             continue
-        password_hash = u.get("password_hash") or (password_hasher.hash(u["password"]) if u.get("password") else None)
+        password_hash = u.get("password_hash") or (hash_password(u["password"]) if u.get("password") else None)
         prev = PreviousUnit(id=new_id(), edition=edition, uscc=u["uscc"], name=u["name"], category=u["category"],
                             region=u.get("region", "mainland"), delegation_id=u.get("delegation_id"),
                             password_hash=password_hash, contact_phone=u["contact_phone"],
@@ -67,12 +66,8 @@ def latest_previous_unit(session: Session, uscc: str) -> PreviousUnit | None:
 
 def verify_returning_by_password(session: Session, uscc: str, password: str) -> PreviousUnit:
     prev = latest_previous_unit(session, uscc)
-    try:
-        if prev is None or not prev.password_hash:
-            raise VerifyMismatchError()
-        password_hasher.verify(prev.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("no previous account matches this USCC and password") from None
+    if not password_matches(prev.password_hash if prev else None, password) or prev is None:
+        raise Unauthorized("no previous account matches this USCC and password")
     return prev
 
 

@@ -7,21 +7,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, Forbidden, NotFound, Unauthorized
 from shared.outbox import Emit
+from shared.passwords import hash_password, password_matches
+from shared.revocation import record_revocation
 
-from ..models import Admin, AuditEntry, Delegation, EditionSettings
+from ..models import Admin, AuditEntry, Delegation, EditionSettings, TokenRevocation
 
 REVIEWER_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee")
 SECRETARIAT_ROLES = ("delegation_secretariat", "organising_committee")
 DEFAULT_FEE_FEN = 20000
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def seed_defaults(session: Session, emit: Emit, admin_password: str | None = Non
     if session.get(EditionSettings, edition) is None:
         session.add(EditionSettings(edition=edition, fee_fen=DEFAULT_FEE_FEN))
     if admin_password and session.scalar(select(Admin).where(Admin.username == "admin")) is None:
-        session.add(Admin(id=new_id(), username="admin", password_hash=_hasher.hash(admin_password),
+        session.add(Admin(id=new_id(), username="admin", password_hash=hash_password(admin_password),
                           role="organising_committee", delegation_id=None, active=True))
 
 
@@ -155,13 +154,8 @@ def update_delegation(session: Session, emit: Emit, actor: Actor, delegation_id:
 # --- admins ---------------------------------------------------------------------------------
 def authenticate_admin(session: Session, username: str, password: str) -> Admin:
     admin = session.scalar(select(Admin).where(Admin.username == username))
-    if admin is None or not admin.active:
-        _hasher.hash(password)
+    if not password_matches(admin.password_hash if admin else None, password) or admin is None or not admin.active:
         raise Unauthorized("wrong username or password")
-    try:
-        _hasher.verify(admin.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise Unauthorized("wrong username or password") from None
     return admin
 
 
@@ -179,7 +173,7 @@ def create_admin(session: Session, actor: Actor, data: dict[str, Any]) -> Admin:
         raise DomainError("unknown_delegation", "no such delegation", "delegation_id")
     if session.scalar(select(Admin.id).where(Admin.username == data["username"])):
         raise Conflict("username_taken", "this username is taken", "username")
-    admin = Admin(id=new_id(), username=data["username"], password_hash=_hasher.hash(data["password"]), role=role,
+    admin = Admin(id=new_id(), username=data["username"], password_hash=hash_password(data["password"]), role=role,
                   delegation_id=delegation_id, active=True)
     session.add(admin)
     session.flush()
@@ -234,3 +228,47 @@ def update_settings(session: Session, actor: Actor, edition: str, changes: dict[
 def check_deadline(deadline: dt.datetime | None, what: str, now: dt.datetime | None = None) -> None:
     if deadline is not None and (now or utcnow()) > deadline:
         raise DeadlinePassed("deadline_passed", f"{what} closed on {deadline.isoformat(timespec='minutes')} UTC")
+
+
+def end_admin_sessions(session: Session, emit: Emit, admin: Admin, reason: str) -> None:
+    """Every token the admin holds stops working: here at once, elsewhere on the event."""
+    admin.token_version = (admin.token_version or 0) + 1
+    record_revocation(session, TokenRevocation, admin.id, admin.token_version)
+    emit("AdminTokensRevoked", {"subject_id": admin.id, "min_version": admin.token_version, "reason": reason})
+
+
+def admin_in_scope(session: Session, actor: Actor, admin_id: str) -> Admin:
+    """An admin the actor manages: the committee any, a secretariat those of its tree."""
+    admin = session.get(Admin, admin_id, with_for_update=True)
+    manages = actor.role == "organising_committee" or (
+        actor.role == "delegation_secretariat" and admin is not None and admin.delegation_id is not None
+        and in_scope(session, admin.delegation_id, actor.delegation_id))
+    if admin is None or not manages:
+        raise NotFound("admin", "admin_id")
+    return admin
+
+
+def set_admin_active(session: Session, emit: Emit, actor: Actor, admin_id: str, active: bool) -> Admin:
+    admin = admin_in_scope(session, actor, admin_id)
+    if admin.id == actor.id and not active:
+        raise Conflict("cannot_deactivate_self", "another admin must deactivate your account", "admin_id")
+    before = {"active": admin.active}
+    admin.active = active
+    if not active:
+        end_admin_sessions(session, emit, admin, "admin_deactivated")
+    audit(session, actor, "admin.activate" if active else "admin.deactivate", "admin", admin.id, admin.delegation_id,
+          before, {"active": active})
+    return admin
+
+
+def change_own_password(session: Session, emit: Emit, actor: Actor, current: str, new: str) -> Admin:
+    """An admin changes their password; their other sessions end."""
+    admin = session.get(Admin, actor.id, with_for_update=True)
+    if admin is None or not admin.active or not password_matches(admin.password_hash, current):
+        raise Unauthorized("the current password is not right")
+    if len(new) < 10 or new == current:
+        raise DomainError("weak_password", "choose a new password of at least 10 characters", "new_password")
+    admin.password_hash = hash_password(new)
+    end_admin_sessions(session, emit, admin, "password_changed")
+    audit(session, actor, "admin.password", "admin", admin.id, admin.delegation_id, None, None)
+    return admin
