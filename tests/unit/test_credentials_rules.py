@@ -134,7 +134,7 @@ def produced(s, emit) -> Credential:
 
 
 def scan(s, payload, at=FAIR_MORNING, gate_name="N1", direction="in"):
-    return gate.scan_at_gate(s, gate.Scan(payload, gate_name, direction, "staff-1"), SECRET, SHANGHAI, at)
+    return gate.scan_at_gate(s, gate.Scan(payload, gate_name, direction, "staff-1"), SECRET, SHANGHAI, lambda: at)
 
 
 def test_qr_payload_binds_number_holder_and_issue():
@@ -203,7 +203,8 @@ def test_gate_shows_the_holder_and_records_every_scan(session_for, emit):
     assert first["verdict"] == "valid" and first["admit"] and first["credential_no"] == card.credential_no
     assert first["holder"]["name"] == "张三" and first["holder"]["unit_name"] == "Example Co"
     photo = base64.b64decode(first["holder"]["photo"].removeprefix("data:image/jpeg;base64,"))
-    assert Image.open(io.BytesIO(photo)).size <= (240, 320) and photo.startswith(b"\xff\xd8")
+    width, height = Image.open(io.BytesIO(photo)).size
+    assert width <= 240 and height <= 320 and photo.startswith(b"\xff\xd8")
     assert first["label"] == "visitor" and first["entry_dates"] == ["2026-11-06", "2026-11-07"]
     # the same card again at another gate, no exit in between: a copy, or lent back through the fence
     again = scan(s, reference, at=FAIR_MORNING + dt.timedelta(minutes=20), gate_name="S2")

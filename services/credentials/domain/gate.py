@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -117,9 +118,12 @@ def open_entry(session: Session, credential_id: str, since: dt.datetime) -> Gate
     return last if last is not None and last.direction == ENTRY else None
 
 
-def scan_at_gate(session: Session, scan: Scan, secret: bytes, tz: ZoneInfo, now: dt.datetime) -> dict[str, Any]:
-    """Judge one scan, record it, and answer what the gate shows."""
+def scan_at_gate(session: Session, scan: Scan, secret: bytes, tz: ZoneInfo,
+                 clock: Callable[[], dt.datetime]) -> dict[str, Any]:
+    """Judge one scan, record it, and answer what the gate shows. The time is read once the
+    card's row is locked, so the scans of one card are recorded in the order they were judged."""
     credential, card_issue = scanned_credential(session, scan.payload, secret)
+    now = clock()
     entered: GateScan | None = None
     if credential is None or card_issue is None:
         verdict = "unknown"
