@@ -1,23 +1,25 @@
 """Credentials HTTP API: the unit's and the delegation's views of checks, production and
-distribution, card downloads, gate verification and the operations desk."""
+distribution, card downloads, the gate (scans by gate staff, the scan log) and the
+operations desk."""
 from __future__ import annotations
 
 from flask import Response
 from flask_smorest import Blueprint
 
-from shared.db import utcnow
 from shared.http import caller_unit_id, principal, require
 
 from .bootstrap import bootstrap
-from .domain import checks, gate, production, reporting
+from .domain import checks, gate, production, reporting, revocation
 from .schemas import (
-    BatchSchema, CountsSchema, CredentialSchema, GateAnswerSchema, GateQuerySchema, OverdueCheckSchema,
+    BatchSchema, CountsSchema, CredentialSchema, GateAnswerSchema, GateScanInSchema, GateScanPageSchema,
+    GateScanQuerySchema, OverdueCheckSchema, ReissueSchema,
 )
 
 bp = Blueprint("credentials", __name__, description="Background checks and credentials")
 UNIT = "unit_contact"
 ADMINS = ("sub_delegation_admin", "delegation_secretariat", "organising_committee", "operations")
 OPERATIONS = ("operations", "organising_committee")
+GATE_STAFF = "gate_staff"
 
 
 def _card_scope() -> str | None:
@@ -69,14 +71,41 @@ def card_png(credential_no):
     return Response(png, mimetype="image/png")
 
 
-@bp.route("/gate/verify", methods=["GET"])
-@bp.arguments(GateQuerySchema, location="query")
-@bp.response(200, GateAnswerSchema)
-def gate_verify(args):
-    """Scan at the gate: valid / revoked / not_valid_today / unknown. No personal data."""
+@bp.route("/gate/scans", methods=["POST"])
+@require(GATE_STAFF)
+@bp.arguments(GateScanInSchema)
+@bp.response(201, GateAnswerSchema, headers={"Cache-Control": {"description": "no-store: the answer holds a photo",
+                                                                "schema": {"type": "string"}}})
+def gate_scan(data):
+    """One scan at a gate: the verdict, and for a genuine card the holder's name and photo to
+    compare. Recorded whatever the verdict; "today" is the fair's day (Asia/Shanghai)."""
+    deps = bootstrap()
+    scan = gate.Scan(payload=data["payload"], gate=data["gate"], direction=data["direction"],
+                     staff_id=principal().subject[:64])
+    with deps.uow() as (s, _):
+        answer = gate.scan_at_gate(s, scan, deps.qr_secret, deps.fair_timezone, deps.clock)
+    return answer, 201, {"Cache-Control": "no-store"}
+
+
+@bp.route("/gate/scans", methods=["GET"])
+@require(*OPERATIONS)
+@bp.arguments(GateScanQuerySchema, location="query")
+@bp.response(200, GateScanPageSchema)
+def gate_scan_log(filters):
+    """Every scan, newest first: who, where, when, which way, the verdict (no names or photos)."""
+    with bootstrap().uow() as (s, _):
+        return gate.scan_log(s, filters)
+
+
+@bp.route("/operations/credentials/<credential_no>/reissue", methods=["POST"])
+@require(*OPERATIONS)
+@bp.arguments(ReissueSchema)
+@bp.response(200, CredentialSchema)
+def reissue(data, credential_no):
+    """A lost or damaged card: the next issue is printed (card.pdf) and the old card is void."""
     deps = bootstrap()
     with deps.uow() as (s, _):
-        return gate.verify_at_gate(s, args["reference"], deps.qr_secret, args["date"] or utcnow().date())
+        return revocation.reissue(s, credential_no, data["reason"], deps.qr_secret, deps.fair_name)
 
 
 @bp.route("/operations/credentials/<credential_no>/hand-over", methods=["POST"])

@@ -1,14 +1,18 @@
 """Credentials' dependencies, built once per process from configuration: the key that
-signs QR references, and how long the police have to answer a check before it is sent
-again (and how often, before operations are told)."""
+signs QR references, how long the police have to answer a check before it is sent
+again (and how often, before operations are told), the fair's time zone (which day it is
+at the gate) and the clock."""
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from shared.config import Readiness
+from shared.db import utcnow
 from shared.service import ServiceDeps
 
 from . import models
@@ -45,6 +49,8 @@ class CredentialsDeps(ServiceDeps):
     qr_secret: bytes
     check_timeout: dt.timedelta
     check_max_sends: int
+    fair_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    clock: Callable[[], dt.datetime] = utcnow  # naive UTC, like every stored time
 
     @property
     def fair_name(self) -> str:
@@ -63,4 +69,5 @@ def bootstrap() -> CredentialsDeps:
     return CredentialsDeps(
         **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, qr_secret=qr_secret,
         check_timeout=dt.timedelta(seconds=float(settings.get("CHECK_TIMEOUT_SECONDS", "3600"))),
-        check_max_sends=int(settings.get("CHECK_MAX_SENDS", "3")))
+        check_max_sends=int(settings.get("CHECK_MAX_SENDS", "3")),
+        fair_timezone=ZoneInfo(settings.get("FAIR_TIMEZONE", "Asia/Shanghai")))

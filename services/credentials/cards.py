@@ -6,25 +6,91 @@ import base64
 import hashlib
 import hmac
 import io
+import re
+from dataclasses import dataclass
 from typing import Any
 
 LABEL_TEXT = {"visitor": ("专业观众", "PROFESSIONAL VISITOR"), "staff": ("工作人员", "STAFF"), "vip": ("贵宾", "VIP")}
 LABEL_COLOUR = {"visitor": (0, 94, 184), "staff": (0, 140, 80), "vip": (190, 30, 45)}
 
 
-def qr_reference(credential_no: str, secret: bytes) -> str:
-    """What the QR code carries: the number and a MAC, so a forged card does not verify."""
+# What the QR code carries: "ACCR2:<credential no>:<issue>:<MAC>". The MAC (HMAC-SHA256 with
+# the QR key, 128 bits, base32) covers the credential number, its holder (person id) and the
+# issue, so a card verifies only for its own holder and only until it is reissued. The holder
+# is bound by the MAC rather than carried, which keeps the payload to ~45 characters of the
+# QR alphanumeric alphabet (upper case, digits, ':'): a version-3 code a phone reads at once.
+# The gate always asks the server (scans are recorded, revocation and "already inside" live
+# there), so a shared-key MAC suffices; a public-key signature would only add length.
+QR_PREFIX = "ACCR2"
+LEGACY_PREFIX = "ACCR1"  # number + MAC only: cards printed before issues were bound
+MAX_ISSUE = 999_999
+
+
+@dataclass(frozen=True)
+class ScannedReference:
+    """A QR payload that has the right shape; whether it is genuine depends on the card."""
+    credential_no: str
+    issue: int  # the legacy format stands for the first issue
+    mac: str
+    legacy: bool = False
+
+
+def _mac(secret: bytes, credential_no: str, person_id: str, issue: int) -> str:
+    message = f"{QR_PREFIX}|{credential_no}|{person_id}|{issue}".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()[:16]
+    return base64.b32encode(digest).decode().rstrip("=")
+
+
+def _legacy_mac(secret: bytes, credential_no: str) -> str:
     mac = hmac.new(secret, credential_no.encode(), hashlib.sha256).digest()[:12]
-    return f"ACCR1:{credential_no}:{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def read_reference(reference: str, secret: bytes) -> str | None:
-    """The credential number of a genuine reference, or None."""
-    parts = reference.strip().split(":")
-    if len(parts) != 3 or parts[0] != "ACCR1":
+def qr_reference(credential_no: str, person_id: str, issue: int, secret: bytes) -> str:
+    """The QR payload of one issue of a credential, for its holder."""
+    return f"{QR_PREFIX}:{credential_no}:{issue}:{_mac(secret, credential_no, person_id, issue)}"
+
+
+_CURRENT = re.compile(r"ACCR2:(\d{1,32}):([1-9]\d{0,5}):([A-Z2-7]{26})")
+_LEGACY = re.compile(r"ACCR1:(\d{1,32}):([A-Za-z0-9_-]{16})")
+
+
+def parse_reference(payload: str) -> ScannedReference | None:
+    """The parts of a well-formed payload, or None for anything else (a torn or foreign
+    code, an empty read); nothing is trusted until `is_genuine`."""
+    text = payload.strip()
+    if found := _CURRENT.fullmatch(text):
+        return ScannedReference(found[1], int(found[2]), found[3])
+    if found := _LEGACY.fullmatch(text):
+        return ScannedReference(found[1], 1, found[2], legacy=True)
+    return None
+
+
+def is_genuine(reference: ScannedReference, person_id: str, secret: bytes) -> bool:
+    """Was this payload made with our key for this credential number, holder and issue?"""
+    if reference.legacy:
+        expected = _legacy_mac(secret, reference.credential_no)
+    else:
+        expected = _mac(secret, reference.credential_no, person_id, reference.issue)
+    return hmac.compare_digest(expected, reference.mac)
+
+
+def gate_photo(photo: bytes | None) -> bytes | None:
+    """The holder's photo as the gate shows it: a small JPEG (240x320 at most), made once at
+    production so a scan does no image work and does not depend on registration."""
+    if not photo:
         return None
-    expected = qr_reference(parts[1], secret)
-    return parts[1] if hmac.compare_digest(expected, reference.strip()) else None
+    from PIL import Image
+    try:
+        source = Image.open(io.BytesIO(photo))
+        source.draft("RGB", (240, 320))  # JPEG decodes at a reduced scale: much faster
+        image = source.convert("RGB")
+        image.thumbnail((240, 320))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
 
 
 def card_png(card: dict[str, Any], photo: bytes | None, reference: str) -> bytes:

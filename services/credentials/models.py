@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.inbox import InboxMixin
@@ -80,6 +80,12 @@ class Credential(Base):
     entry_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the card face, without the photo
     photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the small copy the gate shows staff to compare with the holder (personal data: never logged)
+    gate_photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # bumped by a reissue (lost or damaged card): the QR of an earlier issue no longer admits
+    issue: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reissue_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reissued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     card_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("production_batches.id"), nullable=True)
     tracking_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -90,6 +96,23 @@ class Credential(Base):
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class GateScan(Base):
+    """Every scan at a gate, admitted or not, even an unreadable one: who scanned, where,
+    when, which way, the verdict, and the credential when the card was genuine."""
+    __tablename__ = "gate_scans"
+    __table_args__ = (Index("ix_gate_scans_credential_time", "credential_id", "scanned_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    gate: Mapped[str] = mapped_column(String(40), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in / out
+    staff_id: Mapped[str] = mapped_column(String(64), index=True)
+    verdict: Mapped[str] = mapped_column(String(20), index=True)
+    credential_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    issue: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the issue printed on the scanned card
 
 
 class CredentialSequence(Base):

@@ -1,9 +1,19 @@
-"""Credentials journeys: a failed police check ending in a completed refund, and gate
-verification of a dispatched credential."""
+"""Credentials journeys: a failed police check ending in a completed refund, and a
+dispatched credential at the gate (gate staff, verdict with the holder's photo, the scan
+log, a reissue voiding the old card)."""
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import io
 import uuid
+from zoneinfo import ZoneInfo
 
+import qrcode
+from PIL import Image
+
+from services.credentials import cards
+from shared.crypto import load_key
 from tests.e2e.conftest import BLOCKED_ID
 from tests.e2e.test_journey import pay_order
 from tests.e2e.test_registration_journeys import admin
@@ -61,7 +71,18 @@ def test_failed_check_ends_in_a_completed_refund(stack, dump_logs_on_failure):
     assert "BLOCKLISTED" not in "".join(m["body"] for m in stack.mailbox.to(email))
 
 
-def test_dispatched_credential_verifies_at_the_gate(stack):
+def gate_staff(stack) -> Portal:
+    """A gate-staff account, created by the organising committee and logged in."""
+    username = f"gate{uuid.uuid4().hex[:6]}"
+    admin(stack).call("POST", "review/admins", 201, json={"username": username, "password": "Gate-passw0rd",
+                                                         "role": "gate_staff"})
+    portal = Portal(stack.url)
+    portal.token = portal.call("POST", "review/admin/login", 200,
+                               json={"username": username, "password": "Gate-passw0rd"}).json()["token"]
+    return portal
+
+
+def test_dispatched_credential_verifies_at_the_gate(stack, dump_logs_on_failure):
     unit = Portal(stack.url)
     uscc, name = random_uscc(), f"珠海示例有限公司{uuid.uuid4().hex[:4]}"
     unit.set_registry(uscc, name)
@@ -73,14 +94,49 @@ def test_dispatched_credential_verifies_at_the_gate(stack):
     unit.wait_person_status(person["id"], "awaiting_payment")
     pay_order(unit, [person["id"]])
     dispatched = unit.wait_person_status(person["id"], "dispatched")
-    png = unit.call("GET", f"credentials/credentials/{dispatched['credential_no']}/card.png", 200)
+    number = dispatched["credential_no"]
+    png = unit.call("GET", f"credentials/credentials/{number}/card.png", 200)
     assert png.content.startswith(b"\x89PNG")
-    pdf = unit.call("GET", f"credentials/credentials/{dispatched['credential_no']}/card.pdf", 200)
+    pdf = unit.call("GET", f"credentials/credentials/{number}/card.pdf", 200)
     assert pdf.content.startswith(b"%PDF")
-    from PIL import Image
-    import io
-    assert Image.open(io.BytesIO(png.content)).size == (638, 1011)
-    # the gate reads the QR reference; a forged one is unknown
-    gate = Portal(stack.url)
-    r = gate.call("GET", "credentials/gate/verify", 200, params={"reference": "ACCR1:202600000001:forged"})
-    assert r.json() == {"result": "unknown"}
+    card = Image.open(io.BytesIO(png.content)).convert("RGB")
+    assert card.size == (638, 1011)
+    [credential] = unit.call("GET", "credentials/units/me/credentials", 200).json()
+    assert credential["credential_no"] == number and credential["issue"] == 1
+    # the QR printed on the card is the payload bound to this number, this holder and issue 1
+    key = load_key(None, stack.workdir / "keys" / "credentials-qr.key")
+    payload = cards.qr_reference(number, person["id"], 1, key)
+    qr = qrcode.make(payload, box_size=4, border=2).convert("RGB").resize((200, 200))
+    assert card.crop((408, 781, 608, 981)).tobytes() == qr.tobytes()
+
+    # only gate staff scan; one POST per scan answers the verdict with the holder to compare
+    scan = {"payload": payload, "gate": "N1"}
+    Portal(stack.url).call("POST", "credentials/gate/scans", 401, json=scan)
+    unit.call("POST", "credentials/gate/scans", 403, json=scan)
+    staff = gate_staff(stack)
+    forged = staff.call("POST", "credentials/gate/scans", 201,
+                        json={"payload": payload[:-4] + "AAAA", "gate": "N1"}).json()
+    assert forged["verdict"] == "unknown" and forged["holder"] is None
+    answer = staff.call("POST", "credentials/gate/scans", 201, json=scan).json()
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert answer["verdict"] == ("valid" if today in ["2026-11-06"] else "not_this_day")
+    assert answer["credential_no"] == number and answer["entry_dates"] == ["2026-11-06"]
+    assert answer["holder"]["name"] == "张三" and answer["holder"]["unit_name"] == name
+    photo = answer["holder"]["photo"].removeprefix("data:image/jpeg;base64,")
+    assert Image.open(io.BytesIO(base64.b64decode(photo))).format == "JPEG"
+
+    # the organising committee sees both scans, who made them and where; never the photo
+    log = admin(stack).call("GET", "credentials/gate/scans", 200, params={"gate": "N1", "per_page": 500}).json()
+    mine = [i for i in log["items"] if i["credential_no"] == number or i["id"] == forged["scan_id"]]
+    assert [i["verdict"] for i in mine] == [answer["verdict"], "unknown"]
+    assert len({i["staff_id"] for i in mine}) == 1 and mine[0]["staff_id"]
+    logs = "".join(p.read_text(errors="replace") for p in (stack.workdir / "logs").glob("*.log"))
+    assert logs and photo[200:260] not in logs  # the photo is shown to gate staff, never logged
+
+    # a lost card: operations reissue it, and the old card is refused as superseded
+    committee = admin(stack)
+    reissued = committee.call("POST", f"credentials/operations/credentials/{number}/reissue", 200,
+                              json={"reason": "lost"}).json()
+    assert reissued["issue"] == 2
+    old = staff.call("POST", "credentials/gate/scans", 201, json={**scan, "direction": "out"}).json()
+    assert old["verdict"] == "superseded" and not old["admit"]

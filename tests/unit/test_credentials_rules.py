@@ -1,11 +1,15 @@
 import base64
 import datetime as dt
+import io
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
+import qrcode
+from PIL import Image
 
 from services.credentials import cards, handlers
-from services.credentials.domain import checks, gate, production
+from services.credentials.domain import checks, gate, production, revocation
 from services.credentials.models import Credential
 from shared.errors import Conflict
 from shared.events import make_event, parse_event
@@ -115,29 +119,183 @@ def test_failed_check_produces_nothing(session_for, emit):
     assert s.query(Credential).count() == 0
 
 
-def test_gate_verification_and_revocation_on_upgrade(session_for, emit):
-    s = session_for("credentials")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2026-11-06 09:00 at the fair is 01:00 UTC
+FAIR_MORNING = dt.datetime(2026, 11, 6, 1, 0)
+
+
+def produced(s, emit) -> Credential:
+    """p1, paid and checked, with a produced (and dispatched) card for 2026-11-06 and -07."""
     confirmed(s, emit)
     paid(s, emit)
     passed(s, emit, emit.events[0][1]["check_id"])
     production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
-    old = s.query(Credential).one()
-    reference = cards.qr_reference(old.credential_no, SECRET)
-    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)) == {
-        "result": "valid", "credential_no": old.credential_no, "label": "visitor"}
-    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 8))["result"] == "not_valid_today"
-    assert gate.verify_at_gate(s, reference[:-2] + "xx", SECRET, dt.date(2026, 11, 6)) == {"result": "unknown"}
-    assert "name" not in str(gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6)))
+    return s.query(Credential).one()
+
+
+def scan(s, payload, at=FAIR_MORNING, gate_name="N1", direction="in"):
+    return gate.scan_at_gate(s, gate.Scan(payload, gate_name, direction, "staff-1"), SECRET, SHANGHAI, lambda: at)
+
+
+def test_qr_payload_binds_number_holder_and_issue():
+    reference = cards.qr_reference("202600000001", "p1", 1, SECRET)
+    parsed = cards.parse_reference(reference)
+    assert parsed == cards.ScannedReference("202600000001", 1, reference.rsplit(":", 1)[1])
+    assert cards.is_genuine(parsed, "p1", SECRET)
+    assert not cards.is_genuine(parsed, "p2", SECRET)  # another holder's card under this number
+    assert not cards.is_genuine(parsed, "p1", b"x" * 32)  # made with another key
+    number, issue, mac = reference.split(":")[1:]
+    for forged in (f"ACCR2:202600000002:{issue}:{mac}", f"ACCR2:{number}:2:{mac}",
+                   f"ACCR2:{number}:{issue}:{'A' * 26}"):
+        assert not cards.is_genuine(cards.parse_reference(forged), "p1", SECRET), forged
+    for garbage in ("", "   ", "ACCR2:1:0:" + "A" * 26, "ACCR2:1:1:" + "a" * 26, reference + "X", "x" * 1000,
+                    "https://example.com/202600000001", "ACCR1:202600000001:forged"):
+        assert cards.parse_reference(garbage) is None, garbage
+    # short, and all in the QR alphanumeric alphabet: a small code a phone reads at once
+    assert len(reference) <= 50 and set(reference) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(reference)
+    qr.make(fit=True)
+    assert qr.version <= 3
+
+
+def test_legacy_payload_stands_for_the_first_issue():
+    legacy = "ACCR1:202600000001:" + cards._legacy_mac(SECRET, "202600000001")
+    parsed = cards.parse_reference(legacy)
+    assert parsed.legacy and parsed.issue == 1 and cards.is_genuine(parsed, "anyone", SECRET)
+    assert not cards.is_genuine(cards.parse_reference(legacy[:-2] + "AA"), "anyone", SECRET)
+
+
+def test_the_fair_day_is_shanghai_s():
+    assert gate.fair_day(dt.datetime(2026, 11, 5, 15, 59), SHANGHAI) == dt.date(2026, 11, 5)  # 23:59 there
+    assert gate.fair_day(dt.datetime(2026, 11, 5, 16, 0), SHANGHAI) == dt.date(2026, 11, 6)  # midnight there
+    assert gate.day_start(dt.date(2026, 11, 6), SHANGHAI) == dt.datetime(2026, 11, 5, 16, 0)
+    assert gate.local_time(FAIR_MORNING, SHANGHAI) == "09:00"
+
+
+@pytest.mark.parametrize("status, card_issue, current, direction, inside, expected", [
+    ("dispatched", 1, 1, "in", False, "valid"),
+    ("reused", 1, 1, "in", False, "valid"),
+    ("dispatched", 1, 1, "in", True, "already_inside"),
+    ("dispatched", 1, 2, "in", False, "superseded"),
+    ("revoked", 1, 2, "in", False, "revoked"),
+    ("revoked", 1, 1, "out", False, "revoked"),
+    ("queued", 1, 1, "in", False, "not_issued"),
+    ("dispatched", 1, 1, "out", True, "valid"),  # going out is not refused for being inside
+])
+def test_verdicts(status, card_issue, current, direction, inside, expected):
+    days = ["2026-11-06"]
+    assert gate.verdict_for(status, card_issue, current, days, dt.date(2026, 11, 6), direction, inside) == expected
+
+
+def test_not_this_day_for_entries_only():
+    days = ["2026-11-06", "2026-11-07"]
+    assert gate.verdict_for("dispatched", 1, 1, days, dt.date(2026, 11, 8), "in", False) == "not_this_day"
+    assert gate.verdict_for("dispatched", 1, 1, days, dt.date(2026, 11, 8), "out", False) == "valid"
+    assert gate.verdict_for("dispatched", 1, 1, [], dt.date(2026, 11, 6), "in", False) == "not_this_day"
+
+
+def test_gate_shows_the_holder_and_records_every_scan(session_for, emit):
+    s = session_for("credentials")
+    card = produced(s, emit)
+    reference = production.reference_of(card, SECRET)
+    first = scan(s, reference)
+    assert first["verdict"] == "valid" and first["admit"] and first["credential_no"] == card.credential_no
+    assert first["holder"]["name"] == "张三" and first["holder"]["unit_name"] == "Example Co"
+    photo = base64.b64decode(first["holder"]["photo"].removeprefix("data:image/jpeg;base64,"))
+    width, height = Image.open(io.BytesIO(photo)).size
+    assert width <= 240 and height <= 320 and photo.startswith(b"\xff\xd8")
+    assert first["label"] == "visitor" and first["entry_dates"] == ["2026-11-06", "2026-11-07"]
+    # the same card again at another gate, no exit in between: a copy, or lent back through the fence
+    again = scan(s, reference, at=FAIR_MORNING + dt.timedelta(minutes=20), gate_name="S2")
+    assert again["verdict"] == "already_inside" and not again["admit"]
+    assert again["entered"] == {"at": FAIR_MORNING, "local_time": "09:00", "gate": "N1"}
+    assert "09:00" in again["message"] and "N1" in again["message"]
+    # out for lunch and back in
+    assert scan(s, reference, at=FAIR_MORNING + dt.timedelta(hours=3), direction="out")["verdict"] == "valid"
+    assert scan(s, reference, at=FAIR_MORNING + dt.timedelta(hours=4))["verdict"] == "valid"
+    # the next day starts outside, whatever happened the day before (midnight in Shanghai)
+    next_morning = FAIR_MORNING + dt.timedelta(days=1)
+    assert scan(s, reference, at=next_morning)["verdict"] == "valid"
+    # 2026-11-08 09:00 in Shanghai is not one of its days
+    not_today = scan(s, reference, at=FAIR_MORNING + dt.timedelta(days=2))
+    assert not_today["verdict"] == "not_this_day" and not_today["holder"]["name"] == "张三"
+    # forged, someone else's, unreadable: unknown, nothing personal, recorded all the same
+    other = cards.qr_reference(card.credential_no, "someone-else", 1, SECRET)
+    for payload in (reference[:-2] + "AA", other, "", "garbage"):
+        unknown = scan(s, payload)
+        assert unknown["verdict"] == "unknown" and unknown["holder"] is None and unknown["credential_no"] is None
+    log = gate.scan_log(s, {})
+    assert log["total"] == 10
+    assert [(i.verdict, i.direction) for i in log["items"][:5]] == [  # newest first
+        ("not_this_day", "in"), ("valid", "in"), ("valid", "in"), ("valid", "out"), ("already_inside", "in")]
+    assert {(i.staff_id, i.gate) for i in log["items"]} >= {("staff-1", "N1"), ("staff-1", "S2")}
+    recorded = gate.scan_log(s, {"verdict": "unknown"})["items"]
+    assert len(recorded) == 4 and all(i.credential_no is None and i.credential_id is None for i in recorded)
+    assert gate.scan_log(s, {"credential_no": card.credential_no, "direction": "out"})["total"] == 1
+    assert gate.scan_log(s, {"since": next_morning})["total"] == 2
+    assert gate.scan_log(s, {"gate": "S2", "per_page": 1, "page": 1})["items"][0].verdict == "already_inside"
+
+
+def test_gate_photo_is_made_once_for_cards_produced_before_it_existed(session_for, emit):
+    s = session_for("credentials")
+    card = produced(s, emit)
+    card.gate_photo = None
+    assert scan(s, production.reference_of(card, SECRET))["holder"]["photo"].startswith("data:image/jpeg;base64,")
+    assert card.gate_photo is not None
+    assert cards.gate_photo(b"not an image") is None and cards.gate_photo(None) is None
+
+
+def test_reissue_supersedes_the_old_card(session_for, emit):
+    s = session_for("credentials")
+    card = produced(s, emit)
+    old_reference, old_pdf = production.reference_of(card, SECRET), card.card_pdf
+    revocation.reissue(s, card.credential_no, "lost", SECRET, "CIIE 2026")
+    assert card.issue == 2 and card.reissue_reason == "lost" and card.card_pdf != old_pdf
+    old = scan(s, old_reference)
+    assert old["verdict"] == "superseded" and not old["admit"] and old["issue"] == 1 and "lost" in old["reason"]
+    assert old["holder"]["name"] == "张三"  # staff see whom the old card belonged to
+    new = scan(s, production.reference_of(card, SECRET), at=FAIR_MORNING + dt.timedelta(minutes=1))
+    assert new["verdict"] == "valid" and new["issue"] == 2
+    # the first card ever printed, in the format from before issues were bound, is superseded too
+    legacy = "ACCR1:" + card.credential_no + ":" + cards._legacy_mac(SECRET, card.credential_no)
+    assert scan(s, legacy)["verdict"] == "superseded"
+
+
+def test_reissue_refused_for_void_or_unproduced_cards(session_for, emit):
+    s = session_for("credentials")
+    card = produced(s, emit)
+    card.status = "queued"
+    with pytest.raises(Conflict) as err:
+        revocation.reissue(s, card.credential_no, "damaged", SECRET, "CIIE 2026")
+    assert err.value.code == "not_issued"
+    card.status = "revoked"
+    with pytest.raises(Conflict) as err:
+        revocation.reissue(s, card.credential_no, "damaged", SECRET, "CIIE 2026")
+    assert err.value.code == "credential_revoked" and card.issue == 1
+
+
+def test_revocation_on_upgrade_at_the_gate_and_for_downloads(session_for, emit):
+    s = session_for("credentials")
+    old = produced(s, emit)
+    reference = production.reference_of(old, SECRET)
+    assert production.card_document(s, old.credential_no, "u1").startswith(b"%PDF")
     handlers.on_personnel_upgraded(ctx(s, emit, "PersonnelUpgraded", {"person_id": "p1", "unit_id": "u1",
                                                                       "from_label": "visitor", "to_label": "vip"},
                                        "review"))
     assert old.status == "revoked" and emit.types()[-1] == "CredentialRevoked"
-    assert gate.verify_at_gate(s, reference, SECRET, dt.date(2026, 11, 6))["result"] == "revoked"
+    refused = scan(s, reference)
+    assert refused["verdict"] == "revoked" and refused["reason"] == "upgraded to vip" and not refused["admit"]
+    for download in (lambda: production.card_document(s, old.credential_no, "u1"),
+                     lambda: production.card_image(s, old.credential_no, "u1", "CIIE 2026", SECRET)):
+        with pytest.raises(Conflict) as err:
+            download()
+        assert err.value.code == "credential_revoked"
     production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
     new = s.query(Credential).filter(Credential.status != "revoked").one()
     assert new.label == "vip" and new.credential_no != old.credential_no
-    assert gate.verify_at_gate(s, cards.qr_reference(new.credential_no, SECRET), SECRET,
-                               dt.date(2026, 11, 6))["result"] == "valid"
+    assert scan(s, production.reference_of(new, SECRET), at=FAIR_MORNING + dt.timedelta(minutes=1))["verdict"] == "valid"
+    assert production.card_image(s, new.credential_no, "u1", "CIIE 2026", SECRET).startswith(b"\x89PNG")
 
 
 def test_cancellation_revokes_and_stops_production(session_for, emit):
@@ -175,10 +333,19 @@ def test_unanswered_checks_are_resent_then_flagged(session_for, emit):
     assert len({e[1]["check_id"] for e in emit.events}) == 1  # the same check, asked again
 
 
-def test_card_png_and_qr_reference():
+def test_card_png_carries_the_qr_of_the_current_issue():
     face = {"name": "张三", "unit_name": "Example", "delegation": "GD-GZ", "label": "vip", "credential_no": "1",
             "entry_dates": ["2026-11-06"], "exhibition_area": "automobile"}
-    png = cards.card_png(face, photo_jpeg(), cards.qr_reference("1", SECRET))
-    assert png.startswith(b"\x89PNG")
-    assert cards.read_reference(cards.qr_reference("202600000001", SECRET), SECRET) == "202600000001"
-    assert cards.read_reference("ACCR1:202600000001:forged", SECRET) is None
+    reference = cards.qr_reference("1", "p1", 1, SECRET)
+    png = Image.open(io.BytesIO(cards.card_png(face, photo_jpeg(), reference))).convert("RGB")
+    assert png.size == (638, 1011)
+    assert png.crop(QR_BOX).tobytes() == qr_image(reference).tobytes()
+    assert png.crop(QR_BOX).tobytes() != qr_image(cards.qr_reference("1", "p1", 2, SECRET)).tobytes()
+
+
+QR_BOX = (638 - 230, 1011 - 230, 638 - 30, 1011 - 30)
+
+
+def qr_image(reference):
+    """The QR as card_png pastes it: compared pixel for pixel, no decoder needed."""
+    return qrcode.make(reference, box_size=4, border=2).convert("RGB").resize((200, 200))

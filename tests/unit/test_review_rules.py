@@ -233,6 +233,19 @@ def test_admins_create_admins_only_in_their_scope(s):
     assert organisations.authenticate_admin(s, "gz", "x" * 10).id == admin.id
 
 
+def test_gate_staff_are_the_organiser_s_and_bound_to_no_delegation(s):
+    with pytest.raises(Forbidden):  # not a delegation's to create
+        organisations.create_admin(s, GD_SECRETARIAT, {"username": "gate1", "password": "x" * 10,
+                                                       "role": "gate_staff", "delegation_id": "GD"})
+    with pytest.raises(DomainError) as err:
+        organisations.create_admin(s, COMMITTEE, {"username": "gate1", "password": "x" * 10,
+                                                  "role": "gate_staff", "delegation_id": "GD"})
+    assert (err.value.code, err.value.field) == ("delegation_not_allowed", "delegation_id")
+    staff = organisations.create_admin(s, COMMITTEE, {"username": "gate1", "password": "x" * 10, "role": "gate_staff"})
+    assert staff.role == "gate_staff" and staff.delegation_id is None
+    assert organisations.authenticate_admin(s, "gate1", "x" * 10).id == staff.id
+
+
 def test_edit_a_directly_attached_unit(s, emit):
     review = pending_unit(s)
     with pytest.raises(Forbidden):

@@ -53,12 +53,13 @@ def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edi
         id=new_id(), credential_no=reuse_no or next_credential_no(session, edition), person_id=person_id,
         unit_id=dossier.get("unit_id") or (holder.unit_id if holder else ""),
         delegation_id=holder.delegation_id if holder else dossier.get("delegation_id"), label=label,
-        status="reused" if reuse_no else "queued", reused=bool(reuse_no),
+        status="reused" if reuse_no else "queued", reused=bool(reuse_no), issue=1,
         pickup_method=dossier.get("pickup_method") or "courier", entry_dates=dossier.get("entry_dates") or [],
         card={"name": dossier.get("name", ""), "unit_name": dossier.get("unit_name", ""),
               "delegation": dossier.get("delegation_id"), "label": label,
               "entry_dates": dossier.get("entry_dates") or [], "exhibition_area": dossier.get("exhibition_area")},
         photo=base64.b64decode(photo_b64) if photo_b64 else None, queued_at=utcnow())
+    credential.gate_photo = cards.gate_photo(credential.photo)
     session.add(credential)
     session.flush()
     if reuse_no:
@@ -71,6 +72,18 @@ def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edi
 def card_face(credential: Credential, fair: str) -> dict[str, Any]:
     """What is printed on the card (the photo and the QR reference aside)."""
     return {**credential.card, "credential_no": credential.credential_no, "fair": fair}
+
+
+def reference_of(credential: Credential, secret: bytes) -> str:
+    """The QR payload of the credential's current issue, bound to its holder."""
+    return cards.qr_reference(credential.credential_no, credential.person_id, credential.issue or 1, secret)
+
+
+def render_card_pdf(credential: Credential, secret: bytes, fair: str) -> None:
+    """The card's PDF for its current issue (at production, and again at a reissue)."""
+    credential.card_pdf = cards.cards_pdf([(card_face(credential, fair), credential.photo,
+                                            reference_of(credential, secret))],
+                                          f"credential {credential.credential_no}")
 
 
 def produce_batch(session: Session, emit: Emit, secret: bytes, fair: str, address_of: AddressOf, limit: int = 100,
@@ -89,11 +102,9 @@ def produce_batch(session: Session, emit: Emit, secret: bytes, fair: str, addres
     session.flush()  # before the cards point at it
     faces = []
     for credential in queued:
-        face = card_face(credential, fair)
-        reference = cards.qr_reference(credential.credential_no, secret)
-        credential.card_pdf = cards.cards_pdf([(face, credential.photo, reference)], f"credential {credential.credential_no}")
+        render_card_pdf(credential, secret, fair)
         credential.status, credential.produced_at, credential.batch_id = "produced", now, batch.id
-        faces.append((face, credential.photo, reference))
+        faces.append((card_face(credential, fair), credential.photo, reference_of(credential, secret)))
         emit("CredentialProduced", {"credential_id": credential.id, "credential_no": credential.credential_no,
                                     "person_id": credential.person_id, "unit_id": credential.unit_id, "reused": False})
         dispatch(session, emit, credential, address_of)
@@ -188,20 +199,28 @@ def visible_credential(session: Session, credential_no: str, unit_id: str | None
     return credential
 
 
-def card_document(session: Session, credential_no: str, unit_id: str | None) -> bytes:
-    """The produced card's PDF."""
+def downloadable_credential(session: Session, credential_no: str, unit_id: str | None) -> Credential:
+    """A card the caller may download: never a revoked one (its card is void, and a print of
+    it must not circulate); an earlier issue is never served, only the current one."""
     credential = visible_credential(session, credential_no, unit_id)
+    if credential.status == "revoked":
+        raise Conflict("credential_revoked", "this credential was revoked: its card can no longer be downloaded",
+                       "credential_no")
+    return credential
+
+
+def card_document(session: Session, credential_no: str, unit_id: str | None) -> bytes:
+    """The produced card's PDF (of its current issue)."""
+    credential = downloadable_credential(session, credential_no, unit_id)
     if credential.card_pdf is None:
         raise NotFound("produced card", "credential_no")
     return credential.card_pdf
 
 
 def card_image(session: Session, credential_no: str, unit_id: str | None, fair: str, secret: bytes) -> bytes:
-    """The card as PNG, rendered now; never for a revoked credential."""
-    credential = visible_credential(session, credential_no, unit_id)
-    if credential.status == "revoked":
-        raise NotFound("valid card", "credential_no")
-    return cards.card_png(card_face(credential, fair), credential.photo, cards.qr_reference(credential_no, secret))
+    """The card of the current issue as PNG, rendered now."""
+    credential = downloadable_credential(session, credential_no, unit_id)
+    return cards.card_png(card_face(credential, fair), credential.photo, reference_of(credential, secret))
 
 
 def recent_batches(session: Session, limit: int = 100) -> list[ProductionBatch]:

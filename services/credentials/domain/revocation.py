@@ -1,5 +1,7 @@
 """Revocation and reissue: an upgrade revokes the old credential and queues a new one
-with the new label; a cancelled person or a deleted unit loses its credentials."""
+with the new label; a cancelled person or a deleted unit loses its credentials; a lost or
+damaged card is reissued under the same number with the next issue, which voids the
+old card's QR."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.errors import Conflict
 from shared.outbox import Emit
 
+from .. import cards
 from ..models import Credential, Holder
 from . import production
 
@@ -60,3 +64,22 @@ def delete_unit(session: Session, emit: Emit, unit_id: str) -> None:
         revoke(emit, credential, "unit deleted")
     for holder in session.scalars(select(Holder).where(Holder.unit_id == unit_id)):
         holder.cancelled = True
+
+
+REISSUE_REASONS = ("lost", "damaged")
+
+
+def reissue(session: Session, credential_no: str, reason: str, secret: bytes, fair: str) -> Credential:
+    """A new card for the same holder and number (lost or damaged, 补证): the issue goes up,
+    the card is rendered again for it, and the old card's QR now answers "superseded"."""
+    credential = production.get_credential(session, credential_no)  # row-locked: one reissue at a time
+    if credential.status == "revoked":
+        raise Conflict("credential_revoked", "a revoked credential cannot be reissued", "credential_no")
+    if credential.status not in production.VALID:
+        raise Conflict("not_issued", "the card has not been produced yet", "credential_no")
+    if (credential.issue or 1) >= cards.MAX_ISSUE:
+        raise Conflict("too_many_reissues", "this card was reissued too often; issue a new credential", "credential_no")
+    credential.issue = (credential.issue or 1) + 1
+    credential.reissue_reason, credential.reissued_at = reason, utcnow()
+    production.render_card_pdf(credential, secret, fair)
+    return credential

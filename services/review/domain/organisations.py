@@ -20,6 +20,8 @@ from ..models import Admin, AuditEntry, Delegation, EditionSettings, TokenRevoca
 
 REVIEWER_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee")
 SECRETARIAT_ROLES = ("delegation_secretariat", "organising_committee")
+# Roles of the organiser's own staff: created by the organising committee, bound to no delegation.
+ORGANISER_ONLY_ROLES = ("gate_staff",)
 DEFAULT_FEE_FEN = 20000
 
 
@@ -160,8 +162,8 @@ def authenticate_admin(session: Session, username: str, password: str) -> Admin:
 
 
 def create_admin(session: Session, actor: Actor, data: dict[str, Any]) -> Admin:
-    """The organising committee creates any admin; a delegation secretariat creates
-    admins inside its own delegation."""
+    """The organising committee creates any admin (its gate staff bound to no delegation); a
+    delegation secretariat creates admins inside its own delegation."""
     role, delegation_id = data["role"], data.get("delegation_id")
     if actor.role != "organising_committee":
         if actor.role != "delegation_secretariat" or role not in ("sub_delegation_admin", "delegation_secretariat") \
@@ -169,6 +171,9 @@ def create_admin(session: Session, actor: Actor, data: dict[str, Any]) -> Admin:
             raise Forbidden("you may only create admins of your own delegation")
     if role in ("sub_delegation_admin", "delegation_secretariat") and delegation_id is None:
         raise DomainError("delegation_required", "this role works for a delegation", "delegation_id")
+    if role in ORGANISER_ONLY_ROLES and delegation_id is not None:
+        raise DomainError("delegation_not_allowed", "this role works for the organiser, not a delegation",
+                          "delegation_id")
     if delegation_id is not None and session.get(Delegation, delegation_id) is None:
         raise DomainError("unknown_delegation", "no such delegation", "delegation_id")
     if session.scalar(select(Admin.id).where(Admin.username == data["username"])):

@@ -1,7 +1,7 @@
 """token revocations and login throttling
 
 Revision ID: c5574f22e64e
-Revises: ea26322532b7
+Revises: 64ebb7cd4a60
 Create Date: 2026-11-23 16:16:14.607286
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5574f22e64e'
-down_revision = 'ea26322532b7'
+down_revision = '64ebb7cd4a60'
 branch_labels = None
 depends_on = None
 
