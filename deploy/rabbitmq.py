@@ -1,43 +1,146 @@
 """RabbitMQ definitions for a production vhost, generated from the topology.
 
-`deploy/rabbitmq/definitions.json` holds the vhost, the two users (the services' and the
-police integration's), their permissions — only the police user may read the
-background-check queue; the services may not even declare it — every exchange, queue
-and binding, and the dead-letter policy of the police queue. Load it with
-`rabbitmqctl import_definitions deploy/rabbitmq/definitions.json` (change the dev
-passwords first), and run the services with DECLARE_POLICE_QUEUE=0.
+`deploy/rabbitmq/definitions.json` holds the vhost, one user per service and one for the
+police integration, their permissions and topic permissions, every exchange, queue and
+binding, and the dead-letter policy of the police queue. What each user may do:
 
-    python -m deploy.rabbitmq > deploy/rabbitmq/definitions.json
+- a service configures only its own queues (handler queues, its RPC queue, its RPC reply
+  queues); every exchange is provisioned here and only checked by the services;
+- a service publishes only on its own events exchange, and there only the event types it
+  produces (topic permissions), plus retries and dead letters; only credentials may send
+  background-check requests;
+- a service binds its queues only to the exchanges of the events it consumes, and there
+  only by those event types;
+- RPC calls (`<service>.<method>` on `nameko-rpc`) only from the services that
+  `shared.topology.RPC_CALLERS` names; RPC replies and reply queues by uuid only;
+- only the police user reads the background-check queue; nobody configures or binds to
+  the police exchange and queue; the police user publishes only the check results.
+
+The committed file has no passwords (its users cannot log in). Generate the file that is
+loaded with the passwords from the environment (AMQP_PASSWORD_<ROLE>, e.g.
+AMQP_PASSWORD_REGISTRATION, AMQP_PASSWORD_POLICE):
+
+    python -m deploy.rabbitmq > deploy/rabbitmq/definitions.json        # the committed file
+    python -m deploy.rabbitmq --passwords-from-env --output /run/accr-broker/definitions.json
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
+import os
+import re
 import sys
+from collections.abc import Iterable, Mapping
 
 from kombu import Exchange, Queue
 
-from shared.events import POLICE_REQUEST_QUEUE
-from shared.topology import DEAD_LETTER_EXCHANGE, declarations
+from shared.broker import producer_users
+from shared.config import SERVICES
+from shared.events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE
+from shared.topology import (DEAD_LETTER_EXCHANGE, REQUEUE_EXCHANGE, RPC_CALLERS, RPC_EXCHANGE, SUBSCRIPTIONS,
+                             declarations, handler_queue_name, producers)
 
 VHOST = "accr"
-SERVICES_USER, POLICE_USER = "accr-services", "police"
-DEV_PASSWORDS = {SERVICES_USER: "accr-services-dev", POLICE_USER: "police-dev"}
+POLICE = "police"
+ROLES = (*SERVICES, POLICE)
+DEFAULT_USERS: dict[str, str] = {**{s: f"accr-{s}" for s in SERVICES}, POLICE: "police"}
 PRODUCTION_RETRY_DELAYS_MS = (1000, 5000, 30000)  # the default of RETRY_DELAYS_MS
-POLICE_QUEUE_RE = "^" + POLICE_REQUEST_QUEUE.replace(".", r"\.") + "$"
+MIN_PASSWORD_LENGTH = 16
+# nameko names RPC reply queues rpc.reply-<service>-<uuid> (standalone proxies, as in the
+# API processes, use "standalone_rpc_proxy") and routes replies by the uuid.
+UUID_RE = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+STANDALONE_RPC_PROXY = "standalone_rpc_proxy"
+NOTHING = "^$"
 
 
-def password_hash(user: str, password: str) -> str:
-    """rabbit_password_hashing_sha256 with a salt derived from the user (deterministic file)."""
-    salt = hashlib.sha256(user.encode()).digest()[:4]
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
+    salt = os.urandom(4) if salt is None else salt
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def definitions(vhost: str = VHOST, passwords: dict[str, str] | None = None) -> dict:
-    passwords = passwords or DEV_PASSWORDS
+def _literal(name: str) -> str:
+    return re.escape(name).replace("\\-", "-")  # a hyphen needs no escape outside a class
+
+
+def _any_of(names: Iterable[str], literal: bool = True) -> str:
+    """A regex matching exactly one of `names` (literal names, or patterns)."""
+    names = sorted(set(names))
+    if not names:
+        return NOTHING
+    return "^(" + "|".join(_literal(n) if literal else n for n in names) + ")$"
+
+
+def produced_events(producer: str) -> list[str]:
+    """Event types a producer publishes on its own exchange (not the police-only request)."""
+    return [t for t, spec in LATEST.items() if spec.producer == producer and not spec.restricted]
+
+
+def rpc_calls_by(service: str) -> list[str]:
+    return [f"{callee}.{method}" for callee, methods in RPC_CALLERS.items()
+            for method, callers in methods.items() if service in callers]
+
+
+def service_permissions(service: str, user: str, vhost: str) -> tuple[dict, list[dict]]:
+    """The (configure, write, read) permission and the topic permissions of a service's user."""
+    handler_queues = [handler_queue_name(service, t) for t in SUBSCRIPTIONS[service]]
+    answers_rpc, calls = service in RPC_CALLERS, rpc_calls_by(service)
+    own_queues = [_literal(q) for q in handler_queues]
+    if answers_rpc:
+        own_queues.append(_literal(f"rpc-{service}"))
+    if calls:
+        own_queues.append(rf"rpc\.reply-({_literal(service)}|{STANDALONE_RPC_PROXY})-{UUID_RE}")
+    consumed_from = sorted({LATEST[t].producer for t in SUBSCRIPTIONS[service]})
+    produced = produced_events(service)
+    write = [r"accr\.retry\.[0-9]+ms", _literal(DEAD_LETTER_EXCHANGE), *own_queues]
+    if produced:
+        write.append(_literal(f"{service}.events"))
+    read = [_literal(f"{p}.events") for p in consumed_from] + own_queues
+    if handler_queues:
+        read.append(_literal(REQUEUE_EXCHANGE))
+    if answers_rpc or calls:
+        write.append(_literal(RPC_EXCHANGE))
+        read.append(_literal(RPC_EXCHANGE))
+    if LATEST["BackgroundCheckRequested"].producer == service:
+        write.append(_literal(POLICE_REQUEST_EXCHANGE))
+    permission = {"user": user, "vhost": vhost, "configure": _any_of(own_queues, literal=False),
+                  "write": _any_of(write, literal=False), "read": _any_of(read, literal=False)}
+    topics = [{"user": user, "vhost": vhost, "exchange": f"{service}.events",
+               "write": _any_of(produced), "read": NOTHING}] if produced else []
+    for producer in consumed_from:
+        subscribed = [t for t in SUBSCRIPTIONS[service] if LATEST[t].producer == producer]
+        topics.append({"user": user, "vhost": vhost, "exchange": f"{producer}.events", "write": NOTHING,
+                       "read": _any_of(subscribed)})
+    if answers_rpc or calls:
+        rpc_write = [_literal(c) for c in calls] + ([UUID_RE] if answers_rpc else [])
+        rpc_read = ([_literal(f"{service}.*")] if answers_rpc else []) + ([UUID_RE] if calls else [])
+        topics.append({"user": user, "vhost": vhost, "exchange": RPC_EXCHANGE,
+                       "write": _any_of(rpc_write, literal=False), "read": _any_of(rpc_read, literal=False)})
+    return permission, topics
+
+
+def police_permissions(user: str, vhost: str) -> tuple[dict, list[dict]]:
+    """The police user reads its queue and answers on police.events with the check results."""
+    permission = {"user": user, "vhost": vhost, "configure": NOTHING, "write": _any_of([f"{POLICE}.events"]),
+                  "read": _any_of([POLICE_REQUEST_QUEUE])}
+    topics = [{"user": user, "vhost": vhost, "exchange": f"{POLICE}.events",
+               "write": _any_of(produced_events(POLICE)), "read": NOTHING}]
+    return permission, topics
+
+
+def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
+                passwords: Mapping[str, str] | None = None,
+                retry_delays_ms: tuple[int, ...] = PRODUCTION_RETRY_DELAYS_MS) -> dict:
+    """The definitions document. `users` maps each role (a service, or "police") to its
+    broker user name; `passwords` maps roles to passwords — without them the users
+    exist but cannot log in until an operator sets their passwords."""
+    users = {**DEFAULT_USERS, **(users or {})}
+    if set(users) != set(ROLES) or set(producers()) - set(ROLES):
+        raise ValueError(f"users must name exactly {ROLES}")
     exchanges, queues, bindings = {}, {}, []
-    for item in declarations(PRODUCTION_RETRY_DELAYS_MS, include_police_queue=True):
+    for item in declarations(retry_delays_ms):
         if isinstance(item, Exchange):
             exchanges[item.name] = {"name": item.name, "vhost": vhost, "type": item.type, "durable": True,
                                     "auto_delete": False, "internal": False, "arguments": {}}
@@ -46,19 +149,23 @@ def definitions(vhost: str = VHOST, passwords: dict[str, str] | None = None) -> 
                                  "arguments": dict(getattr(item, "queue_arguments", None) or {})}
             bindings.append({"source": item.exchange.name, "vhost": vhost, "destination": item.name,
                              "destination_type": "queue", "routing_key": item.routing_key, "arguments": {}})
-    not_police = f"^(?!{POLICE_QUEUE_RE[1:-1]}$).*"
+    permissions, topic_permissions = [], []
+    for role in ROLES:
+        if role == POLICE:
+            permission, topics = police_permissions(users[role], vhost)
+        else:
+            permission, topics = service_permissions(role, users[role], vhost)
+        permissions.append(permission)
+        topic_permissions.extend(topics)
     return {
         "rabbit_version": "3.10.8",
-        "users": [{"name": u, "password_hash": password_hash(u, p), "hashing_algorithm": "rabbit_password_hashing_sha256",
-                   "tags": []} for u, p in sorted(passwords.items())],
+        "users": [{"name": users[role], "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": [],
+                   "password_hash": password_hash(passwords[role]) if passwords else ""} for role in ROLES],
         "vhosts": [{"name": vhost}],
-        "permissions": [
-            {"user": SERVICES_USER, "vhost": vhost, "configure": not_police, "write": ".*", "read": not_police},
-            {"user": POLICE_USER, "vhost": vhost, "configure": "^$", "write": r"^police\.events$",
-             "read": POLICE_QUEUE_RE},
-        ],
-        "policies": [{"vhost": vhost, "name": "police-requests-dead-letters", "pattern": POLICE_QUEUE_RE,
-                      "apply-to": "queues", "priority": 10,
+        "permissions": permissions,
+        "topic_permissions": topic_permissions,
+        "policies": [{"vhost": vhost, "name": "police-requests-dead-letters",
+                      "pattern": _any_of([POLICE_REQUEST_QUEUE]), "apply-to": "queues", "priority": 10,
                       "definition": {"dead-letter-exchange": DEAD_LETTER_EXCHANGE}}],
         "exchanges": sorted(exchanges.values(), key=lambda e: e["name"]),
         "queues": sorted(queues.values(), key=lambda q: q["name"]),
@@ -66,9 +173,58 @@ def definitions(vhost: str = VHOST, passwords: dict[str, str] | None = None) -> 
     }
 
 
-def render(vhost: str = VHOST) -> str:
-    return json.dumps(definitions(vhost), indent=2, ensure_ascii=False) + "\n"
+def passwords_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """AMQP_PASSWORD_<ROLE> for every role: there is no default password, and a short one
+    is refused."""
+    environ = os.environ if environ is None else environ
+    passwords, problems = {}, []
+    for role in ROLES:
+        name = f"AMQP_PASSWORD_{role.upper()}"
+        value = environ.get(name, "")
+        if len(value) < MIN_PASSWORD_LENGTH:
+            problems.append(f"{name} must be set to at least {MIN_PASSWORD_LENGTH} characters")
+        passwords[role] = value
+    if problems:
+        raise ValueError("; ".join(problems))
+    return passwords
+
+
+def users_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The user names from AMQP_USERS ("registration=accr-registration,..."), the default
+    names for roles it does not list."""
+    environ = os.environ if environ is None else environ
+    named = producer_users("", environ.get("AMQP_USERS", ""))
+    return {role: named.get(role) or DEFAULT_USERS[role] for role in ROLES}
+
+
+def render(vhost: str = VHOST, users: Mapping[str, str] | None = None,
+           passwords: Mapping[str, str] | None = None) -> str:
+    return json.dumps(definitions(vhost, users, passwords), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="RabbitMQ definitions with least privilege per service")
+    parser.add_argument("--vhost", default=VHOST)
+    parser.add_argument("--passwords-from-env", action="store_true",
+                        help="password hashes from AMQP_PASSWORD_<ROLE>, user names from AMQP_USERS")
+    parser.add_argument("--output", help="write here (mode 0644) instead of stdout")
+    args = parser.parse_args(argv)
+    if args.passwords_from_env:
+        try:
+            text = render(args.vhost, users_from_env(), passwords_from_env())
+        except ValueError as exc:
+            print(f"deploy.rabbitmq: {exc}", file=sys.stderr)
+            return 2
+    else:
+        text = render(args.vhost)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(args.output, 0o644)  # the broker reads it as its own user
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.exit(main())

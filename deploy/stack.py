@@ -53,6 +53,9 @@ class Stack:
     billing_api_instances: int = 1
     billing_worker_instances: int = 1
     gunicorn_workers: int = 2
+    # Each service's (and the police client's, "police") own broker URI; processes without
+    # one (and the local shape's one-process gateway) use AMQP_URI.
+    amqp_uris: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
 
     @property
@@ -67,34 +70,37 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
-    def full_env(self) -> dict[str, str]:
+    def full_env(self, role: str | None = None) -> dict[str, str]:
+        """The environment of a process; `role` (a service, or "police") picks its broker user."""
         env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
                "PUBLIC_BASE_URL": self.env.get("PUBLIC_BASE_URL", self.url)}
         env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")
+        if role in self.amqp_uris:
+            env["POLICE_AMQP_URI" if role == "police" else "AMQP_URI"] = self.amqp_uris[role]
         return env
 
     # --- processes ---------------------------------------------------------------------
-    def spawn(self, name: str, args: list[str]) -> Proc:
+    def spawn(self, name: str, args: list[str], role: str | None = None) -> Proc:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         out = open(logs / f"{name}.log", "ab")
-        proc = Proc(name, args, subprocess.Popen(args, cwd=ROOT, env=self.full_env(), stdout=out,
+        proc = Proc(name, args, subprocess.Popen(args, cwd=ROOT, env=self.full_env(role), stdout=out,
                                                  stderr=subprocess.STDOUT, start_new_session=True))
         self.procs[name] = proc
         return proc
 
-    def run_once(self, args: list[str]) -> None:
-        subprocess.run(args, cwd=ROOT, env=self.full_env(), check=True, stdout=subprocess.DEVNULL)
+    def run_once(self, args: list[str], role: str | None = None) -> None:
+        subprocess.run(args, cwd=ROOT, env=self.full_env(role), check=True, stdout=subprocess.DEVNULL)
 
-    def gunicorn(self, name: str, app: str, port: int, workers: int) -> None:
+    def gunicorn(self, name: str, app: str, port: int, workers: int, role: str | None = None) -> None:
         self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", "8",
                           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
-                          "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app])
+                          "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app], role)
 
     def start_worker(self, service: str, index: int = 0) -> None:
         name = f"{service}-worker" + (f"-{index}" if index else "")
         self.spawn(name, [str(self.bin / "nameko"), "run", WORKER_CLASSES[service],
-                          "--broker", self.full_env()["AMQP_URI"]])
+                          "--broker", self.full_env(service)["AMQP_URI"]], service)
 
     def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
         proc = self.procs.pop(name, None)
@@ -137,9 +143,10 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
             self.run_once([self.python, "-m", "deploy.migrate", service])
-        self.run_once([self.python, "-m", "deploy.seed"])
+        # AMQP_URI is the administrator's here: it provisions the whole topology first
         self.run_once([self.python, "-c", "from shared.broker import Broker; from shared.config import env; "
                                           "Broker(env('AMQP_URI')).declare_topology()"])
+        self.run_once([self.python, "-m", "deploy.seed"], "review")  # its events are review's
         if self.mode == "local":
             self.gunicorn("gateway", "deploy.gateway:create_gateway()", self.gateway_port, 1)
             if "SMTP_PORT" not in self.env:
@@ -152,7 +159,7 @@ class Stack:
                 for i in range(count):
                     name = f"{service}-api" + (f"-{i}" if i else "")
                     self.gunicorn(name, f"services.{service}.app:create_app()", self.api_port(service, i),
-                                  self.gunicorn_workers)
+                                  self.gunicorn_workers, service)
             nginx = find_nginx()
             if nginx is None:
                 raise RuntimeError("nginx is not installed")
@@ -160,7 +167,7 @@ class Stack:
         for service in SERVICES:
             for i in range(self.billing_worker_instances if service == "billing" else 1):
                 self.start_worker(service, i)
-        self.spawn("police", [self.python, "-m", "police.reference_client"])
+        self.spawn("police", [self.python, "-m", "police.reference_client"], "police")
         self.wait_healthy(timeout)
 
     def health_urls(self) -> list[list[str]]:

@@ -6,7 +6,12 @@ BackgroundCheckFailed on `police.events`, with publisher confirms. It acknowledg
 request only after its answer is confirmed, so a crash re-delivers the request; the
 credentials service ignores duplicate answers.
 
-    python -m police.reference_client --amqp amqp://police:...@host/ --blocklist ids.txt
+It declares nothing (the queue and exchanges are provisioned), refuses a request that the
+credentials service's broker user did not publish (the message's validated `user_id`),
+and stamps its answers with its own user so that the services can tell them from forgeries.
+
+    python -m police.reference_client --amqp amqp://police:...@host/accr --requester accr-credentials \
+        --blocklist ids.txt
 """
 from __future__ import annotations
 
@@ -52,20 +57,36 @@ def answer_envelope(request: dict, answer_type: str, reason_code: str | None, co
             "correlation_id": correlation_id, "payload": payload}
 
 
+def requester_refusal(published_by: str | None, requester: str) -> str | None:
+    """Why a request may not be answered because of who sent it, or None."""
+    if published_by == requester:
+        return None
+    return f"a request must be published by broker user {requester!r}, not {published_by!r}"
+
+
 def pika_url(amqp_uri: str) -> str:
     """kombu writes the default vhost as `//`; pika wants it percent-encoded."""
     return amqp_uri[:-2] + "/%2F" if amqp_uri.endswith("//") else amqp_uri
 
 
-def run(amqp_uri: str, rules: SandboxRules, prefetch: int = 10) -> None:
+def run(amqp_uri: str, rules: SandboxRules, requester: str | None = None, prefetch: int = 10) -> None:
+    """`requester`: the broker user of the credentials service (our own user by default,
+    as on one machine where everyone shares a dev user)."""
     params = pika.URLParameters(pika_url(amqp_uri))
     params.heartbeat = 30
+    own_user = params.credentials.username
+    requester = requester or own_user
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.confirm_delivery()
     channel.basic_qos(prefetch_count=prefetch)
 
     def on_request(ch, method, properties, body):
+        refusal = requester_refusal(properties.user_id, requester)
+        if refusal is not None:  # dead-lettered by the queue's policy
+            log.warning("refusing a request: %s", refusal)
+            ch.basic_reject(method.delivery_tag, requeue=False)
+            return
         try:
             envelope = json.loads(body)
             request = envelope["payload"]
@@ -80,7 +101,7 @@ def run(amqp_uri: str, rules: SandboxRules, prefetch: int = 10) -> None:
         answer = answer_envelope(request, answer_type, reason, envelope.get("correlation_id"))
         ch.basic_publish(ANSWER_EXCHANGE, answer_type, json.dumps(answer),
                          pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                              message_id=answer["id"]), mandatory=False)
+                                              message_id=answer["id"], user_id=own_user), mandatory=False)
         ch.basic_ack(method.delivery_tag)
         log.info("answered check %s: %s", request["check_id"], answer_type)  # no personal data
 
@@ -106,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--amqp", default=os.environ.get("POLICE_AMQP_URI", os.environ.get(
         "AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/%2F")))
+    parser.add_argument("--requester", default=os.environ.get("POLICE_REQUESTER_USER"),
+                        help="the broker user whose requests are answered (default: our own)")
     parser.add_argument("--blocklist", default=os.environ.get("POLICE_BLOCKLIST_FILE"))
     parser.add_argument("--block", default=os.environ.get("POLICE_BLOCKLIST", ""),
                         help="comma-separated ID numbers that fail the check")
@@ -116,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     rules = SandboxRules(load_blocklist(args.blocklist, args.block), args.min_delay, args.max_delay)
     while True:  # an external system reconnects on its own
         try:
-            run(args.amqp, rules)
+            run(args.amqp, rules, args.requester)
             return 0
         except pika.exceptions.AMQPConnectionError as exc:
             log.warning("broker unreachable (%s); retrying", type(exc).__name__)

@@ -1,4 +1,6 @@
-"""Publishing to RabbitMQ with kombu: persistent messages, publisher confirms, topology first."""
+"""Publishing to RabbitMQ with kombu: persistent messages, publisher confirms, each
+message stamped with the broker user that publishes it (`user_id`, which RabbitMQ
+validates), and who is expected to publish each producer's events (`AMQP_USERS`)."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +9,8 @@ from typing import Any
 
 from kombu import Connection
 
-from .config import env
-from .topology import declarations
+from .config import SERVICES, env
+from .topology import declarations, producers, service_declarations
 
 log = logging.getLogger(__name__)
 
@@ -18,15 +20,47 @@ def retry_delays_ms() -> tuple[int, ...]:
     return tuple(int(x) for x in raw.split(",") if x.strip())
 
 
+def broker_user(amqp_uri: str) -> str:
+    """The user an AMQP URI logs in as (kombu's default, guest, when it names none)."""
+    return str(Connection(amqp_uri).info()["userid"])
+
+
+def producer_users(own_user: str, spec: str | None = None) -> dict[str, str]:
+    """The broker user of each service and of the police integration (who publishes each
+    producer's events), from `AMQP_USERS` ("registration=accr-registration,police=police,...").
+    One it does not name is expected to be `own_user`: on one machine every process shares
+    one dev user."""
+    users = {name: own_user for name in (*SERVICES, *producers())}
+    raw = env("AMQP_USERS", "") if spec is None else spec
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        name, sep, user = (part.strip() for part in item.partition("="))
+        if not sep or not user or name not in users:
+            raise ValueError(f"AMQP_USERS: {item.strip()!r} is not <name>=<user> for one of {sorted(users)}")
+        users[name] = user
+    return users
+
+
 class Broker:
     """One confirmed publishing channel per process, guarded by a lock (kombu objects are
-    not thread-safe). Reconnects and re-declares after a broken connection."""
+    not thread-safe). Reconnects and re-declares after a broken connection.
 
-    def __init__(self, amqp_uri: str):
-        self.amqp_uri = amqp_uri
+    With a `service`, the broker user is that service's own and declares only the
+    service's handler queues; without one (an administrator provisioning a broker) it
+    declares the whole topology."""
+
+    def __init__(self, amqp_uri: str, service: str | None = None):
+        self.amqp_uri, self.service = amqp_uri, service
+        self.user = broker_user(amqp_uri)
+        self.producer_users = producer_users(self.user)
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._producer = None
+
+    def user_of(self, producer: str) -> str:
+        """The broker user whose messages may carry `producer`'s events."""
+        return self.producer_users[producer]
 
     def _connect(self):
         if self._conn is None or not self._conn.connected:
@@ -35,8 +69,8 @@ class Broker:
                               connect_timeout=5)
             conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
             channel = conn.default_channel
-            police_queue = env("DECLARE_POLICE_QUEUE", "1") != "0"
-            for entity in declarations(retry_delays_ms(), include_police_queue=police_queue):
+            entities = service_declarations(self.service) if self.service else declarations(retry_delays_ms())
+            for entity in entities:
                 entity.bind(channel).declare()
             self._conn, self._producer = conn, conn.Producer(channel)
         return self._producer
@@ -53,7 +87,7 @@ class Broker:
                 producer = self._connect()
                 producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
                                  delivery_mode=2, headers=headers or {}, message_id=message_id,
-                                 correlation_id=correlation_id, retry=False)
+                                 correlation_id=correlation_id, user_id=self.user, retry=False)
             except Exception:
                 self.close()
                 raise

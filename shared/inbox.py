@@ -85,14 +85,35 @@ class EventConsumer(Generic[D]):
                 log.warning("after-commit step for %s %s failed: %s", event.type, event.id, describe(exc))
         return True
 
-    def process(self, queue: str, body: Any, attempt: int, rpc: Any = None) -> str:
-        """Entry point for a delivered message. Never raises: a failure is retried after a
-        back-off (through a TTL queue), then dead-lettered. Returns what happened."""
+    def publisher_refusal(self, event: Event, published_by: str | None, attempt: int) -> str | None:
+        """Why a message may not be applied because of who published it, or None.
+
+        `published_by` is the message's `user_id`, which RabbitMQ has checked against the
+        publishing connection's user. An event is the producer's only when its producer's
+        broker user published it; a retry (attempt > 1) may also come back from this
+        consumer's own user, which republished it after accepting it the first time."""
+        expected = self.broker.user_of(event.producer)
+        if published_by == expected:
+            return None
+        if attempt > 1 and published_by == self.broker.user:
+            return None
+        return (f"forged producer: {event.type} is {event.producer}'s and must be published by broker user "
+                f"{expected!r}, not {published_by!r}")
+
+    def process(self, queue: str, body: Any, attempt: int, rpc: Any = None, *, published_by: str | None) -> str:
+        """Entry point for a delivered message; `published_by` is its validated `user_id`.
+        Never raises: a failure is retried after a back-off (through a TTL queue), then
+        dead-lettered; a message its producer did not publish is dead-lettered at once,
+        never applied. Returns what happened."""
         try:
             event = parse_event(body)
         except InvalidEvent as exc:
             self.dead_letter(queue, body, attempt, f"invalid event: {exc}")
             return "dead-lettered"
+        refusal = self.publisher_refusal(event, published_by, attempt)
+        if refusal is not None:
+            self.dead_letter(queue, body, attempt, refusal)
+            return "refused"
         try:
             outcome = "applied" if self.apply(queue, event, rpc) else "duplicate"
             log.info("%s %s %s (attempt %d)", event.type, event.id, outcome, attempt)  # ids only

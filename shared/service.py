@@ -33,7 +33,7 @@ class ServiceDeps:
         """The common parts, as keyword arguments for a service's deps class."""
         settings = load_settings(service)
         db = Database(settings.database_url)
-        broker = Broker(settings.amqp_uri)
+        broker = Broker(settings.amqp_uri, service)
         return {"settings": settings, "db": db, "broker": broker,
                 "outbox": Outbox(service, db, outbox_model, broker)}
 

@@ -1,10 +1,14 @@
-"""Who consumes what, and the RabbitMQ topology derived from it.
+"""Who consumes what, who may call what, and the RabbitMQ topology derived from it.
 
 nameko declares a handler's queue only when its worker starts, and publishes with
-mandatory=False, so an event published earlier would be dropped. Every process
-therefore declares the whole topology (exchanges, handler queues, retry and
-dead-letter queues, the police channel) before it publishes or consumes. The queue
-names and arguments match nameko's own declarations exactly.
+mandatory=False, so an event published earlier would be dropped. The whole topology
+(exchanges, handler queues, retry and dead-letter queues, the police channel, the RPC
+exchange) is therefore provisioned before any service runs: by the definitions
+(deploy/rabbitmq.py) in production, by an administrator's `Broker(uri).declare_topology()`
+on one machine and in tests. Each service's broker user may then configure only its own
+queues: a service declares its handler queues again at start (`service_declarations`)
+and only checks (passively) that the exchanges it uses exist. The queue names and
+arguments match nameko's own declarations exactly.
 """
 from __future__ import annotations
 
@@ -34,6 +38,19 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
                       "ReminderDue", "TokensRevoked", "AdminTokensRevoked"),
 }
 
+# Which service may call which RPC method; the broker lets no other user publish the call
+# (topic permissions on the RPC exchange). A worker's @rpc methods must be exactly these.
+RPC_CALLERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "registration": {
+        "unit_contact": ("notifications",), "person_unit": ("notifications",),
+        "person_photo": ("credentials",), "default_address": ("credentials",),
+        "person_dossier": ("credentials",),  # full ID numbers: for the card face only
+    },
+    "review": {"claim_invitation_code": ("registration",)},
+    "notifications": {"send_sms_code": ("registration",), "send_email": ("registration",)},
+}
+RPC_EXCHANGE = "nameko-rpc"  # nameko's default
+
 REQUEUE_EXCHANGE = "accr.requeue"   # retry queues dead-letter back here, keyed by queue name
 DEAD_LETTER_EXCHANGE = "accr.dead"
 DEAD_LETTER_QUEUE = "accr.dead-letters"
@@ -48,31 +65,57 @@ def handler_queue_name(service: str, event_type: str) -> str:
     return f"evt-{LATEST[event_type].producer}-{event_type}--{service}.{method_name(event_type)}"
 
 
-def event_exchange(producer: str) -> Exchange:
+def event_exchange(producer: str, passive: bool = False) -> Exchange:
     # Same arguments as nameko.standalone.events.get_event_exchange.
-    return Exchange(f"{producer}.events", type="topic", durable=True, delivery_mode=2, auto_delete=False)
+    return Exchange(f"{producer}.events", type="topic", durable=True, delivery_mode=2, auto_delete=False,
+                    passive=passive)
 
 
 def retry_exchange_name(delay_ms: int) -> str:
     return f"accr.retry.{delay_ms}ms"
 
 
-def declarations(retry_delays_ms: tuple[int, ...], include_police_queue: bool = True) -> list:
-    """Everything to declare. With the production definitions loaded, the services' user
-    may not touch the police queue: they run with DECLARE_POLICE_QUEUE=0."""
+def rpc_exchange(passive: bool = False) -> Exchange:
+    # Same arguments as nameko.rpc.get_rpc_exchange.
+    return Exchange(RPC_EXCHANGE, type="topic", durable=True, passive=passive)
+
+
+def producers() -> list[str]:
+    """Everyone who publishes events: the five services and the police integration."""
+    return sorted({spec.producer for spec in LATEST.values()})
+
+
+def handler_queues(service: str, passive_exchanges: bool = False) -> list[Queue]:
+    """A service's handler queues, each bound to its producer's exchange (by event type)
+    and to the requeue exchange (by queue name, for retries)."""
+    requeue = Exchange(REQUEUE_EXCHANGE, type="direct", durable=True, passive=passive_exchanges)
+    queues: list[Queue] = []
+    for event_type in SUBSCRIPTIONS[service]:
+        name = handler_queue_name(service, event_type)
+        exchange = event_exchange(LATEST[event_type].producer, passive=passive_exchanges)
+        queues.append(Queue(name, exchange=exchange, routing_key=event_type, durable=True,
+                            auto_delete=False, exclusive=False))
+        queues.append(Queue(name, exchange=requeue, routing_key=name, durable=True,
+                            auto_delete=False, exclusive=False))
+    return queues
+
+
+def service_declarations(service: str) -> list:
+    """What a service's processes declare at start with the service's own broker user: its
+    handler queues. The exchanges belong to the provisioning; they are only checked."""
+    return handler_queues(service, passive_exchanges=True)
+
+
+def declarations(retry_delays_ms: tuple[int, ...]) -> list:
+    """The whole topology, for provisioning (an administrator, or the definitions)."""
     requeue = Exchange(REQUEUE_EXCHANGE, type="direct", durable=True)
     dead = Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
-    items: list = [requeue, dead, Queue(DEAD_LETTER_QUEUE, exchange=dead, routing_key="#", durable=True)]
-    for producer in sorted({spec.producer for spec in LATEST.values()}):
+    items: list = [requeue, dead, Queue(DEAD_LETTER_QUEUE, exchange=dead, routing_key="#", durable=True),
+                   rpc_exchange()]
+    for producer in producers():
         items.append(event_exchange(producer))
-    for service, types in SUBSCRIPTIONS.items():
-        for event_type in types:
-            name = handler_queue_name(service, event_type)
-            exchange = event_exchange(LATEST[event_type].producer)
-            items.append(Queue(name, exchange=exchange, routing_key=event_type, durable=True,
-                               auto_delete=False, exclusive=False))
-            items.append(Queue(name, exchange=requeue, routing_key=name, durable=True,
-                               auto_delete=False, exclusive=False))
+    for service in SUBSCRIPTIONS:
+        items.extend(handler_queues(service))
     for delay in retry_delays_ms:
         ex = Exchange(retry_exchange_name(delay), type="fanout", durable=True)
         items.append(ex)
@@ -81,7 +124,6 @@ def declarations(retry_delays_ms: tuple[int, ...], include_police_queue: bool = 
                                             "x-dead-letter-exchange": REQUEUE_EXCHANGE}))
     police = Exchange(POLICE_REQUEST_EXCHANGE, type="direct", durable=True)
     items.append(police)
-    if include_police_queue:
-        items.append(Queue(POLICE_REQUEST_QUEUE, exchange=police, routing_key="BackgroundCheckRequested",
-                           durable=True))
+    items.append(Queue(POLICE_REQUEST_QUEUE, exchange=police, routing_key="BackgroundCheckRequested",
+                       durable=True))
     return items

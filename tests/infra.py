@@ -2,8 +2,11 @@
 RabbitMQ vhost created for one test session, and a local SMTP server."""
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
+import tempfile
 import subprocess
 import threading
 import time
@@ -80,11 +83,75 @@ class PgDatabases:
             conn.close()
 
 
+def rabbitmqctl_exe() -> str | None:
+    return shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
+
+
 def rabbitmqctl(*args: str) -> bool:
-    exe = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
+    exe = rabbitmqctl_exe()
     if exe is None:
         return False
     return subprocess.run([exe, *args], capture_output=True, timeout=60).returncode == 0
+
+
+def rabbitmqctl_lines(*args: str) -> list[str]:
+    exe = rabbitmqctl_exe()
+    if exe is None:
+        return []
+    result = subprocess.run([exe, "-q", *args], capture_output=True, text=True, timeout=60)
+    return result.stdout.splitlines() if result.returncode == 0 else []
+
+
+class BrokerUsers:
+    """One broker user per service and one for the police, named for this run, with
+    random passwords and the production definitions' permissions (deploy/rabbitmq.py)
+    loaded into a vhost of this run — least privilege for real."""
+
+    def __init__(self, tag: str):
+        from deploy.rabbitmq import ROLES
+        self.names = {role: f"accr-{tag}-{role}" for role in ROLES}
+        self.passwords = {role: secrets.token_urlsafe(18) for role in ROLES}
+        self.loaded = False
+
+    def load(self, vhost: str, retry_delays_ms: tuple[int, ...]) -> bool:
+        """Import the definitions for `vhost`; False when rabbitmqctl is not usable here."""
+        from deploy.rabbitmq import definitions
+        document = definitions(vhost, self.names, self.passwords, retry_delays_ms)
+        # rabbitmqctl reads the file as the rabbitmq user: a world-readable file of its own
+        fd, name = tempfile.mkstemp(prefix="accr-definitions-", suffix=".json")
+        try:
+            os.write(fd, json.dumps(document).encode())
+            os.close(fd)
+            os.chmod(name, 0o644)
+            if not rabbitmqctl("import_definitions", name):
+                return False
+        finally:
+            os.unlink(name)
+        self.loaded = True
+        expected, ours = len(document["topic_permissions"]), set(self.names.values())
+        wait_for(lambda: sum(line.split("\t")[0] in ours
+                             for line in rabbitmqctl_lines("list_topic_permissions", "-p", vhost)) >= expected,
+                 timeout=60, interval=0.5, message="the imported definitions")
+        return True
+
+    def uri(self, role: str, base_uri: str) -> str:
+        """`base_uri` (host and vhost) with this role's user and password."""
+        parts = urllib.parse.urlsplit(base_uri)
+        host = parts.netloc.rpartition("@")[2]
+        credentials = f"{urllib.parse.quote(self.names[role], safe='')}:{urllib.parse.quote(self.passwords[role], safe='')}"
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{credentials}@{host}"))
+
+    def uris(self, base_uri: str) -> dict[str, str]:
+        return {role: self.uri(role, base_uri) for role in self.names}
+
+    def amqp_users(self) -> str:
+        """The AMQP_USERS setting that names them."""
+        return ",".join(f"{role}={name}" for role, name in self.names.items())
+
+    def delete(self) -> None:
+        if self.loaded:
+            for name in self.names.values():
+                rabbitmqctl("delete_user", name)
 
 
 class Vhost:

@@ -5,10 +5,9 @@ Run: nameko run services.billing.worker:BillingWorker --broker $AMQP_URI
 """
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
 from .domain import orders, refunds

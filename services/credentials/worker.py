@@ -9,11 +9,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
 from .domain import checks, production

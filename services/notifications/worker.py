@@ -8,11 +8,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from . import domain
 from .bootstrap import SERVICE, bootstrap

@@ -5,11 +5,10 @@ Run: nameko run services.registration.worker:RegistrationWorker --broker $AMQP_U
 """
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
 from .domain import addresses, answers, deadlines

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import rpc
 
 from shared.errors import Conflict, DomainError
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints
+from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
 from .domain import invitation_codes

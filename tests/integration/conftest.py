@@ -139,7 +139,8 @@ class Pump:
                 except q.Empty:
                     break
                 attempt = int(message.headers.get("x-attempt", 1))
-                outcomes.append(consumer.process(queue_name, message.payload, attempt, rpc=rpc))
+                outcomes.append(consumer.process(queue_name, message.payload, attempt, rpc=rpc,
+                                                 published_by=message.properties.get("user_id")))
                 message.ack()
         return outcomes
 

@@ -69,8 +69,8 @@ def test_redelivered_event_is_applied_once(infra):
     from services.review.models import UnitReview
     consumer = rt.consumer(handlers_of("review"))
     env = unit_submitted("u-twice")
-    assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "applied"
-    assert consumer.process(UNIT_SUBMITTED_Q, env, 1) == "duplicate"
+    assert consumer.process(UNIT_SUBMITTED_Q, env, 1, published_by=rt.broker.user) == "applied"
+    assert consumer.process(UNIT_SUBMITTED_Q, env, 1, published_by=rt.broker.user) == "duplicate"
     with rt.uow() as (s, _):
         assert s.scalar(select(func.count()).select_from(review_models.InboxMessage)
                         .where(review_models.InboxMessage.event_id == env["id"])) == 1
@@ -150,6 +150,6 @@ def test_a_field_a_newer_producer_added_is_ignored_by_the_consumer(infra):
     env = unit_submitted("u-newer-producer")
     env["payload"]["added_in_a_later_release"] = "some value"
     assert parse_event(env).payload.get("added_in_a_later_release") is None
-    assert rt.consumer(handlers_of("review")).process(UNIT_SUBMITTED_Q, env, 1) == "applied"
+    assert rt.consumer(handlers_of("review")).process(UNIT_SUBMITTED_Q, env, 1, published_by=rt.broker.user) == "applied"
     with rt.uow() as (s, _):
         assert s.get(review_models.UnitReview, "u-newer-producer").status == "pending"

@@ -18,6 +18,11 @@ from tests.integration.conftest import deps_of, handlers_of
 def consumer():
     return deps_of("notifications").consumer(handlers_of("notifications"))
 
+
+def dev_user() -> str:
+    """Every service of the integration tests publishes as one dev user."""
+    return deps_of("notifications").broker.user
+
 EVENTS = {  # event -> (payload, producer, a phrase of the Chinese subject, of the English one, body must contain)
     "UnitApproved": ({"delegation_id": "GD", "automatic": True}, "review", "审核已通过", "has been approved", None),
     "UnitReturned": ({"comment": "补充英文名称"}, "review", "退回修改", "revise", "补充英文名称"),
@@ -59,7 +64,7 @@ def test_each_template_arrives_by_smtp_in_the_units_language(infra, apps, event_
     if producer not in ("police",):
         payload = {**payload, "unit_id": unit_id}
     env = make_event(event_type, payload, producer=producer)
-    assert consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id)) == "applied"
+    assert consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id), published_by=dev_user()) == "applied"
     [mail] = wait_for(lambda: infra["mailbox"].to(email), message=f"{event_type} email")
     assert mail["to"] == [email]
     assert (zh if language == "zh" else en) in mail["subject"], mail["subject"]
@@ -78,7 +83,7 @@ def test_flaky_sms_provider_retries_with_backoff_then_dead_letters(infra, apps):
     contact = {"unit_name": "Flaky Co", "email": f"{unit_id[:8]}@example.cn", "phone": "13999999999",
                "language": "zh"}
     env = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True}, producer="review")
-    consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id))
+    consumer().process("q", env, 1, rpc=rpc_for(contact, unit_id), published_by=dev_user())
 
     def sms():
         with rt.uow() as (s, _):
@@ -114,8 +119,8 @@ def test_reminders_respect_opt_out_but_results_do_not(infra, apps):
                                           "people": 1, "days_before": 1}, producer="registration")
     result = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True},
                         producer="review")
-    consumer_.process("q", reminder, 1, rpc=rpc_for(contact, unit_id))
-    consumer_.process("q", result, 1, rpc=rpc_for(contact, unit_id))
+    consumer_.process("q", reminder, 1, rpc=rpc_for(contact, unit_id), published_by=dev_user())
+    consumer_.process("q", result, 1, rpc=rpc_for(contact, unit_id), published_by=dev_user())
     mails = wait_for(lambda: infra["mailbox"].to(email), message="the approval")
     assert [m["subject"] for m in mails] == ["[CIIE professional visitors] Quiet Co has been approved"]
 
@@ -148,7 +153,7 @@ def test_a_crlf_in_a_name_cannot_inject_headers_and_blocks_no_other_message(infr
     for unit_id in (evil, bad_address, fine):
         env = make_event("UnitApproved", {"unit_id": unit_id, "delegation_id": "GD", "automatic": True},
                          producer="review")
-        assert consumer().process("q", env, 1, rpc=rpc) == "applied"
+        assert consumer().process("q", env, 1, rpc=rpc, published_by=dev_user()) == "applied"
     [mail] = wait_for(lambda: infra["mailbox"].to(evil_email), message="the evil unit's email")
     assert "\n" not in mail["subject"] and mail["to"] == [evil_email]
     assert infra["mailbox"].to("spy@evil.example") == []

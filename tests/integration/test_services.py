@@ -201,7 +201,7 @@ class TestReview:
         env = make_event("UnitSubmitted", {"unit_id": unit_id, "edition": "CIIE-2026", "delegation_id": "GD-SZ",
                                            "uscc": random_uscc(), "name": "Unknown Co", "category": "government",
                                            "region": "mainland", "resubmission": False}, producer="registration")
-        assert rt.consumer(handlers_of("review")).process("q", env, 1) == "applied"
+        assert rt.consumer(handlers_of("review")).process("q", env, 1, published_by=rt.broker.user) == "applied"
         token = apps["review"].post("/admin/login", json={"username": "admin", "password": "Admin-passw0rd"}).json["token"]
         admin = {"Authorization": f"Bearer {token}"}
         queue = apps["review"].get("/queue", headers=admin).json
@@ -221,7 +221,7 @@ def billing_order(apps, unit_id: str, headers: dict) -> dict:
     person_id = uuid.uuid4().hex
     env = make_event("PersonnelConfirmed", {"person_id": person_id, "unit_id": unit_id, "delegation_id": "GD",
                                             "label": "visitor", "payer": "unit"}, producer="review")
-    assert rt.consumer(handlers_of("billing")).process("q", env, 1) == "applied"
+    assert rt.consumer(handlers_of("billing")).process("q", env, 1, published_by=rt.broker.user) == "applied"
     key = uuid.uuid4().hex
     r = apps["billing"].post("/orders", headers={**headers, "Idempotency-Key": key}, json={"person_ids": [person_id]})
     assert r.status_code == 201, r.json
@@ -310,8 +310,8 @@ class TestCredentialsAndNotifications:
         env = make_event("UnitApproved", {"unit_id": "u-mail", "delegation_id": "GD", "automatic": True},
                          producer="review")
         consumer = rt.consumer(handlers_of("notifications"))
-        assert consumer.process("q", env, 1, rpc=rpc) == "applied"
-        assert consumer.process("q", env, 1, rpc=rpc) == "duplicate"
+        assert consumer.process("q", env, 1, rpc=rpc, published_by=rt.broker.user) == "applied"
+        assert consumer.process("q", env, 1, rpc=rpc, published_by=rt.broker.user) == "duplicate"
         mails = wait_for(lambda: infra["mailbox"].to(email), message="email")
         assert len(mails) == 1 and mails[0]["subject"].endswith("Example Co has been approved")
         assert "Dear Ms Li" in mails[0]["body"]
