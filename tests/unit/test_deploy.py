@@ -31,7 +31,8 @@ def test_compose_has_an_api_a_worker_and_a_database_per_service():
         assert f"  {piece}" in text
 
 
-SECRETS = [f"AMQP_PASSWORD_{r.upper()}" for r in (*SERVICES, "police")] + ["POSTGRES_PASSWORD"]
+SECRETS = [f"AMQP_PASSWORD_{r.upper()}" for r in (*SERVICES, "police")] + ["POSTGRES_PASSWORD",
+                                                                        "REGISTRATION_DATA_KEY", "CREDENTIALS_QR_KEY"]
 
 
 def compose_config(secrets: dict[str, str]) -> subprocess.CompletedProcess:
@@ -74,3 +75,15 @@ def test_docker_compose_gives_each_service_and_the_police_a_broker_user_of_its_o
     assert police["POLICE_REQUESTER_USER"] == "accr-credentials"
     text = (ROOT / "docker-compose.yml").read_text()
     assert "accr:accr" not in text and "guest" not in text
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
+def test_only_the_token_issuers_hold_the_private_key():
+    import yaml
+    result = compose_config({name: f"{name.lower()}-0123456789" for name in SECRETS})
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    holders = {name for name, s in services.items()
+               if "jwt_private" in str(s.get("secrets")) or "JWT_PRIVATE_KEY_FILE" in (s.get("environment") or {})}
+    assert holders == {"registration-api", "review-api"}
+    assert "private" not in str(services["police"]) and "private" not in str(services["billing-worker"])
