@@ -12,8 +12,11 @@ import hashlib
 import hmac
 import os
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
 
 VERSION = b"v1"
 
@@ -56,3 +59,41 @@ class FieldCipher:
 
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+class CipherSlot:
+    """The key a service's encrypted columns use: its bootstrap loads the key and sets it
+    here once, before any row is read or written."""
+
+    def __init__(self, service: str):
+        self.service = service
+        self._cipher: FieldCipher | None = None
+
+    def use(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    @property
+    def cipher(self) -> FieldCipher:
+        if self._cipher is None:
+            raise RuntimeError(f"{self.service}'s data key is not loaded (its bootstrap() sets it)")
+        return self._cipher
+
+
+class Encrypted(TypeDecorator[str]):
+    """A text column stored encrypted (AES-GCM) and read back in clear: phones and emails at
+    rest are as unreadable as ID numbers. Equality lookups go through a keyed-hash column
+    kept beside it; a value written before encryption was introduced reads as it was."""
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, slot: CipherSlot):
+        super().__init__()
+        self.slot = slot
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.slot.cipher.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if value is None or not value.startswith(VERSION.decode() + ":"):
+            return value
+        return self.slot.cipher.decrypt(value)

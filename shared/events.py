@@ -178,6 +178,12 @@ class DelegationChangedV1(EventSchema):
     active = fields.Boolean(required=True)
 
 
+class RetentionExpiredV1(EventSchema):
+    """The edition's personal-data retention period (PIPL) has ended: every service erases the
+    ID numbers, photos, phones, emails and card files it keeps for the edition."""
+    edition = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
 class QuotaChangedV1(EventSchema):
     uscc = fields.String(required=True)
     unit_id = fields.String(required=True, allow_none=True)
@@ -334,6 +340,7 @@ _SPECS = [
     EventSpec("ReuseLocked", 1, "review", ReuseLockedV1),
     EventSpec("QuotaChanged", 1, "review", QuotaChangedV1),
     EventSpec("DelegationChanged", 1, "review", DelegationChangedV1),
+    EventSpec("RetentionExpired", 1, "review", RetentionExpiredV1),
     EventSpec("OrderCreated", 1, "billing", OrderCreatedV1),
     EventSpec("OrderCancelled", 1, "billing", OrderCancelledV1),
     EventSpec("PaymentConfirmed", 1, "billing", PaymentConfirmedV1),

@@ -24,18 +24,18 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
-        "UnitDeleted", "UnitEdited", "AdminTokensRevoked",
+        "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled", "TokensRevoked"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",
                 "PersonnelUpgraded", "UnitDeleted", "TokensRevoked", "AdminTokensRevoked"),
     "credentials": ("PaymentConfirmed", "PersonnelConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
                     "ReuseLocked", "PersonnelUpgraded", "PersonnelCancelled", "UnitDeleted", "DelegationChanged",
-                    "TokensRevoked", "AdminTokensRevoked"),
+                    "TokensRevoked", "AdminTokensRevoked", "RetentionExpired"),
     "notifications": ("UnitApproved", "UnitReturned", "UnitRejected", "OrderCreated",
                       "PaymentConfirmed", "CredentialDispatched", "TransferRejected", "InvoiceIssued",
                       "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
-                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked"),
+                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired"),
 }
 
 # Which service may call which RPC method; the broker lets no other user publish the call

@@ -10,7 +10,7 @@ from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import CredentialsDeps
-from .domain import checks, production, reporting, revocation
+from .domain import checks, privacy, production, reporting, revocation
 
 Context = HandlerContext[CredentialsDeps]
 
@@ -58,6 +58,12 @@ def on_personnel_cancelled(ctx: Context) -> None:
 
 def on_unit_deleted(ctx: Context) -> None:
     revocation.delete_unit(ctx.session, ctx.emit, ctx.payload["unit_id"])
+    privacy.erase_unit(ctx.session, ctx.payload["unit_id"])
+
+
+def on_retention_expired(ctx: Context) -> None:
+    """PIPL: the edition's retention period has ended."""
+    privacy.erase_edition(ctx.session, ctx.payload["edition"])
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -77,4 +83,5 @@ HANDLERS: Mapping[str, Handler[CredentialsDeps]] = {
     "DelegationChanged": on_delegation_changed,
     "TokensRevoked": on_tokens_revoked,
     "AdminTokensRevoked": on_tokens_revoked,
+    "RetentionExpired": on_retention_expired,
 }

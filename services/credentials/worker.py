@@ -77,6 +77,10 @@ class CredentialsWorker(EventWorker):
     def on_admin_tokens_revoked(self, body):
         self.consume("AdminTokensRevoked", body)
 
+    @event_handler("review", "RetentionExpired")
+    def on_retention_expired(self, body):
+        self.consume("RetentionExpired", body)
+
     # --- sweeps ------------------------------------------------------------------------
     @timer(interval=1.0)
     def produce_batch(self):

@@ -274,3 +274,33 @@ def delivery_log(session: Session, unit_id: str | None = None, status: str | Non
     if status:
         query = query.where(Message.status == status)
     return list(session.scalars(query))
+
+
+# --- personal data (PIPL) -----------------------------------------------------------------
+ERASED = "[erased]"
+
+
+def erase_messages(session: Session, unit_id: str | None = None, before: dt.datetime | None = None) -> int:
+    """The delivery log keeps that a message went, not to whom or what it said: a deleted
+    unit's messages, or every message written before an edition's retention ended."""
+    query = select(Message)
+    if unit_id is not None:
+        query = query.where(Message.unit_id == unit_id)
+    if before is not None:
+        query = query.where(Message.created_at <= before)
+    erased = 0
+    for msg in session.scalars(query.with_for_update()):
+        msg.recipient, msg.recipient_masked, msg.subject, msg.body = None, ERASED, None, ERASED
+        if msg.status in ("queued", "failed"):
+            msg.status, msg.last_error = "dead", "personal data erased before delivery"
+        erased += 1
+    return erased
+
+
+def on_unit_deleted(ctx: HandlerContext[NotificationsDeps]) -> None:
+    erase_messages(ctx.session, unit_id=ctx.payload["unit_id"])
+
+
+def on_retention_expired(ctx: HandlerContext[NotificationsDeps]) -> None:
+    count = erase_messages(ctx.session, before=utcnow())
+    log.info("personal data of %s erased: %d messages", ctx.payload["edition"], count)

@@ -8,7 +8,7 @@ from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler
 
 from .bootstrap import NotificationsDeps
-from .domain import DEADLINE_NAMES, notify, order_variables, yuan
+from .domain import DEADLINE_NAMES, notify, on_retention_expired, on_unit_deleted, order_variables, yuan
 
 
 def _short_time(iso: str) -> str:
@@ -38,4 +38,6 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
         **DEADLINE_NAMES[p["kind"]]}, optional=True),
     "TokensRevoked": on_tokens_revoked,
     "AdminTokensRevoked": on_tokens_revoked,
+    "UnitDeleted": on_unit_deleted,
+    "RetentionExpired": on_retention_expired,
 }

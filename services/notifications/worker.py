@@ -88,6 +88,14 @@ class NotificationsWorker(EventWorker):
     def on_admin_tokens_revoked(self, body):
         self.consume("AdminTokensRevoked", body)
 
+    @event_handler("review", "UnitDeleted")
+    def on_unit_deleted(self, body):
+        self.consume("UnitDeleted", body)
+
+    @event_handler("review", "RetentionExpired")
+    def on_retention_expired(self, body):
+        self.consume("RetentionExpired", body)
+
     # --- sweeps and RPC answers ---------------------------------------------------------
     @timer(interval=2.0)
     def deliver_due_messages(self):

@@ -45,11 +45,13 @@ def bootstrap() -> RegistrationDeps:
     settings = parts["settings"]
     ready = Readiness(settings)
     key = ready.key("DATA_KEY", settings.data_dir / "keys" / f"{SERVICE}.key")
+    cipher = FieldCipher(key)
+    models.CIPHER.use(cipher)  # phones and emails at rest
     ready.token_keys(issuer=True)
     ready.verify()
     rpc = RpcClient(settings.amqp_uri)
     return RegistrationDeps(
-        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, cipher=FieldCipher(key), sms_codes=SmsCodesOverRpc(rpc),
+        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, cipher=cipher, sms_codes=SmsCodesOverRpc(rpc),
         emails=EmailsOverRpc(rpc), invitation_codes=InvitationCodesOverRpc(rpc),
         fair_days=fair_days(settings.get("FAIR_DAYS")), deadlines=deadlines(settings),
         reminder_days=reminder_days(settings),

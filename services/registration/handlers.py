@@ -12,6 +12,7 @@ from shared.revocation import EVERY_VERSION, on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import RegistrationDeps
+from .domain import privacy
 from .domain.accounts import end_sessions
 from .domain.personnel import advance
 from .domain.referrals import award_referral_points
@@ -97,7 +98,13 @@ def on_unit_deleted(ctx: Ctx) -> None:
             ctx.session.delete(photo)
         ctx.session.delete(person)
     unit.status = "deleted"
+    privacy.erase_unit(ctx.session, unit)
     end_sessions(ctx.session, ctx.emit, unit.id, EVERY_VERSION, "unit_deleted")  # its members' too
+
+
+def on_retention_expired(ctx: Ctx) -> None:
+    """PIPL: the edition's retention period has ended."""
+    privacy.erase_edition(ctx.session, ctx.payload["edition"])
 
 
 def on_order_created(ctx: Ctx) -> None:
@@ -162,4 +169,5 @@ HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
     "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted, "UnitEdited": on_unit_edited,
     "AdminTokensRevoked": on_tokens_revoked,
+    "RetentionExpired": on_retention_expired,
 }

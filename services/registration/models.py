@@ -4,12 +4,17 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from shared.crypto import CipherSlot, Encrypted
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
 from shared.revocation import TokenRevocationMixin
 from shared.throttle import LoginFailureMixin
+
+
+# Phones and emails are stored encrypted with registration's data key (set by its bootstrap).
+CIPHER = CipherSlot("registration")
 
 
 class Base(DeclarativeBase):
@@ -47,8 +52,9 @@ class Unit(Base):
     category: Mapped[str] = mapped_column(String(40))
     delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recommendation_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    contact_phone: Mapped[str] = mapped_column(String(32))
-    contact_email: Mapped[str] = mapped_column(String(200))
+    contact_phone: Mapped[str] = mapped_column(Encrypted(CIPHER))
+    contact_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    contact_email: Mapped[str] = mapped_column(Encrypted(CIPHER))
     language: Mapped[str] = mapped_column(String(5), default="zh")
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # unit-info draft (单位信息)
     status: Mapped[str] = mapped_column(String(20), default="draft")
@@ -60,6 +66,12 @@ class Unit(Base):
     previous_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 往届 account carried over
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @validates("contact_phone")
+    def _keep_phone_lookup_hash(self, _key: str, phone: str | None) -> str | None:
+        """The phone is encrypted with a fresh nonce each time: logins by phone find it by hash."""
+        self.contact_phone_hash = CIPHER.cipher.lookup_hash(phone) if phone else None
+        return phone
 
 
 class Person(Base):
@@ -76,8 +88,8 @@ class Person(Base):
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
     id_number_masked: Mapped[str] = mapped_column(String(40))
     nationality: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    mobile: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    mobile: Mapped[str | None] = mapped_column(Encrypted(CIPHER), nullable=True)
+    email: Mapped[str | None] = mapped_column(Encrypted(CIPHER), nullable=True)
     position: Mapped[str | None] = mapped_column(String(100), nullable=True)
     entry_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     exhibition_area: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -127,7 +139,7 @@ class DeliveryAddress(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(60))
-    phone: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(Encrypted(CIPHER))
     province: Mapped[str] = mapped_column(String(40))
     city: Mapped[str] = mapped_column(String(40))
     district: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -209,8 +221,8 @@ class PreviousUnit(Base):
     region: Mapped[str] = mapped_column(String(20))
     delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    contact_phone: Mapped[str] = mapped_column(String(32))
-    contact_email: Mapped[str] = mapped_column(String(200))
+    contact_phone: Mapped[str] = mapped_column(Encrypted(CIPHER))
+    contact_email: Mapped[str] = mapped_column(Encrypted(CIPHER))
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     invitation_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -89,6 +89,10 @@ class RegistrationWorker(EventWorker):
     def on_admin_tokens_revoked(self, body):
         self.consume("AdminTokensRevoked", body)
 
+    @event_handler("review", "RetentionExpired")
+    def on_retention_expired(self, body):
+        self.consume("RetentionExpired", body)
+
     # --- RPC answers -------------------------------------------------------------------
     @rpc
     def unit_contact(self, unit_id):

@@ -147,6 +147,9 @@ class EditionSettings(Base):
     labelling_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     locking_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     fee_fen: Mapped[int] = mapped_column(Integer, default=20000)
+    # PIPL: personal data of the edition is kept until then, and erased everywhere after
+    personal_data_retained_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    personal_data_purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class AuditEntry(Base):

@@ -210,6 +210,8 @@ class SettingsSchema(Strict):
     labelling_deadline = fields.DateTime(allow_none=True)
     locking_deadline = fields.DateTime(allow_none=True)
     fee_fen = Int(validate=validate.Range(min=0))
+    personal_data_retained_until = fields.DateTime(allow_none=True)
+    personal_data_purged_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class StatisticsQuerySchema(Strict):

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from shared.errors import Conflict, DomainError
 from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
-from .domain import invitation_codes
+from .domain import invitation_codes, organisations
 from .handlers import HANDLERS
 
 
@@ -41,6 +42,13 @@ class ReviewWorker(EventWorker):
     @event_handler("registration", "TokensRevoked")
     def on_tokens_revoked(self, body):
         self.consume("TokensRevoked", body)
+
+    # --- sweeps ----------------------------------------------------------------------------
+    @timer(interval=600)
+    def announce_expired_retention(self):
+        """PIPL: an edition whose retention period has ended is erased everywhere."""
+        with self.deps.uow() as (s, emit):
+            organisations.expire_retention(s, emit)
 
     # --- RPC answers ---------------------------------------------------------------------
     @rpc

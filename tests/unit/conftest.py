@@ -1,4 +1,5 @@
 import importlib
+import os
 
 import pytest
 from sqlalchemy import create_engine
@@ -13,6 +14,10 @@ def session_for():
 
     def make(service: str) -> Session:
         models = importlib.import_module(f"services.{service}.models")
+        slot = getattr(models, "CIPHER", None)
+        if slot is not None and slot._cipher is None:  # encrypted columns need a key, as bootstrap gives them
+            from shared.crypto import FieldCipher
+            slot.use(FieldCipher(os.urandom(32)))
         engine = create_engine("sqlite://")
         models.Base.metadata.create_all(engine)
         session = Session(engine, expire_on_commit=False)

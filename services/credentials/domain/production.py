@@ -36,8 +36,12 @@ def next_credential_no(session: Session, edition: str) -> str:
         seq = CredentialSequence(edition=edition, last_value=0)
         session.add(seq)
     seq.last_value += 1
-    year = "".join(c for c in edition if c in "0123456789")[-4:] or "0000"
-    return f"{year}{seq.last_value:08d}"
+    return f"{edition_prefix(edition)}{seq.last_value:08d}"
+
+
+def edition_prefix(edition: str) -> str:
+    """Credential numbers begin with their edition's year (CIIE-2026 → 2026)."""
+    return "".join(c for c in edition if c in "0123456789")[-4:] or "0000"
 
 
 def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edition: str) -> Credential:

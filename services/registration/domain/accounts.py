@@ -16,7 +16,7 @@ from shared.passwords import hash_password, password_matches
 from shared.revocation import record_revocation
 from shared.validators import is_valid_uscc
 
-from ..models import DelegationView, TokenRevocation, Unit
+from ..models import CIPHER, DelegationView, TokenRevocation, Unit
 from .choices import DOMESTIC_CATEGORIES, OVERSEAS_CATEGORIES
 from .referrals import REGISTRATION_POINTS, award_points
 
@@ -125,7 +125,8 @@ def get_unit(session: Session, unit_id: str, lock: bool = False) -> Unit:
 
 
 def units_by_phone(session: Session, edition: str, phone: str) -> list[Unit]:
-    return list(session.scalars(select(Unit).where(Unit.edition == edition, Unit.contact_phone == phone)))
+    return list(session.scalars(select(Unit).where(Unit.edition == edition,
+                                                   Unit.contact_phone_hash == CIPHER.cipher.lookup_hash(phone))))
 
 
 def end_sessions(session: Session, emit: Emit, subject_id: str, min_version: int, reason: str) -> None:

@@ -222,6 +222,14 @@ def settings_for(session: Session, edition: str) -> EditionSettings:
 def update_settings(session: Session, actor: Actor, edition: str, changes: dict[str, Any]) -> EditionSettings:
     """Edition deadlines (stored as naive UTC) for review, labelling and locking, and the fee."""
     settings = settings_for(session, edition)
+    retained_until = changes.get("personal_data_retained_until")
+    if "personal_data_retained_until" in changes:
+        if settings.personal_data_purged_at is not None:
+            raise Conflict("personal_data_purged", "the edition's personal data has already been erased",
+                           "personal_data_retained_until")
+        if retained_until is not None and retained_until.replace(tzinfo=None) <= utcnow() + dt.timedelta(days=1):
+            raise DomainError("retention_too_short", "keep personal data at least until tomorrow; erasing cannot "
+                              "be undone", "personal_data_retained_until")
     before = {k: str(getattr(settings, k)) for k in changes}
     for key, value in changes.items():
         setattr(settings, key, value.replace(tzinfo=None) if hasattr(value, "tzinfo") and value.tzinfo else value)
@@ -277,3 +285,22 @@ def change_own_password(session: Session, emit: Emit, actor: Actor, current: str
     end_admin_sessions(session, emit, admin, "password_changed")
     audit(session, actor, "admin.password", "admin", admin.id, admin.delegation_id, None, None)
     return admin
+
+
+SYSTEM = Actor("system", "system", None)  # the platform itself, in the audit log
+
+
+def expire_retention(session: Session, emit: Emit, now: dt.datetime | None = None) -> list[str]:
+    """Editions whose retention period has ended are announced once (RetentionExpired) for
+    every service to erase their personal data, and the erasure is written in the audit log."""
+    now = now or utcnow()
+    due = list(session.scalars(select(EditionSettings).where(
+        EditionSettings.personal_data_retained_until.is_not(None),
+        EditionSettings.personal_data_retained_until <= now,
+        EditionSettings.personal_data_purged_at.is_(None)).with_for_update()))
+    for settings in due:
+        settings.personal_data_purged_at = now
+        emit("RetentionExpired", {"edition": settings.edition})
+        audit(session, SYSTEM, "edition.personal_data_purge", "edition", settings.edition, None,
+              {"retained_until": str(settings.personal_data_retained_until)}, {"purged_at": str(now)})
+    return [s.edition for s in due]
