@@ -124,7 +124,8 @@ class Stack:
     # --- processes ---------------------------------------------------------------------
     def _popen(self, name: str, args: list[str], death_signal: signal.Signals) -> subprocess.Popen:
         """A process of its own session (so that a stop reaches its children too, and Ctrl-C in
-        the terminal reaches only the stack), tied to this process's life, logging to its file."""
+        the terminal reaches only the stack), tied to this process's life, logging to its file.
+        The kernel ties it to the calling thread: start pieces from the thread that runs the stack."""
         log = self.log_of(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         tethered = [self.python, "-I", "-S", str(TETHER), death_signal.name, str(os.getpid()), "--", *args]
