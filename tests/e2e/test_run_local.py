@@ -227,14 +227,12 @@ def test_start_stop_and_start_again_on_the_same_data_then_reset(runs):
     print(f"run-local: first start {first_start:.1f}s, second {again:.1f}s, stop {stopped_in:.1f}s")
 
 
-def test_a_piece_that_fails_is_named_with_the_end_of_its_log(runs):
-    run = runs()
-    run.proc = run.launch(REGISTRATION_DATA_KEY="dG9vLXNob3J0")  # a key of 9 bytes: registration cannot start
+def test_a_step_that_fails_is_named_with_the_end_of_its_log(runs):
+    run = runs()  # billing's database cannot be reached: the migration step fails
+    run.proc = run.launch(BILLING_DATABASE_URL="postgresql+psycopg2://nobody:x@127.0.0.1:9/none")
     assert run.proc.wait(START_TIMEOUT) == 1
     out = run.output()
-    failed = next(line for line in out.splitlines() if line.startswith("[accr] failed:"))
-    assert "gateway exited" in failed or "registration-worker exited" in failed, out
-    piece = "gateway" if "gateway exited" in failed else "registration-worker"
-    assert f"[accr] last lines of {run.data / 'run' / 'logs' / piece}.log:" in out
-    assert "the data key must be 32 bytes" in out.split("[accr] last lines of")[1]
-    assert "[accr] stopped in" in out
+    assert "[accr] failed: migrate failed" in out, out
+    assert f"[accr] last lines of {run.data / 'run' / 'logs' / 'migrate'}.log:" in out
+    assert "127.0.0.1" in out.split("[accr] last lines of")[1] and "OperationalError" in out
+    assert "starting gateway" not in out

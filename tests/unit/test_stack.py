@@ -81,6 +81,19 @@ def test_a_stop_reaches_every_piece_at_once_and_kills_those_that_linger(tmp_path
     assert stack.procs == {}
 
 
+def test_a_piece_that_exits_while_the_stack_waits_is_named_with_its_log(tmp_path):
+    stack = Stack(workdir=tmp_path / "run", env={"ACCR_DATA_DIR": str(tmp_path)}, mode="local")
+    stack.spawn("steady", [sys.executable, "-c", "import time; time.sleep(60)"])
+    stack.spawn("fragile", [sys.executable, "-c", "import sys; print('cannot go on: no key'); sys.exit(3)"])
+    try:
+        with pytest.raises(StackError, match="fragile exited with status 3") as failed:
+            wait_for(lambda: stack.check_alive(), timeout=10, message="the fragile piece to exit")
+        assert failed.value.pieces == ("fragile",)
+        assert stack.tail("fragile").splitlines()[-1] == "cannot go on: no key"
+    finally:
+        stack.stop()
+
+
 def test_one_stack_per_data_folder(tmp_path):
     first = Stack(workdir=tmp_path / "run", env={"ACCR_DATA_DIR": str(tmp_path)}, mode="local")
     second = Stack(workdir=tmp_path / "run", env={"ACCR_DATA_DIR": str(tmp_path)}, mode="local")
