@@ -14,11 +14,20 @@ configure them): the event handlers and nameko's RPC only check that they exist.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import nameko.rpc
+from amqp.exceptions import ChannelError
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu import Connection, Consumer, Exchange, Queue
 from nameko.events import EventHandler
+from nameko.exceptions import RpcTimeout, UnknownService, deserialize
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import Rpc
 from nameko.timer import timer
@@ -29,6 +38,12 @@ from .service import ServiceDeps
 from .topology import RPC_CALLERS, SUBSCRIPTIONS, handler_queue_name, method_name
 
 log = logging.getLogger(__name__)
+# nameko's RPC exchange, as nameko declares it (nameko.rpc.get_rpc_exchange), but only checked:
+# it is provisioned, and a service's broker user may not configure it
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True, passive=True)
+# reply queues are named as nameko's standalone proxies name theirs, which the broker's
+# permissions expect: rpc.reply-standalone_rpc_proxy-<uuid>, answers routed by the uuid
+STANDALONE_REPLY_PREFIX = "rpc.reply-standalone_rpc_proxy-"
 
 # The context key for a message's validated publisher; set from the message's `user_id`
 # property after the headers are read, so no header can stand in for it.
@@ -157,12 +172,158 @@ def check_entrypoints(worker: type[EventWorker]) -> None:
 
 class RpcClient:
     """Calls another service's nameko RPC method from outside a worker (e.g. an HTTP view).
-    Personal data that may not ride on events travels this way, point to point."""
+    Personal data that may not ride on events travels this way, point to point.
+
+    It speaks nameko's RPC protocol over kombu: the request {"args", "kwargs"} goes to the
+    `nameko-rpc` exchange under `<service>.<method>` with `reply_to` and `correlation_id`, and
+    the answer {"result", "error"} comes back to our reply queue. Unlike nameko's standalone
+    proxy (a connection and a reply queue that outlives it per call), a process keeps one
+    publishing connection and one reply queue, exclusive and auto-deleted, so nothing is left
+    behind when the process ends; and a request expires when its caller stops waiting (a
+    message TTL equal to the timeout), so no worker ever works on a request nobody awaits.
+    Thread-safe: callers publish in turn and whichever waits reads the replies for all."""
 
     def __init__(self, amqp_uri: str, timeout: float = 10.0):
         self.amqp_uri, self.timeout = amqp_uri, timeout
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh state; also after a fork, whose copies of the parent's connections are not ours."""
+        self._pid = os.getpid()
+        self._publish_lock = threading.Lock()  # kombu connections are not thread-safe
+        self._listen_lock = threading.Lock()   # held by the one thread reading replies
+        self._answered = threading.Condition()
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._awaited: set[str] = set()
+        self._publisher: Any = None
+        self._replies: _ReplyQueue | None = None
 
     def call(self, service: str, method: str, **kwargs: Any) -> Any:
-        from nameko.standalone.rpc import ClusterRpcProxy
-        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=self.timeout) as proxy:
-            return getattr(getattr(proxy, service), method)(**kwargs)
+        if self._pid != os.getpid():
+            self._reset()
+        deadline = time.monotonic() + self.timeout
+        correlation_id = uuid.uuid4().hex
+        replies = self._reply_queue()
+        with self._answered:
+            self._awaited.add(correlation_id)
+        try:
+            self._publish(service, method, kwargs, correlation_id, replies.routing_key)
+            answer = self._await(correlation_id, replies, deadline)
+        finally:
+            with self._answered:
+                self._awaited.discard(correlation_id)
+                self._answers.pop(correlation_id, None)
+        if answer.get("error"):
+            raise deserialize(answer["error"])
+        return answer.get("result")
+
+    def close(self) -> None:
+        with self._publish_lock:
+            self._close_publisher()
+        with self._listen_lock:
+            if self._replies is not None:
+                self._replies.close()
+                self._replies = None
+
+    # --- publishing ------------------------------------------------------------------------
+    def _publish(self, service: str, method: str, kwargs: dict[str, Any], correlation_id: str,
+                 reply_to: str) -> None:
+        with self._publish_lock:
+            for attempt in (1, 2):  # once more on a fresh connection if the kept one went stale
+                try:
+                    if self._publisher is None:
+                        conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
+                                          connect_timeout=5)
+                        RPC_EXCHANGE(conn.default_channel).declare()
+                        self._publisher = conn.Producer(conn.default_channel)
+                    # mandatory + confirms: a request no service queue takes fails at once
+                    self._publisher.publish({"args": [], "kwargs": kwargs}, exchange=RPC_EXCHANGE.name,
+                                            routing_key=f"{service}.{method}", serializer="json",
+                                            reply_to=reply_to, correlation_id=correlation_id, mandatory=True,
+                                            expiration=self.timeout, delivery_mode=1, retry=False)
+                    return
+                except ChannelError as exc:
+                    self._close_publisher()
+                    if "NO_ROUTE" in str(exc):
+                        raise UnknownService(service) from None
+                    raise
+                except (OSError, AmqpConnectionError):
+                    self._close_publisher()
+                    if attempt == 2:
+                        raise
+
+    def _close_publisher(self) -> None:
+        if self._publisher is not None:
+            try:
+                self._publisher.connection.release()
+            except Exception:
+                pass
+        self._publisher = None
+
+    # --- replies ---------------------------------------------------------------------------
+    def _reply_queue(self) -> _ReplyQueue:
+        replies = self._replies
+        if replies is None:
+            with self._listen_lock:
+                if self._replies is None:
+                    self._replies = _ReplyQueue(self.amqp_uri, self._on_answer)
+                replies = self._replies
+        return replies
+
+    def _on_answer(self, body: Any, message: Any) -> None:
+        correlation_id = message.properties.get("correlation_id")
+        with self._answered:
+            if correlation_id in self._awaited:  # a late answer to a call that gave up is dropped
+                self._answers[correlation_id] = body if isinstance(body, dict) else {"result": body}
+                self._answered.notify_all()
+
+    def _await(self, correlation_id: str, replies: _ReplyQueue, deadline: float) -> dict[str, Any]:
+        while True:
+            with self._answered:
+                if correlation_id in self._answers:
+                    return self._answers.pop(correlation_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RpcTimeout(self.timeout)
+            if replies is not self._replies:
+                raise AmqpConnectionError("the reply queue was lost with its connection")
+            if self._listen_lock.acquire(blocking=False):
+                try:
+                    if replies is self._replies:
+                        replies.drain(min(remaining, 0.2))
+                except Exception:
+                    replies.close()
+                    self._replies = None
+                    raise
+                finally:
+                    self._listen_lock.release()
+            else:
+                with self._answered:  # another caller is reading; it wakes us when our answer is in
+                    if correlation_id not in self._answers:
+                        self._answered.wait(min(remaining, 0.05))
+
+
+class _ReplyQueue:
+    """A process's queue for RPC answers: exclusive and auto-deleted, so it ends with its
+    connection, bound to the RPC exchange under a routing key of its own (the `reply_to`)."""
+
+    def __init__(self, amqp_uri: str, on_answer: Callable[[Any, Any], None]):
+        self.routing_key = str(uuid.uuid4())
+        self.connection = Connection(amqp_uri, connect_timeout=5)
+        channel = self.connection.channel()
+        queue = Queue(STANDALONE_REPLY_PREFIX + self.routing_key, exchange=RPC_EXCHANGE, routing_key=self.routing_key,
+                      durable=False, exclusive=True, auto_delete=True)
+        self.consumer = Consumer(channel, queues=[queue], callbacks=[on_answer], no_ack=True, accept=["json"])
+        self.consumer.consume()
+
+    def drain(self, timeout: float) -> None:
+        try:
+            self.connection.drain_events(timeout=timeout)
+        except socket.timeout:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.connection.release()
+        except Exception:
+            pass
