@@ -167,15 +167,31 @@ def test_apis_and_workers_start_only_once_their_migration_has_run(built):
     container waits until it is there (deploy.migrate --wait), with the same database."""
     _, objects = built
     for service in SERVICES:
-        job_env = env_value_from(container(find(objects, "Job", f"{service}-migrate")), f"{service.upper()}_DATABASE_URL")
-        assert job_env == {"secretKeyRef": {"name": f"{service}-db-app", "key": "uri"}}
+        job = container(find(objects, "Job", f"{service}-migrate"))
+        assert database_url(job, service) == database_url(container(find(objects, "Deployment", f"{service}-api")),
+                                                          service)
+        assert find(objects, "Cluster", f"{service}-db")["spec"]["bootstrap"]["initdb"]["owner"] == service
         for kind in ("api", "worker"):
             wait = init_container(find(objects, "Deployment", f"{service}-{kind}"), "wait-for-schema")
             assert wait["command"][:4] == ["python", "-m", "deploy.migrate", "--wait"]
             assert wait["command"][-1] == service
-            assert env_value_from(wait, f"{service.upper()}_DATABASE_URL") == job_env
+            assert database_url(wait, service) == database_url(job, service)
     seed = find(objects, "Job", "review-seed")
     assert init_container(seed, "wait-for-schema")["command"][-1] == "review"
+
+
+def database_url(c: kube.Obj, service: str) -> tuple[str, dict[str, Any]]:
+    """The service's database URL and the Secret its password comes from: CloudNativePG's
+    `<service>-db-app`, the database's owner on its read-write Service, the psycopg2 driver
+    (SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which is not installed)."""
+    url = next(e["value"] for e in c["env"] if e["name"] == f"{service.upper()}_DATABASE_URL")
+    assert url == (f"postgresql+psycopg2://{service}:$(DATABASE_PASSWORD)@{service}-db-rw.{NAMESPACE}.svc:5432/"
+                   f"{service}"), url
+    password = env_value_from(c, "DATABASE_PASSWORD")
+    assert password == {"secretKeyRef": {"name": f"{service}-db-app", "key": "password"}}
+    names = [e["name"] for e in c["env"]]
+    assert names.index("DATABASE_PASSWORD") < names.index(f"{service.upper()}_DATABASE_URL")  # $(...) sees only earlier ones
+    return url, password
 
 
 def test_the_ingress_routes_the_portal_and_every_api(built):
@@ -242,7 +258,8 @@ def test_secrets_are_referenced_by_name_never_written(built):
         assert not leaked, (config["metadata"]["name"], leaked)
     for workload, template in kube.pod_templates(objects):
         uris = [e["value"] for c in kube.containers(template) for e in c.get("env", []) if "://" in e.get("value", "")]
-        assert all("$(AMQP_PASSWORD)" in uri or "@" not in uri for uri in uris), workload["metadata"]["name"]
+        # a password in a URI is a reference to a variable from a Secret, never the password
+        assert all(re.search(r"://[^:/@]+:\$\([A-Z_]+\)@", uri) or "@" not in uri for uri in uris), uris
 
 
 def test_only_the_token_issuers_apis_hold_the_private_key(built):
@@ -290,6 +307,8 @@ def test_each_service_is_its_own_broker_user(built):
             assert uri == f"amqp://{user}:$(AMQP_PASSWORD)@accr-broker.accr.svc:5672/{rabbitmq.VHOST}"
             assert env_value_from(c, "AMQP_PASSWORD") == {"secretKeyRef": {"name": f"accr-broker-{service}",
                                                                            "key": "password"}}
+            names = [e["name"] for e in c["env"]]
+            assert names.index("AMQP_PASSWORD") < names.index("AMQP_URI")  # $(...) sees only earlier ones
     police = container(find(objects, "Deployment", "police-client", POLICE_NAMESPACE))
     uri = next(e["value"] for e in police["env"] if e["name"] == "POLICE_AMQP_URI")
     assert uri.startswith(f"amqp://{rabbitmq.DEFAULT_USERS['police']}:$(AMQP_PASSWORD)@")
