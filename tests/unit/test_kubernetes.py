@@ -477,32 +477,38 @@ class RecordingEnviron(dict):
         return super().__contains__(key)
 
 
-def names_read_by_bootstrap(service: str, tmp_path: Path, monkeypatch) -> list[Read]:
-    """What the service's bootstrap() reads, with nothing configured but a data folder: names
-    built at run time too (a deadline's name from a table, say)."""
+def names_read_by(call, tmp_path: Path, monkeypatch, service: str | None = None) -> list[Read]:
+    """What `call()` reads from the environment with nothing configured but a data folder and
+    the token keys: names built at run time too (a deadline's name from a table, say)."""
     keys = tmp_path / "jwt"
     auth.generate_keypair(keys / "private.pem", keys / "public.pem")
     recording = RecordingEnviron({"ACCR_DATA_DIR": str(tmp_path), "PATH": os.environ.get("PATH", ""),
                                   "JWT_PUBLIC_KEY_FILE": str(keys / "public.pem"),
                                   "JWT_PRIVATE_KEY_FILE": str(keys / "private.pem")})
-    module = importlib.import_module(f"services.{service}.bootstrap")
-    module.bootstrap.cache_clear()
     auth._read.cache_clear()
     monkeypatch.setattr(os, "environ", recording)
     try:
-        module.bootstrap()
+        call()
     finally:
         monkeypatch.undo()
-        module.bootstrap.cache_clear()
         auth._read.cache_clear()
     asked = set(recording.asked)
-    prefix = f"{service.upper()}_"
+    prefix = f"{service.upper()}_" if service else None
     reads = []
     for name in sorted(asked):
-        if name.startswith(prefix) and name[len(prefix):] in asked:
+        if prefix and name.startswith(prefix) and name[len(prefix):] in asked:
             continue  # Settings.get: read as the pair below
-        reads.append(Read(name, settings=f"{prefix}{name}" in asked))
+        reads.append(Read(name, settings=bool(prefix) and f"{prefix}{name}" in asked))
     return reads
+
+
+def names_read_by_bootstrap(service: str, tmp_path: Path, monkeypatch) -> list[Read]:
+    module = importlib.import_module(f"services.{service}.bootstrap")
+    module.bootstrap.cache_clear()
+    try:
+        return names_read_by(module.bootstrap, tmp_path, monkeypatch, service)
+    finally:
+        module.bootstrap.cache_clear()
 
 
 def provided_names(objects: list[kube.Obj], c: kube.Obj, namespace: str) -> set[str]:
@@ -548,12 +554,15 @@ def test_the_police_client_gets_what_it_reads(built):
     assert not missing(reads, provided_names(objects, c, POLICE_NAMESPACE), None, "police")
 
 
-def test_the_portal_gets_what_it_reads(built):
+def test_the_portal_gets_what_it_reads(built, tmp_path, monkeypatch):
     portal_code = kube.ROOT / "services" / "portal"
     if not portal_code.is_dir():
         pytest.skip("services/portal is not in this tree yet")
     _, objects = built
     reads = names_in_source([portal_code], None)
+    settings = importlib.import_module("services.portal.bootstrap")
+    if hasattr(settings, "load_portal_settings"):  # names read through helpers, at run time
+        reads += names_read_by(settings.load_portal_settings, tmp_path, monkeypatch)
     c = container(find(objects, "Deployment", "portal"))
     assert not missing(reads, provided_names(objects, c, NAMESPACE), None, "portal")
 
