@@ -22,6 +22,12 @@ AMQP_PASSWORD_REGISTRATION, AMQP_PASSWORD_POLICE):
 
     python -m deploy.rabbitmq > deploy/rabbitmq/definitions.json        # the committed file
     python -m deploy.rabbitmq --passwords-from-env --output /run/accr-broker/definitions.json
+
+A replicated broker (deploy/k8s) adds `--queue-type quorum`: the vhost's default queue type,
+so the queues of the definitions and those the services declare (without an x-queue-type of
+their own) are quorum queues; and `--monitoring-user NAME` (password AMQP_PASSWORD_MONITORING):
+a user an autoscaler reads queue depths with over the management API, with no right to
+configure, publish or consume anything.
 """
 from __future__ import annotations
 
@@ -46,6 +52,8 @@ VHOST = "accr"
 POLICE = "police"
 ROLES = (*SERVICES, POLICE)
 DEFAULT_USERS: dict[str, str] = {**{s: f"accr-{s}" for s in SERVICES}, POLICE: "police"}
+MONITORING = "monitoring"  # the role of an autoscaler's user (its password: AMQP_PASSWORD_MONITORING)
+QUEUE_TYPES = ("classic", "quorum")
 PRODUCTION_RETRY_DELAYS_MS = (1000, 5000, 30000)  # the default of RETRY_DELAYS_MS
 MIN_PASSWORD_LENGTH = 16
 # nameko names RPC reply queues rpc.reply-<service>-<uuid> (standalone proxies, as in the
@@ -130,15 +138,28 @@ def police_permissions(user: str, vhost: str) -> tuple[dict, list[dict]]:
     return permission, topics
 
 
+def monitoring_permissions(user: str, vhost: str) -> dict:
+    """Access to the vhost (the management API shows it its queues) and nothing else: the
+    user can neither configure, publish nor consume."""
+    return {"user": user, "vhost": vhost, "configure": NOTHING, "write": NOTHING, "read": NOTHING}
+
+
 def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
                 passwords: Mapping[str, str] | None = None,
-                retry_delays_ms: tuple[int, ...] = PRODUCTION_RETRY_DELAYS_MS) -> dict:
+                retry_delays_ms: tuple[int, ...] = PRODUCTION_RETRY_DELAYS_MS,
+                queue_type: str | None = None, monitoring_user: str | None = None) -> dict:
     """The definitions document. `users` maps each role (a service, or "police") to its
     broker user name; `passwords` maps roles to passwords — without them the users
-    exist but cannot log in until an operator sets their passwords."""
+    exist but cannot log in until an operator sets their passwords. `queue_type` becomes
+    the vhost's default queue type; `monitoring_user` adds a user for autoscalers (its
+    password is passwords["monitoring"])."""
     users = {**DEFAULT_USERS, **(users or {})}
     if set(users) != set(ROLES) or set(producers()) - set(ROLES):
         raise ValueError(f"users must name exactly {ROLES}")
+    if queue_type is not None and queue_type not in QUEUE_TYPES:
+        raise ValueError(f"queue_type must be one of {QUEUE_TYPES}")
+    if monitoring_user is not None and monitoring_user in users.values():
+        raise ValueError(f"the monitoring user {monitoring_user!r} is already a service's or the police's")
     exchanges, queues, bindings = {}, {}, []
     for item in declarations(retry_delays_ms):
         if isinstance(item, Exchange):
@@ -157,11 +178,24 @@ def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
             permission, topics = service_permissions(role, users[role], vhost)
         permissions.append(permission)
         topic_permissions.extend(topics)
+    user_entries = [{"name": users[role], "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": [],
+                     "password_hash": password_hash(passwords[role]) if passwords else ""} for role in ROLES]
+    if monitoring_user is not None:
+        # "management": the HTTP API, limited to the vhosts the user has access to
+        user_entries.append({"name": monitoring_user, "hashing_algorithm": "rabbit_password_hashing_sha256",
+                             "tags": ["management"],
+                             "password_hash": password_hash(passwords[MONITORING]) if passwords else ""})
+        permissions.append(monitoring_permissions(monitoring_user, vhost))
+    vhost_entry: dict = {"name": vhost}
+    if queue_type is not None:
+        # RabbitMQ 3.13+ imports the default queue type from the metadata; it then applies it
+        # to every durable, non-exclusive queue declared without an x-queue-type (and to an
+        # equivalence check of a redeclaration), so the services' declarations need no change.
+        vhost_entry.update(default_queue_type=queue_type, metadata={"default_queue_type": queue_type})
     return {
         "rabbit_version": "3.10.8",
-        "users": [{"name": users[role], "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": [],
-                   "password_hash": password_hash(passwords[role]) if passwords else ""} for role in ROLES],
-        "vhosts": [{"name": vhost}],
+        "users": user_entries,
+        "vhosts": [vhost_entry],
         "permissions": permissions,
         "topic_permissions": topic_permissions,
         "policies": [{"vhost": vhost, "name": "police-requests-dead-letters",
@@ -173,12 +207,13 @@ def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
     }
 
 
-def passwords_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def passwords_from_env(environ: Mapping[str, str] | None = None,
+                       roles: tuple[str, ...] = ROLES) -> dict[str, str]:
     """AMQP_PASSWORD_<ROLE> for every role: there is no default password, and a short one
     is refused."""
     environ = os.environ if environ is None else environ
     passwords, problems = {}, []
-    for role in ROLES:
+    for role in roles:
         name = f"AMQP_PASSWORD_{role.upper()}"
         value = environ.get(name, "")
         if len(value) < MIN_PASSWORD_LENGTH:
@@ -198,8 +233,10 @@ def users_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def render(vhost: str = VHOST, users: Mapping[str, str] | None = None,
-           passwords: Mapping[str, str] | None = None) -> str:
-    return json.dumps(definitions(vhost, users, passwords), indent=2, ensure_ascii=False) + "\n"
+           passwords: Mapping[str, str] | None = None, queue_type: str | None = None,
+           monitoring_user: str | None = None) -> str:
+    document = definitions(vhost, users, passwords, queue_type=queue_type, monitoring_user=monitoring_user)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,15 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passwords-from-env", action="store_true",
                         help="password hashes from AMQP_PASSWORD_<ROLE>, user names from AMQP_USERS")
     parser.add_argument("--output", help="write here (mode 0644) instead of stdout")
+    parser.add_argument("--queue-type", choices=QUEUE_TYPES,
+                        help="the vhost's default queue type (quorum on a replicated broker)")
+    parser.add_argument("--monitoring-user", metavar="NAME",
+                        help="add a user that reads queue depths over the management API and nothing else "
+                             "(password AMQP_PASSWORD_MONITORING)")
     args = parser.parse_args(argv)
+    extra = {"queue_type": args.queue_type, "monitoring_user": args.monitoring_user}
     if args.passwords_from_env:
+        roles = ROLES + ((MONITORING,) if args.monitoring_user else ())
         try:
-            text = render(args.vhost, users_from_env(), passwords_from_env())
+            text = render(args.vhost, users_from_env(), passwords_from_env(roles=roles), **extra)
         except ValueError as exc:
             print(f"deploy.rabbitmq: {exc}", file=sys.stderr)
             return 2
     else:
-        text = render(args.vhost)
+        text = render(args.vhost, **extra)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
