@@ -33,6 +33,7 @@ def journey(url: str) -> dict[str, float]:
     portal.submit_unit()
     portal.wait_person_status(person["id"], "awaiting_payment")
     t_confirmed = time.monotonic()
+    portal.wait_payable([person["id"]])
     order = portal.create_order([person["id"]]).json()
     payment = portal.start_payment(order["order_no"]).json()
     t_pay = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,8 @@ def generate_keypair(private_path: Path, public_path: Path) -> None:
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
     private_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_private = private_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp_public = public_path.with_suffix(f".{os.getpid()}.tmp")
+    tmp_private = private_path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp_public = public_path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp_private.write_bytes(private_pem)
     os.chmod(tmp_private, 0o600)
     tmp_public.write_bytes(public_pem)

@@ -108,12 +108,13 @@ class Readiness:
         return configured or development_default
 
     def token_keys(self, issuer: bool) -> None:
-        """Issuers (registration, review) hold the private key; nobody else may."""
+        """The API processes of registration and review sign tokens and hold the private key;
+        their workers and every other service need only the public one, and may not hold it."""
         if issuer:
-            self.require(env("JWT_PRIVATE_KEY_FILE") is not None, "JWT_PRIVATE_KEY_FILE (this service signs tokens)")
+            self.require(env("JWT_PRIVATE_KEY_FILE") is not None, "JWT_PRIVATE_KEY_FILE (this API signs tokens)")
         else:
             self.require(env("JWT_PRIVATE_KEY_FILE") is None,
-                         "JWT_PRIVATE_KEY_FILE unset (only the services that issue tokens hold the private key)")
+                         "JWT_PRIVATE_KEY_FILE unset (only the APIs that issue tokens hold the private key)")
 
     def no_sandbox(self, what: str) -> None:
         """This part is only a sandbox here: production needs the real one."""

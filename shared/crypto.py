@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def load_key(configured: str | None, fallback_file: Path) -> bytes:
     else:
         if not fallback_file.exists():
             fallback_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = fallback_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp = fallback_file.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
             tmp.write_bytes(base64.urlsafe_b64encode(os.urandom(32)))
             os.chmod(tmp, 0o600)
             try:

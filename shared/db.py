@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import random
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -41,19 +48,60 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available
+_TRANSIENT_PG_CODES = {"40001", "40P01", "55P03"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that a fresh attempt of the same transaction may not meet: SQLite's
+    "database is locked" (a reader that must write after another process wrote), a
+    PostgreSQL deadlock or serialization failure."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+        return True
+    return getattr(exc.orig, "pgcode", None) in _TRANSIENT_PG_CODES
+
+
+def retry_transient(attempt: Callable[[], T], tries: int = 4, first_pause: float = 0.02) -> T:
+    """`attempt()` again, after a short random pause, while it fails with a transient database
+    error; the transaction it opens must be all it does (it is rolled back each time)."""
+    for n in range(tries):
+        try:
+            return attempt()
+        except DBAPIError as exc:
+            if n == tries - 1 or not is_transient(exc):
+                raise
+            time.sleep(first_pause * (2 ** n) * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # SQLite has one writer per file. Within a process, transactions take turns: a worker's
+        # green threads would otherwise wait for SQLite's lock inside a C call that blocks them
+        # all, the one holding the lock included (waiting on an RPC reply, say).
+        self._turns = threading.RLock() if not self.is_postgres else None
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Held for the length of a transaction (SQLite only)."""
+        if self._turns is None:
+            yield
+            return
+        with self._turns:
+            yield
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
         session = self.sessions()
         try:
-            with session.begin():
+            with self.turn(), session.begin():
                 yield session
         finally:
             session.close()

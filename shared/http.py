@@ -14,6 +14,8 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .auth import Principal, verify_token
+from .config import Readiness
+from .db import retry_transient
 from .errors import (
     AccountLocked, Conflict, DomainError, Forbidden, NotFound, ProviderRefused, TooManyRequests, Unauthorized,
     Unavailable, validation_error,
@@ -111,9 +113,28 @@ def require(*roles: str) -> Callable[[F], F]:
 
 
 # --- the app factory ---------------------------------------------------------------------
-def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start_relay: bool = True) -> Flask:
+class ServiceFlask(Flask):
+    """A request whose transaction the database refused for a passing reason (SQLite's lock,
+    a PostgreSQL deadlock) is served again, from the start, instead of answering 500."""
+
+    def dispatch_request(self) -> Any:
+        def attempt() -> Any:
+            for upload in request.files.values():
+                upload.stream.seek(0)  # an earlier attempt may have read it
+            return Flask.dispatch_request(self)
+        return retry_transient(attempt)
+
+
+def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start_relay: bool = True,
+                       issues_tokens: bool = False) -> Flask:
+    """The service's API. `issues_tokens`: this API signs tokens (registration's, review's),
+    so in production it must hold the private key that its worker need not."""
+    if issues_tokens and deps.settings.production:
+        ready = Readiness(deps.settings)
+        ready.token_keys(issuer=True)
+        ready.verify()
     service = deps.service
-    app = Flask(f"accr.{service}")
+    app = ServiceFlask(f"accr.{service}")
     app.config.update(
         API_TITLE=f"{service} service", API_VERSION="1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", MAX_CONTENT_LENGTH=8 * 1024 * 1024,

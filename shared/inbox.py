@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .broker import Broker, retry_delays_ms
-from .db import utcnow
+from .db import retry_transient, utcnow
 from .events import Event, InvalidEvent, parse_event
 from .logsafe import describe
 from .outbox import Emit, Outbox
@@ -50,6 +50,44 @@ class HandlerContext(Generic[D]):
 
 
 Handler = Callable[[HandlerContext[D]], Any]
+Answers = dict[tuple[str, str, Any], Any]  # (service, method, argument) -> the answer
+
+
+class Prefetched:
+    """A handler's questions to other services, asked before its transaction opens so that no
+    row (and, on SQLite, no database) is locked while another service answers; inside the
+    transaction `ctx.rpc` serves the answers given."""
+
+    def __init__(self, answers: Answers):
+        self._answers = answers
+
+    def __getattr__(self, service: str) -> Any:
+        answers = self._answers
+
+        class Service:
+            def __getattr__(self, method: str) -> Callable[[Any], Any]:
+                def answer(argument: Any) -> Any:
+                    try:
+                        return answers[(service, method, argument)]
+                    except KeyError:
+                        raise LookupError(f"{service}.{method}({argument!r}) was not asked before the "
+                                          "transaction") from None
+                return answer
+        return Service()
+
+
+def ask(rpc: Any, *calls: tuple[str, str, Any]) -> Answers:
+    """Put the questions now: {(service, method, argument): answer}."""
+    return {(service, method, arg): getattr(getattr(rpc, service), method)(arg) for service, method, arg in calls}
+
+
+def prefetching(prefetch: Callable[[dict[str, Any], Any], Answers]) -> Callable[[Handler[D]], Handler[D]]:
+    """Give a handler the RPC questions it will need, from the event's payload and the
+    worker's RPC proxies, to be asked before its transaction."""
+    def decorate(handler: Handler[D]) -> Handler[D]:
+        handler.prefetch = prefetch  # type: ignore[attr-defined]
+        return handler
+    return decorate
 
 
 class EventConsumer(Generic[D]):
@@ -62,7 +100,20 @@ class EventConsumer(Generic[D]):
         self.delays = retry_delays_ms()
 
     def apply(self, consumer: str, event: Event, rpc: Any = None) -> bool:
-        """Run the handler for `event` once for `consumer`. False if it was a duplicate."""
+        """Run the handler for `event` once for `consumer` (again at once if the database
+        refused the transaction for a passing reason). False if it was a duplicate."""
+        prefetch = getattr(self.handlers[event.type], "prefetch", None)
+        if prefetch is not None and rpc is not None:
+            if self._already_applied(consumer, event):
+                return False
+            rpc = Prefetched(prefetch(event.payload, rpc))  # no transaction is open while they answer
+        return retry_transient(lambda: self._apply_once(consumer, event, rpc))
+
+    def _already_applied(self, consumer: str, event: Event) -> bool:
+        with self.outbox.db.transaction() as session:
+            return session.get(self.inbox_model, (event.id, consumer)) is not None
+
+    def _apply_once(self, consumer: str, event: Event, rpc: Any = None) -> bool:
         handler = self.handlers[event.type]
         try:
             with self.outbox.unit_of_work(event.correlation_id or event.id) as (session, emit):

@@ -66,7 +66,7 @@ class Outbox:
         what was emitted), roll back on any error."""
         session = self.db.sessions()
         try:
-            with session.begin():
+            with self.db.turn(), session.begin():
                 yield session, lambda event_type, payload: self.emit(session, event_type, payload, correlation_id)
             pending = session.info.pop(PENDING_KEY, [])
         finally:

@@ -121,6 +121,13 @@ class Portal:
     def person(self, person_id: str) -> dict:
         return self.call("GET", f"registration/units/me/personnel/{person_id}", 200).json()
 
+    def wait_payable(self, person_ids: list[str], timeout: float = 30) -> list[dict]:
+        """Registration and billing hear of a confirmation separately: billing's payable items."""
+        def billed() -> list[dict] | None:
+            items = self.call("GET", "billing/payables", 200).json()
+            return items if set(person_ids) <= {p["person_id"] for p in items} else None
+        return wait_for(billed, timeout=timeout, message="billing's payable items")
+
     def wait_person_status(self, person_id: str, status: str, timeout: float = 30) -> dict:
         return wait_for(lambda: (p := self.person(person_id))["status"] == status and p,
                         timeout=timeout, message=f"person {person_id} to be {status}")

@@ -84,13 +84,8 @@ def start_payment(data, order_no):
     unit_id = caller_unit_id()
     check_method(data["method"])
     orders.check_payment_deadline(data["method"], deps.payment_deadlines)  # a late retry is refused, not replayed
-    with deps.uow() as (s, _):
-        def action():
-            started = orders.start_payment(s, deps.payment_provider, unit_id, order_no, data["method"],
-                                           deps.payment_notify_url)
-            return 201, PaymentStartedSchema().dump(started)
-        status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:pay:{order_no}", data, action)
-    return replayable(body, status)
+    status, body = orders.start_payment(deps, unit_id, order_no, data["method"], key)
+    return replayable(PaymentStartedSchema().dump(body) if status == 201 else body, status)
 
 
 @bp.route("/callbacks/<provider_name>", methods=["POST"])

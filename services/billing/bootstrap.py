@@ -27,8 +27,10 @@ class PaymentProvider(Protocol):
         """The provider's name in callback URLs and payment rows."""
         ...
 
-    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str) -> ProviderPayment:
-        """Open a payment; the provider notifies `notify_url` once the payer has paid."""
+    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str,
+                       request_key: str) -> ProviderPayment:
+        """Open a payment; the provider notifies `notify_url` once the payer has paid. Asked
+        again with the same `request_key`, it answers the same payment."""
         ...
 
     def verify(self, params: dict[str, Any]) -> bool:

@@ -188,8 +188,10 @@ class Refund(Base):
     amount_fen: Mapped[int] = mapped_column(Integer)
     route: Mapped[str] = mapped_column(String(20))  # original / other_account
     payee: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # name, account, bank, bank_code
-    # requested / approved / processing / completed / failed / rejected
+    # requested / approved / sending / processing / completed / failed / rejected
     status: Mapped[str] = mapped_column(String(12), index=True)
+    # when a sweep took it to the provider; one that died mid-way is taken again after a lease
+    sending_since: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     provider_refund_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime)

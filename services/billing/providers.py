@@ -57,11 +57,14 @@ class SandboxPaymentProvider:
         self.callback_delay, self.max_notifications = callback_delay, max_notifications
 
     # --- the merchant side of the adapter ----------------------------------------------
-    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str) -> ProviderPayment:
-        txn_id = "SBX" + utcnow().strftime("%Y%m%d") + secrets.token_hex(8).upper()
+    def create_payment(self, order_no: str, amount_fen: int, method: str, notify_url: str,
+                       request_key: str) -> ProviderPayment:
+        # the merchant's request key makes a repeated request the same transaction
+        txn_id = "SBX" + hmac.new(self.secret.encode(), request_key.encode(), "sha256").hexdigest()[:24].upper()
         with self.db.transaction() as s:
-            s.add(SandboxTransaction(txn_id=txn_id, out_trade_no=order_no, method=method, total_fen=amount_fen,
-                                     notify_url=notify_url, status="WAIT_BUYER_PAY", created_at=utcnow()))
+            if s.get(SandboxTransaction, txn_id) is None:
+                s.add(SandboxTransaction(txn_id=txn_id, out_trade_no=order_no, method=method, total_fen=amount_fen,
+                                         notify_url=notify_url, status="WAIT_BUYER_PAY", created_at=utcnow()))
         content = f"{self.public_base_url}/api/billing/sandbox/payments/{txn_id}/pay"
         return ProviderPayment(self.name, txn_id, content)
 
@@ -121,7 +124,8 @@ class SandboxPaymentRefunds:
 
     def refund(self, refund_id: str, original_txn_id: str, method: str, amount_fen: int,
                payee: dict[str, Any] | None, notify_url: str) -> str:
-        refund_txn = "RFD" + secrets.token_hex(10).upper()
+        # the merchant's refund number is the idempotency key: asked twice, one refund
+        refund_txn = "RFD" + hmac.new(self.payments.secret.encode(), refund_id.encode(), "sha256").hexdigest()[:20].upper()
         fails = bool(payee and payee.get("account") in self.failing_accounts)
         params = {"notify_id": secrets.token_hex(12), "refund_txn_id": refund_txn, "out_refund_no": refund_id,
                   "original_txn_id": original_txn_id, "refund_fen": str(amount_fen),

@@ -9,10 +9,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
+from shared.nameko_edge import Dependencies, EventWorker, RemoteService, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
 from .domain import checks, production
@@ -23,7 +22,7 @@ class CredentialsWorker(EventWorker):
     name = SERVICE
     handlers = HANDLERS
     deps = Dependencies(bootstrap)
-    registration = RpcProxy("registration")
+    registration = RemoteService("registration")
 
     def rpc_proxies(self) -> Any:
         return SimpleNamespace(registration=self.registration)

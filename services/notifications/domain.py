@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict
-from shared.inbox import HandlerContext
+from shared.inbox import Answers, HandlerContext, ask, prefetching
 from shared.logsafe import describe
 from shared.masking import mask_email, mask_phone
 
@@ -98,40 +98,71 @@ class RateLimiter:
             return True
 
 
+SENDING_LEASE = dt.timedelta(minutes=5)  # a message claimed by a sweep that died is tried again after this
+
+
 def deliver(deps: NotificationsDeps, ids: list[str] | None = None, limit: int = 50,
             now: dt.datetime | None = None) -> int:
-    """Send due messages; failures back off exponentially and end as `dead` after
-    MAX_ATTEMPTS (at once when the message can never be sent), visible in the delivery
-    log with their reason. One message that fails never stops the others. A channel over
-    its rate waits for the next pass. Returns how many were sent."""
+    """Send due messages, in three steps so that no transaction is open while a provider is
+    called: claim them (`sending`, with a lease), send, record each result on its own.
+    Failures back off exponentially and end as `dead` after MAX_ATTEMPTS (at once when the
+    message can never be sent), visible in the delivery log with their reason; one message
+    that fails never stops the others; a channel over its rate waits for the next pass; a
+    claim whose sweep died is taken again once its lease ends. Returns how many were sent."""
     now = now or utcnow()
     sent = 0
+    for claimed in claim_due(deps, ids, limit, now):
+        try:
+            if claimed["channel"] == "email":
+                provider_id = deps.email.send(claimed["recipient"], claimed["subject"], claimed["body"])
+            else:
+                provider_id = deps.sms.send(claimed["recipient"], claimed["body"])
+        except Exception as exc:  # whatever one message does, the rest of the batch goes on
+            record_failure(deps, claimed["id"], exc, now)
+            continue
+        record_sent(deps, claimed["id"], provider_id)
+        sent += 1
+    return sent
+
+
+def claim_due(deps: NotificationsDeps, ids: list[str] | None, limit: int, now: dt.datetime) -> list[dict[str, Any]]:
     with deps.uow() as (s, _):
-        query = (select(Message).where(Message.status.in_(("queued", "failed")), Message.next_attempt_at <= now)
+        due = Message.status.in_(("queued", "failed"))
+        lapsed = (Message.status == "sending")  # a sweep claimed it and never came back
+        query = (select(Message).where(due | lapsed, Message.next_attempt_at <= now)
                  .order_by(Message.created_at).limit(limit))
         if ids is not None:
             query = query.where(Message.id.in_(ids))
         if deps.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
+        claimed = []
         for msg in s.scalars(query).all():
             if not deps.limiter.take(msg.channel):
-                continue  # over the channel's rate: stays queued for the next pass
-            msg.attempts += 1
-            try:
-                if msg.channel == "email":
-                    msg.provider_id = deps.email.send(msg.recipient or "", msg.subject or "", msg.body)
-                else:
-                    msg.provider_id = deps.sms.send(msg.recipient or "", msg.body)
-            except Exception as exc:  # whatever one message does, the rest of the batch goes on
-                msg.last_error = (str(exc) if isinstance(exc, DeliveryError) else describe(exc))[:300]
-                final = isinstance(exc, UndeliverableMessage) or msg.attempts >= MAX_ATTEMPTS
-                msg.status = "dead" if final else "failed"
-                msg.next_attempt_at = now + backoff(msg.attempts)
-                log.warning("message %s (%s, %s) not sent: %s", msg.id, msg.channel, msg.template, msg.last_error)
-                continue
+                continue  # over the channel's rate: stays due for the next pass
+            msg.status, msg.attempts, msg.next_attempt_at = "sending", msg.attempts + 1, now + SENDING_LEASE
+            claimed.append({"id": msg.id, "channel": msg.channel, "recipient": msg.recipient or "",
+                            "subject": msg.subject or "", "body": msg.body})
+        return claimed
+
+
+def record_sent(deps: NotificationsDeps, message_id: str, provider_id: str) -> None:
+    with deps.uow() as (s, _):
+        msg = s.get(Message, message_id, with_for_update=True)
+        if msg is not None:
             msg.status, msg.sent_at, msg.recipient, msg.last_error = "sent", utcnow(), None, None
-            sent += 1
-    return sent
+            msg.provider_id = provider_id
+
+
+def record_failure(deps: NotificationsDeps, message_id: str, exc: Exception, now: dt.datetime) -> None:
+    with deps.uow() as (s, _):
+        msg = s.get(Message, message_id, with_for_update=True)
+        if msg is None:
+            return
+        msg.last_error = (str(exc) if isinstance(exc, DeliveryError) else describe(exc))[:300]
+        final = isinstance(exc, UndeliverableMessage) or msg.attempts >= MAX_ATTEMPTS
+        msg.status = "dead" if final else "failed"
+        msg.next_attempt_at = now + backoff(msg.attempts)
+        log.warning("message %s (%s, %s) not sent: %s", msg.id, msg.channel, msg.template, msg.last_error)
 
 
 SMS_CODE_TEXT = {
@@ -215,6 +246,13 @@ def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preferen
 def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False):
     """A handler that queues `template` for the unit and delivers it right after commit.
     `optional` messages (reminders) respect the unit's opt-out."""
+    def prefetch(payload: dict[str, Any], rpc: Any) -> Answers:
+        """Asked before the transaction: whose unit, and how to reach it."""
+        answers = {} if payload.get("unit_id") else ask(rpc, ("registration", "person_unit", payload["person_id"]))
+        unit_id = payload.get("unit_id") or answers[("registration", "person_unit", payload["person_id"])]
+        return {**answers, **(ask(rpc, ("registration", "unit_contact", unit_id)) if unit_id else {})}
+
+    @prefetching(prefetch)
     def handler(ctx: HandlerContext[NotificationsDeps]) -> None:
         unit_id = ctx.payload.get("unit_id") or ctx.rpc.registration.person_unit(ctx.payload["person_id"])
         if unit_id is None:
@@ -291,7 +329,7 @@ def erase_messages(session: Session, unit_id: str | None = None, before: dt.date
     erased = 0
     for msg in session.scalars(query.with_for_update()):
         msg.recipient, msg.recipient_masked, msg.subject, msg.body = None, ERASED, None, ERASED
-        if msg.status in ("queued", "failed"):
+        if msg.status in ("queued", "sending", "failed"):
             msg.status, msg.last_error = "dead", "personal data erased before delivery"
         erased += 1
     return erased

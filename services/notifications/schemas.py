@@ -24,7 +24,7 @@ class MessageSchema(Strict):
 
 class MessageQuerySchema(Strict):
     unit_id = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(("queued", "sent", "failed", "dead")))
+    status = fields.String(load_default=None, validate=validate.OneOf(("queued", "sending", "sent", "failed", "dead")))
 
 
 class SandboxSmsQuerySchema(Strict):

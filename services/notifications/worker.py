@@ -8,10 +8,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
-from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
+from shared.nameko_edge import Dependencies, EventWorker, RemoteService, check_entrypoints, event_handler
 
 from . import domain
 from .bootstrap import SERVICE, bootstrap
@@ -22,7 +22,7 @@ class NotificationsWorker(EventWorker):
     name = SERVICE
     handlers = HANDLERS
     deps = Dependencies(bootstrap)
-    registration = RpcProxy("registration")
+    registration = RemoteService("registration")
 
     def rpc_proxies(self) -> Any:
         return SimpleNamespace(registration=self.registration)

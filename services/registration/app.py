@@ -10,4 +10,4 @@ from .bootstrap import bootstrap
 
 
 def create_app(start_relay: bool = True) -> Flask:
-    return create_service_app(bootstrap(), [bp], start_relay=start_relay)
+    return create_service_app(bootstrap(), [bp], start_relay=start_relay, issues_tokens=True)

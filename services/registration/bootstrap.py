@@ -47,7 +47,6 @@ def bootstrap() -> RegistrationDeps:
     key = ready.key("DATA_KEY", settings.data_dir / "keys" / f"{SERVICE}.key")
     cipher = FieldCipher(key)
     models.CIPHER.use(cipher)  # phones and emails at rest
-    ready.token_keys(issuer=True)
     ready.verify()
     rpc = RpcClient(settings.amqp_uri)
     return RegistrationDeps(

@@ -12,4 +12,4 @@ from .bootstrap import bootstrap
 def create_app(start_relay: bool = True) -> Flask:
     deps = bootstrap()
     blueprints = [bp, sandbox_bp] if deps.settings.sandbox else [bp]
-    return create_service_app(deps, blueprints, start_relay=start_relay)
+    return create_service_app(deps, blueprints, start_relay=start_relay, issues_tokens=True)

@@ -22,6 +22,5 @@ class ReviewDeps(ServiceDeps):
 def bootstrap() -> ReviewDeps:
     parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
     ready = Readiness(parts["settings"])
-    ready.token_keys(issuer=True)
     ready.verify()
     return ReviewDeps(**parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation)

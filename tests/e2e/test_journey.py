@@ -31,9 +31,7 @@ def registered_unit(stack, language: str = "zh") -> tuple[Portal, dict, str, str
 
 
 def pay_order(portal: Portal, person_ids: list[str], notify_times: int = 1) -> dict:
-    # registration and billing hear of the confirmation separately: pay once billing has it
-    wait_for(lambda: set(person_ids) <= {p["person_id"] for p in portal.call("GET", "billing/payables", 200).json()},
-             message="billing's payable items")
+    portal.wait_payable(person_ids)
     order = portal.create_order(person_ids)
     assert order.status_code == 201, order.text
     payment = portal.start_payment(order.json()["order_no"])

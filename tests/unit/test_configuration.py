@@ -78,8 +78,8 @@ def test_production_refuses_the_zero_setup_defaults_and_names_them(fresh_service
     message = str(refused.value)
     for named in ("DATABASE_URL", "AMQP_URI", "JWT_PUBLIC_KEY_FILE", "PUBLIC_BASE_URL", "ACCR_SANDBOX"):
         assert named in message, (named, message)
-    expected = {"registration": ["REGISTRATION_DATA_KEY", "JWT_PRIVATE_KEY_FILE (this service signs tokens)"],
-                "review": ["JWT_PRIVATE_KEY_FILE (this service signs tokens)"],
+    expected = {"registration": ["REGISTRATION_DATA_KEY"],
+                "review": [],
                 "credentials": ["CREDENTIALS_QR_KEY"],
                 "billing": ["payment provider", "e-invoicing"],
                 "notifications": ["SMTP_HOST", "SMS gateway"]}[service]
@@ -99,10 +99,25 @@ def test_production_starts_registration_when_everything_is_provided(fresh_servic
     monkeypatch.setenv("REGISTRATION_DATA_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
     deps = fresh_services["registration"].bootstrap()
     assert deps.settings.production and not deps.settings.sandbox
+    client("registration")  # its API, which signs tokens, starts with the private key
+
+
+def test_in_production_the_token_issuing_api_needs_the_private_key_and_its_worker_does_not(
+        fresh_services, monkeypatch, tmp_path):
+    keys = tmp_path / "jwt"
+    auth.generate_keypair(keys / "private.pem", keys / "public.pem")
+    monkeypatch.setenv("ACCR_ENV", "production")
+    monkeypatch.setenv("REVIEW_DATABASE_URL", "postgresql+psycopg2://review:secret@db/review")
+    monkeypatch.setenv("AMQP_URI", "amqp://accr-review:secret@rabbitmq:5672/accr")
+    monkeypatch.setenv("JWT_PUBLIC_KEY_FILE", str(keys / "public.pem"))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://visitors.example.cn")
+    assert fresh_services["review"].bootstrap().settings.production  # what the worker and the seed build
+    with pytest.raises(NotReadyForProduction, match="JWT_PRIVATE_KEY_FILE \\(this API signs tokens\\)"):
+        client("review")
 
 
 def test_a_service_that_issues_no_tokens_may_not_hold_the_private_key(fresh_services, monkeypatch, tmp_path):
     monkeypatch.setenv("ACCR_ENV", "production")
     monkeypatch.setenv("JWT_PRIVATE_KEY_FILE", str(tmp_path / "private.pem"))
-    with pytest.raises(NotReadyForProduction, match="only the services that issue tokens hold the private key"):
+    with pytest.raises(NotReadyForProduction, match="only the APIs that issue tokens hold the private key"):
         fresh_services["credentials"].bootstrap()

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, NotFound
+from shared.idempotency import replay_or_none, run_idempotent
 from shared.outbox import Emit
 
-from ..models import Order, OrderItem, PayableItem, Payment, PaymentCallback, TransferSubmission
+from ..models import IdempotencyKey, Order, OrderItem, PayableItem, Payment, PaymentCallback, TransferSubmission
 
 if TYPE_CHECKING:
-    from ..bootstrap import BillingDeps, PaymentProvider
+    from ..bootstrap import BillingDeps
 
 DEFAULT_FEE_FEN = 20000  # 200.00 CNY, the seeds' professional-visitor fee
 MAX_PEOPLE_PER_ORDER = 500
@@ -152,17 +153,30 @@ def record_payment(session: Session, order: Order, method: str, provider: str, t
     return payment
 
 
-def start_payment(session: Session, provider: PaymentProvider, unit_id: str, order_no: str, method: str,
-                  notify_url: str) -> dict[str, Any]:
-    """Open a payment of the unit's unpaid order with the provider: what the payer scans
-    (or is redirected to)."""
-    order = get_order(session, order_no, unit_id, lock=True)
-    payable_order(order, utcnow())
-    started = provider.create_payment(order.order_no, order.amount_fen, method, notify_url)
-    payment = record_payment(session, order, method, started.provider, started.txn_id)
-    return {"payment_id": payment.id, "order_no": order.order_no, "method": payment.method,
-            "amount_fen": payment.amount_fen, "provider_txn_id": started.txn_id,
-            "pay_content": started.pay_content}
+def start_payment(deps: BillingDeps, unit_id: str, order_no: str, method: str, key: str) -> tuple[int, Any]:
+    """Open a payment of the unit's unpaid order with the provider: what the payer scans (or
+    is redirected to). Idempotent on the request's key, in three steps so that no
+    transaction is open while the provider is called: check (a stored answer is replayed),
+    ask the provider (the request key makes a repeat the same payment there), record."""
+    scope, request = f"{unit_id}:pay:{order_no}", {"method": method}
+    with deps.uow() as (s, _):
+        stored = replay_or_none(s, IdempotencyKey, key, scope, request)
+        if stored is not None:
+            return stored
+        order = get_order(s, order_no, unit_id)
+        payable_order(order, utcnow())
+        amount = order.amount_fen
+    started = deps.payment_provider.create_payment(order_no, amount, method, deps.payment_notify_url,
+                                                   request_key=f"{scope}:{key}")
+    with deps.uow() as (s, _):
+        def record() -> tuple[int, Any]:
+            order = get_order(s, order_no, unit_id, lock=True)
+            payable_order(order, utcnow())  # it may have been paid or cancelled meanwhile
+            payment = record_payment(s, order, method, started.provider, started.txn_id)
+            return 201, {"payment_id": payment.id, "order_no": order.order_no, "method": payment.method,
+                         "amount_fen": payment.amount_fen, "provider_txn_id": started.txn_id,
+                         "pay_content": started.pay_content}
+        return run_idempotent(s, IdempotencyKey, key, scope, request, record)
 
 
 def mark_paid(session: Session, emit: Emit, order: Order, payment: Payment, payer_title: str | None = None) -> None:

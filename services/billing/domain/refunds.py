@@ -2,6 +2,9 @@
 finance's approval, sending through the provider and its callback."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
+from shared.logsafe import describe
 from shared.errors import Conflict, DomainError, NotFound
 from shared.outbox import Emit
 
@@ -16,11 +20,13 @@ from ..models import Invoice, Order, PayableItem, Payment, Refund
 from .orders import callback_refused, cancel_order, order_by_id, order_no_of
 
 if TYPE_CHECKING:
-    from ..bootstrap import BillingDeps, RefundProvider
+    from ..bootstrap import BillingDeps
 
 BANK_CODE = re.compile(r"^[0-9]{12}$")  # CNAPS bank code
 ACCOUNT = re.compile(r"^[0-9]{8,32}$")
 REFUND_CALLBACK_HANDLED = ("completed", "failed", "duplicate")  # answered `success`: the provider stops
+
+log = logging.getLogger(__name__)
 
 
 # --- who is refundable --------------------------------------------------------------------
@@ -153,39 +159,66 @@ def approve_refund(session: Session, refund: Refund, by: str) -> Refund:
 
 
 # --- sending and the provider's callback -----------------------------------------------------
-def send_refund(session: Session, refund: Refund, provider: RefundProvider, notify_url: str) -> Refund:
-    # Only paid people become refundable, so the order has exactly one confirmed payment.
-    payment = session.scalars(select(Payment).where(Payment.order_id == refund.order_id,
-                                                    Payment.status == "confirmed")).one()
-    refund.provider_refund_id = provider.refund(refund_id=refund.id, original_txn_id=payment.provider_txn_id,
-                                                method=payment.method, amount_fen=refund.amount_fen,
-                                                payee=refund.payee, notify_url=notify_url)
-    refund.status = "processing"
-    return refund
+SENDING_LEASE = dt.timedelta(minutes=5)
 
 
-def send_approved(deps: BillingDeps, limit: int = 50) -> int:
-    """Approved refunds go out through the provider (a sweep shared by billing workers)."""
-    sent = 0
+def claim_approved(session: Session, limit: int, now: dt.datetime, skip_locked: bool) -> list[dict[str, Any]]:
+    """Approved refunds (and ones a sweep took and never came back from) are taken to be
+    sent: what the provider needs, with the refund id as its idempotency key."""
+    lapsed = (Refund.status == "sending") & (Refund.sending_since <= now - SENDING_LEASE)
+    query = select(Refund).where((Refund.status == "approved") | lapsed).order_by(Refund.requested_at).limit(limit)
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for refund in session.scalars(query).all():
+        # only paid people become refundable, so the order has exactly one confirmed payment
+        payment = session.scalars(select(Payment).where(Payment.order_id == refund.order_id,
+                                                        Payment.status == "confirmed")).one()
+        refund.status, refund.sending_since = "sending", now
+        claimed.append({"refund_id": refund.id, "original_txn_id": payment.provider_txn_id,
+                        "method": payment.method, "amount_fen": refund.amount_fen, "payee": refund.payee})
+    return claimed
+
+
+def record_sent(session: Session, refund_id: str, provider_refund_id: str) -> None:
+    refund = session.get(Refund, refund_id, with_for_update=True)
+    if refund is not None and refund.status == "sending":
+        refund.status, refund.provider_refund_id = "processing", provider_refund_id
+
+
+def send_approved(deps: BillingDeps, limit: int = 50, now: dt.datetime | None = None) -> int:
+    """Approved refunds go out through the provider (a sweep shared by billing workers), in
+    three steps so that no transaction is open while the provider is called: claim, send
+    (the refund id makes a repeated send the same refund at the provider), record. A refund
+    the provider will not take stays claimed, with the reason logged, and is tried again
+    after the lease; the others go on."""
+    now = now or utcnow()
     with deps.uow() as (s, _):
-        query = select(Refund).where(Refund.status == "approved").limit(limit)
-        if deps.db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        for refund in s.scalars(query).all():
-            send_refund(s, refund, deps.refund_provider, deps.refund_notify_url)
-            sent += 1
+        claimed = claim_approved(s, limit, now, deps.db.is_postgres)
+    sent = 0
+    for refund in claimed:
+        try:
+            provider_refund_id = deps.refund_provider.refund(notify_url=deps.refund_notify_url, **refund)
+        except Exception as exc:
+            log.warning("refund %s not sent: %s", refund["refund_id"], describe(exc))
+            continue
+        with deps.uow() as (s, _):
+            record_sent(s, refund["refund_id"], provider_refund_id)
+        sent += 1
     return sent
 
 
 def handle_refund_callback(session: Session, emit: Emit, params: dict[str, Any], signature_ok: bool) -> str:
     if not signature_ok:
         return "bad_signature"
-    refund = session.scalar(select(Refund).where(Refund.provider_refund_id == params.get("refund_txn_id"))
-                            .with_for_update())
-    if refund is None or refund.id != params.get("out_refund_no"):
+    # by our own refund number: the answer may come before the sweep has recorded the provider's
+    refund = session.get(Refund, str(params.get("out_refund_no")), with_for_update=True)
+    if refund is None or refund.provider_refund_id not in (None, params.get("refund_txn_id")) \
+            or refund.status not in ("sending", "processing", "completed", "failed"):
         return "unknown_refund"
     if refund.status in ("completed", "failed"):
         return "duplicate"
+    refund.provider_refund_id = str(params.get("refund_txn_id"))
     if str(params.get("refund_fen")) != str(refund.amount_fen):
         return "amount_mismatch"
     items = _items_of(session, refund)

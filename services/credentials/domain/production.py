@@ -4,8 +4,10 @@ hand-over, and the card downloads."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -90,38 +92,98 @@ def render_card_pdf(credential: Credential, secret: bytes, fair: str) -> None:
                                           f"credential {credential.credential_no}")
 
 
-def produce_batch(session: Session, emit: Emit, secret: bytes, fair: str, address_of: AddressOf, limit: int = 100,
-                  skip_locked: bool = False) -> ProductionBatch | None:
-    """Render the queued cards (PDF per card and a batch sheet), then send each out:
-    courier to the unit's default address with a tracking number, or on-site pickup."""
-    query = select(Credential).where(Credential.status == "queued").order_by(Credential.queued_at).limit(limit)
+PRODUCING_LEASE = dt.timedelta(minutes=10)  # cards a sweep took and never finished are taken again
+
+
+@dataclass
+class Printed:
+    """A batch rendered outside any transaction: each card's PDF and the batch sheet."""
+    batch_id: str
+    cards: dict[str, bytes]  # credential id -> its PDF
+    sheet: bytes
+    addresses: dict[str, dict[str, Any] | None]  # unit id -> its default address (courier cards)
+
+
+def claim_queued(session: Session, limit: int, now: dt.datetime, skip_locked: bool = False) -> ProductionBatch | None:
+    """Queued cards (and a batch's cards whose sweep died) are taken into a new batch."""
+    lapsed = (Credential.status == "producing") & (Credential.produced_at <= now - PRODUCING_LEASE)
+    query = (select(Credential).where((Credential.status == "queued") | lapsed)
+             .order_by(Credential.queued_at).limit(limit))
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    queued = list(session.scalars(query))
-    if not queued:
+    taken = list(session.scalars(query))
+    if not taken:
         return None
-    now = utcnow()
-    batch = ProductionBatch(id=new_id(), size=len(queued), sheet_pdf=b"", produced_at=now)
+    batch = ProductionBatch(id=new_id(), size=len(taken), sheet_pdf=b"", produced_at=now)
     session.add(batch)
     session.flush()  # before the cards point at it
-    faces = []
-    for credential in queued:
-        render_card_pdf(credential, secret, fair)
-        credential.status, credential.produced_at, credential.batch_id = "produced", now, batch.id
-        faces.append((card_face(credential, fair), credential.photo, reference_of(credential, secret)))
-        emit("CredentialProduced", {"credential_id": credential.id, "credential_no": credential.credential_no,
-                                    "person_id": credential.person_id, "unit_id": credential.unit_id, "reused": False})
-        dispatch(session, emit, credential, address_of)
-    batch.sheet_pdf = cards.cards_pdf(faces, f"production batch {batch.id} ({len(faces)} cards, {now:%Y-%m-%d %H:%M} UTC)")
+    for credential in taken:
+        credential.status, credential.produced_at, credential.batch_id = "producing", now, batch.id
     return batch
 
 
-def produce(deps: CredentialsDeps, address_of: AddressOf, limit: int = 100) -> ProductionBatch | None:
-    """One production batch: the worker's sweep (several workers share the queue on
-    PostgreSQL through SKIP LOCKED)."""
+def batch_cards(session: Session, batch_id: str) -> list[Credential]:
+    return list(session.scalars(select(Credential).where(Credential.batch_id == batch_id,
+                                                         Credential.status == "producing")
+                                .order_by(Credential.queued_at)))
+
+
+def render_batch(batch_id: str, taken: list[Credential], secret: bytes, fair: str,
+                 address_of: AddressOf) -> Printed:
+    """The slow part, with no transaction open: PDFs, and the courier addresses (an RPC)."""
+    faces = [(card_face(c, fair), c.photo, reference_of(c, secret)) for c in taken]
+    cards_of = {c.id: cards.cards_pdf([face], f"credential {c.credential_no}") for c, face in zip(taken, faces)}
+    sheet = cards.cards_pdf(faces, f"production batch {batch_id} ({len(faces)} cards, {utcnow():%Y-%m-%d %H:%M} UTC)")
+    units = sorted({c.unit_id for c in taken if c.pickup_method == "courier"})
+    return Printed(batch_id, cards_of, sheet, {u: address_of(u) for u in units})
+
+
+def complete_batch(session: Session, emit: Emit, printed: Printed) -> list[Credential]:
+    """The rendered cards become produced and go out (courier or on-site pickup); a card the
+    batch no longer holds (revoked meanwhile, or taken by another sweep) is left alone."""
+    batch = session.get(ProductionBatch, printed.batch_id, with_for_update=True)
+    done = []
+    for credential in session.scalars(select(Credential).where(Credential.batch_id == printed.batch_id,
+                                                               Credential.status == "producing").with_for_update()):
+        if credential.id not in printed.cards:
+            continue
+        credential.card_pdf, credential.status = printed.cards[credential.id], "produced"
+        emit("CredentialProduced", {"credential_id": credential.id, "credential_no": credential.credential_no,
+                                    "person_id": credential.person_id, "unit_id": credential.unit_id, "reused": False})
+        dispatch(session, emit, credential, printed.addresses.get)
+        done.append(credential)
+    if batch is not None:
+        batch.sheet_pdf, batch.size = printed.sheet, len(done)
+    return done
+
+
+def produce_batch(session: Session, emit: Emit, secret: bytes, fair: str, address_of: AddressOf, limit: int = 100,
+                  skip_locked: bool = False) -> ProductionBatch | None:
+    """Render the queued cards (PDF per card and a batch sheet), then send each out:
+    courier to the unit's default address with a tracking number, or on-site pickup.
+    All in the caller's transaction; the worker's sweep (`produce`) takes the same steps
+    in transactions of their own."""
+    batch = claim_queued(session, limit, utcnow(), skip_locked)
+    if batch is None:
+        return None
+    complete_batch(session, emit, render_batch(batch.id, batch_cards(session, batch.id), secret, fair, address_of))
+    return batch
+
+
+def produce(deps: CredentialsDeps, address_of: AddressOf, limit: int = 100) -> str | None:
+    """One production batch, the worker's sweep (several workers share the queue on
+    PostgreSQL through SKIP LOCKED), in three steps so that no transaction is open while
+    cards are rendered or registration is asked for addresses: take the cards, render,
+    record. Returns the batch id."""
+    with deps.uow() as (s, _):
+        batch = claim_queued(s, limit, utcnow(), deps.db.is_postgres)
+        if batch is None:
+            return None
+        taken = batch_cards(s, batch.id)
+    printed = render_batch(batch.id, taken, deps.qr_secret, deps.fair_name, address_of)
     with deps.uow() as (s, emit):
-        return produce_batch(s, emit, deps.qr_secret, deps.fair_name, address_of, limit=limit,
-                             skip_locked=deps.db.is_postgres)
+        complete_batch(s, emit, printed)
+    return printed.batch_id
 
 
 def courier_tracking_no() -> str:
