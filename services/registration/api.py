@@ -314,6 +314,29 @@ def upload_document():
         return doc
 
 
+@bp.route("/units/me/document", methods=["GET"])
+@require(UNIT)
+@bp.response(200, DocumentSchema)
+def get_document():
+    """What was uploaded (kind, type, size, time), for the portal to show; 404 when nothing."""
+    with current_runtime().db.transaction() as s:
+        doc = s.get(UnitDocument, g.principal.unit_id)
+        if doc is None:
+            raise NotFound("document", "document")
+        return doc
+
+
+@bp.route("/units/me/document/image", methods=["GET"])
+@require(UNIT)
+def download_document():
+    """The uploaded qualification document itself (for its preview in the portal)."""
+    with current_runtime().db.transaction() as s:
+        doc = s.get(UnitDocument, g.principal.unit_id)
+        if doc is None:
+            raise NotFound("document", "document")
+        return Response(doc.content, mimetype=doc.content_type, headers={"Cache-Control": "private, no-store"})
+
+
 @bp.route("/units/me/addresses", methods=["GET"])
 @require(UNIT)
 @bp.response(200, AddressSchema(many=True))
