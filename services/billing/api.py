@@ -181,6 +181,20 @@ def submit_transfer(order_no):
     return replayable(body, status)
 
 
+@bp.route("/orders/<order_no>/transfers", methods=["GET"])
+@require(UNIT)
+@bp.response(200, TransferSchema(many=True))
+def list_order_transfers(order_no):
+    """The unit's own bank-transfer submissions for an order, with finance's decision."""
+    with current_runtime().db.transaction() as s:
+        order = domain.get_order(s, order_no, g.principal.unit_id)
+        rows = list(s.scalars(select(TransferSubmission).where(TransferSubmission.order_id == order.id)
+                              .order_by(TransferSubmission.submitted_at)))
+        for t in rows:
+            t.order_no = order.order_no
+        return rows
+
+
 @bp.route("/finance/transfers", methods=["GET"])
 @require(*FINANCE)
 @bp.arguments(TransferQuerySchema, location="query")

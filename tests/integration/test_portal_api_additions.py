@@ -1,10 +1,11 @@
-"""The few read endpoints the portal needed: the qualification document as uploaded and
-the person's own fields for the edit form."""
+"""The few read endpoints the portal needed: the qualification document as uploaded, the
+person's own fields for the edit form, and a unit's bank-transfer submissions."""
 from __future__ import annotations
 
 import io
+import uuid
 
-from tests.integration.test_services import signed_up_unit
+from tests.integration.test_services import billing_order, signed_up_unit, unit_headers
 from tests.journey import photo_jpeg, random_resident_id
 
 
@@ -40,3 +41,20 @@ def test_a_person_shows_gender_nationality_position_and_a_masked_email(apps):
         "entry_dates": ["2026-11-06"]}).json
     assert bare["email"] is None and bare["gender"] is None
 
+
+def test_a_unit_sees_its_own_transfers_for_an_order(apps):
+    unit_id = uuid.uuid4().hex
+    headers = unit_headers(unit_id)
+    order = billing_order(apps, unit_id, headers)
+    c = apps["billing"]
+    assert c.get(f"/orders/{order['order_no']}/transfers", headers=headers).json == []
+    form = {"remitter_type": "unit", "remitter_name": "Transfer Co", "remitter_account": "6222020200112233",
+            "amount_fen": str(order["amount_fen"]), "phone": "13800138000"}
+    assert c.post(f"/orders/{order['order_no']}/transfer", headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                  content_type="multipart/form-data",
+                  data={**form, "voucher": (io.BytesIO(photo_jpeg()), "v.jpg")}).status_code == 201
+    [transfer] = c.get(f"/orders/{order['order_no']}/transfers", headers=headers).json
+    assert transfer["status"] == "submitted" and transfer["remitter_account"] == "****2233"
+    assert transfer["order_no"] == order["order_no"]
+    other = c.get(f"/orders/{order['order_no']}/transfers", headers=unit_headers("someone-else"))
+    assert other.status_code == 404
