@@ -53,6 +53,7 @@ class Stack:
     billing_api_instances: int = 1
     billing_worker_instances: int = 1
     gunicorn_workers: int = 2
+    portal_port: int | None = None  # the portal's own gunicorn (distributed); default after the APIs' ports
     procs: dict[str, Proc] = field(default_factory=dict)
 
     @property
@@ -74,22 +75,22 @@ class Stack:
         return env
 
     # --- processes ---------------------------------------------------------------------
-    def spawn(self, name: str, args: list[str]) -> Proc:
+    def spawn(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Proc:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         out = open(logs / f"{name}.log", "ab")
-        proc = Proc(name, args, subprocess.Popen(args, cwd=ROOT, env=self.full_env(), stdout=out,
-                                                 stderr=subprocess.STDOUT, start_new_session=True))
+        proc = Proc(name, args, subprocess.Popen(args, cwd=ROOT, env={**self.full_env(), **(extra_env or {})},
+                                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
         self.procs[name] = proc
         return proc
 
     def run_once(self, args: list[str]) -> None:
         subprocess.run(args, cwd=ROOT, env=self.full_env(), check=True, stdout=subprocess.DEVNULL)
 
-    def gunicorn(self, name: str, app: str, port: int, workers: int) -> None:
+    def gunicorn(self, name: str, app: str, port: int, workers: int, extra_env: dict[str, str] | None = None) -> None:
         self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", "8",
                           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
-                          "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app])
+                          "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app], extra_env)
 
     def start_worker(self, service: str, index: int = 0) -> None:
         name = f"{service}-worker" + (f"-{index}" if index else "")
@@ -117,6 +118,19 @@ class Stack:
     def api_port(self, service: str, index: int = 0) -> int:
         return self.api_base_port + SERVICES.index(service) * 10 + index
 
+    # --- the web portal (issue #12) -------------------------------------------------------
+    @property
+    def portal_upstream_port(self) -> int:
+        return self.portal_port or self.api_base_port + len(SERVICES) * 10
+
+    def start_portal(self) -> None:
+        """The portal behind nginx: it calls the APIs through the gateway, except registration,
+        which it calls directly so that the user's address (from nginx, one trusted hop)
+        reaches registration's per-client SMS limit instead of the portal's own address."""
+        self.gunicorn("portal", "services.portal.app:create_app()", self.portal_upstream_port, self.gunicorn_workers,
+                      extra_env={"PORTAL_API_URL": self.url, "PORTAL_PROXY_HOPS": "1",
+                                 "PORTAL_REGISTRATION_URL": f"http://127.0.0.1:{self.api_port('registration')}"})
+
     def render_nginx(self) -> Path:
         conf_dir = self.workdir / "nginx"
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -127,7 +141,7 @@ class Stack:
         text = template.safe_substitute(
             user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
             log_dir=self.workdir / "logs", temp_dir=conf_dir / "tmp", listen=f"127.0.0.1:{self.gateway_port}",
-            billing_servers=billing,
+            billing_servers=billing, portal=f"127.0.0.1:{self.portal_upstream_port}",
             **{s: f"127.0.0.1:{self.api_port(s)}" for s in SERVICES if s != "billing"})
         path = conf_dir / "nginx.conf"
         path.write_text(text)
@@ -153,6 +167,7 @@ class Stack:
                     name = f"{service}-api" + (f"-{i}" if i else "")
                     self.gunicorn(name, f"services.{service}.app:create_app()", self.api_port(service, i),
                                   self.gunicorn_workers)
+            self.start_portal()
             nginx = find_nginx()
             if nginx is None:
                 raise RuntimeError("nginx is not installed")
@@ -169,8 +184,9 @@ class Stack:
         phases = []
         if self.mode == "distributed":
             phases.append([f"http://127.0.0.1:{self.api_port(s, i)}/health" for s in SERVICES
-                           for i in range(self.billing_api_instances if s == "billing" else 1)])
-        phases.append([f"{self.url}/api/{s}/health" for s in SERVICES])
+                           for i in range(self.billing_api_instances if s == "billing" else 1)]
+                          + [f"http://127.0.0.1:{self.portal_upstream_port}/health"])
+        phases.append([f"{self.url}/api/{s}/health" for s in SERVICES] + [f"{self.url}/health"])
         return phases
 
     def wait_healthy(self, timeout: float = 60) -> None:
@@ -250,7 +266,7 @@ def render_compose_nginx() -> str:
     template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
     return template.safe_substitute(
         user_directive="", pid_file="/tmp/nginx.pid", log_dir="/var/log/nginx", temp_dir="/tmp/nginx",
-        listen="8080", billing_servers="server billing-api:8000;",
+        listen="8080", billing_servers="server billing-api:8000;", portal="portal:8000",
         **{s: f"{s}-api:8000" for s in SERVICES if s != "billing"})
 
 
@@ -272,11 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8080")))
     args = parser.parse_args(argv)
     data = Path(os.environ.get("ACCR_DATA_DIR", ROOT / "var"))
-    stack = Stack(workdir=data / "run", env={"ACCR_DATA_DIR": str(data)}, mode=args.mode,
+    # the zero-config run uses the sandbox providers: their pages (the sandbox phone and payer) are on
+    env = {"ACCR_DATA_DIR": str(data), "ACCR_SANDBOX": os.environ.get("ACCR_SANDBOX", "1")}
+    stack = Stack(workdir=data / "run", env=env, mode=args.mode,
                   gateway_port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()
+        print(f"portal: {stack.url}/  (the web site for units, Chinese by default)", flush=True)
         print(f"gateway: {stack.url}  (APIs at {stack.url}/api/<service>/, docs at /api/<service>/openapi.json)")
         print(f"mail: {data / 'run' / 'mail'}   logs: {data / 'run' / 'logs'}   stop with Ctrl-C", flush=True)
         while True:
