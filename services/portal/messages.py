@@ -140,6 +140,26 @@ BY_MESSAGE = {
     "token expired": _l("Your session has expired. Please log in again."),
 }
 
+# Why a previous edition's badge cannot be reused (registration's reasons, in its words).
+REUSE_REFUSALS = {
+    "only credentials of the two previous editions can be reused":
+        _l("Only badges of the two previous editions can be reused."),
+    "the previous credential did not pass its check": _l("The previous badge did not pass its check."),
+    "a lost or damaged credential cannot be reused": _l("A lost or damaged badge cannot be reused."),
+    "the unit name on the card has changed": _l("The unit name on the badge has changed."),
+    "the delegation on the card has changed": _l("The delegation on the badge has changed."),
+    "the label on the card would change": _l("The label on the badge would change."),
+    "the entry dates on the card would change": _l("The entry dates on the badge would change."),
+}
+
+
+def reuse_refusal_text(reason: str | None) -> str:
+    if not reason:
+        return ""
+    found = REUSE_REFUSALS.get(reason)
+    return str(found) if found is not None else reason
+
+
 # marshmallow's messages for `validation_error`, by pattern.
 VALIDATION = [
     (re.compile(r"^Missing data for required field"), _l("This field is required.")),
@@ -182,6 +202,8 @@ def _detail(problem: "ApiProblem") -> str:
         from .labels import unit_field_label
         names = [unit_field_label(n.strip()) for n in problem.message.split(": ", 1)[1].split(",")]
         return " " + _("Missing: %(fields)s", fields="、".join(names))
+    if problem.code == "reuse_not_allowed":
+        return " " + reuse_refusal_text(problem.message)
     if problem.code == "title_locked" and ": " in problem.message:
         return " " + _("Use: %(title)s", title=problem.message.split(": ", 1)[1][:200])
     return ""

@@ -20,7 +20,10 @@ def index() -> str:
     rows: list[dict[str, Any]] = [{"person": p, "credential": credentials.get(p["id"])} for p in people
                                   if p["status"] != "saved"]
     summary = api().get("credentials", "/units/me/summary")
-    return render_template("badges/index.html", rows=rows, summary=summary)
+    waiting_for_address = any(r["credential"] and r["credential"]["status"] == "produced"
+                              and r["credential"]["pickup_method"] == "courier" for r in rows)
+    no_address = waiting_for_address and not api().get("registration", "/units/me/addresses")
+    return render_template("badges/index.html", rows=rows, summary=summary, no_address=no_address)
 
 
 def _card(credential_no: str, kind: str) -> Response:

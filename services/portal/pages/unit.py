@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from .. import labels
 from ..client import ApiProblem
+from ..messages import reuse_refusal_text
 from ..web import CONTACT, FormErrors, api, form_list, form_text, login_required, portal, upload
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
@@ -361,4 +362,4 @@ def previous_person(previous_id: str) -> Any:
 
 @bp.app_context_processor
 def unit_helpers() -> dict[str, Any]:
-    return {"delegation_name": delegation_name}
+    return {"delegation_name": delegation_name, "reuse_refusal_text": reuse_refusal_text}

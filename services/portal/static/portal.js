@@ -194,9 +194,12 @@
     form.addEventListener("submit", function (event) {
       if (!image || cropped || !window.DataTransfer) { return; }
       event.preventDefault();
-      // Output at the source's own resolution (at least 480 × 640, at most 900 × 1200).
-      var srcW = canvas.width / scale;
-      var outW = Math.max(480, Math.min(900, Math.round(srcW))), outH = Math.round(outW * 4 / 3);
+      // Output at the source's own resolution, at most 900 × 1200; never blown up to pass the
+      // 480 × 640 minimum (the API refuses a photo that small, so the page says so first).
+      var srcW = Math.round(canvas.width / scale);
+      if (srcW < 480) { show(input, form.dataset.msgSmall || ""); input.focus(); return; }
+      show(input, "");
+      var outW = Math.min(900, srcW), outH = Math.round(outW * 4 / 3);
       var out = document.createElement("canvas");
       out.width = outW; out.height = outH;
       var octx = out.getContext("2d"), k = outW / canvas.width;
