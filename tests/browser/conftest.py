@@ -8,6 +8,7 @@ import base64
 import os
 import shutil
 import tempfile
+import types
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,7 +29,12 @@ DESKTOP = {"width": 1280, "height": 900}
 
 @pytest.fixture(scope="session")
 def portal_stack(tmp_path_factory) -> Iterator[Stack]:
-    """The suite as separate processes behind nginx, with the portal and the sandboxes."""
+    """The suite as separate processes behind nginx, with the portal and the sandboxes.
+    PORTAL_TEST_URL=http://… runs the tests against a stack that is already running instead
+    (e.g. `scripts/run-local` with REVIEW_ADMIN_PASSWORD=Admin-passw0rd), to iterate faster."""
+    if os.environ.get("PORTAL_TEST_URL"):
+        yield types.SimpleNamespace(url=os.environ["PORTAL_TEST_URL"].rstrip("/"), workdir=Path(tempfile.mkdtemp()))
+        return
     if find_nginx() is None:
         pytest.skip("nginx is not installed (scripts/test installs it when run as root)")
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
