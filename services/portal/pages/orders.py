@@ -96,11 +96,13 @@ def detail(order_no: str) -> Any:
 
 def _detail_page(order_no: str, errors: FormErrors, status: int = 200, values: dict[str, Any] | None = None) -> Any:
     order, people = _order(order_no), _people_by_id()
-    unit = api().get("registration", "/units/me")
+    paid = order["status"] == "paid"
+    invoice = _invoice_of(order_no) if paid else None
+    if values is None and paid and invoice is None:  # the invoice form starts with the unit's name
+        values = {"kind": "ordinary", "title": api().get("registration", "/units/me").get("name", "")}
     return render_template("orders/detail.html", order=order, people=[people.get(i, {"id": i}) for i in order["person_ids"]],
-                           transfers=_transfers(order_no), invoice=_invoice_of(order_no) if order["status"] == "paid" else None,
-                           errors=errors, key=new_idempotency_key(), unit=unit,
-                           values=values or {"kind": "ordinary", "title": unit.get("name", "")}), status
+                           transfers=_transfers(order_no) if order["status"] == "unpaid" else [], invoice=invoice,
+                           errors=errors, key=new_idempotency_key(), values=values or {}), status
 
 
 @bp.get("/orders/<order_no>/status.json")

@@ -44,18 +44,19 @@ def delegation_name(delegation_id: str | None) -> str:
     return str(_DELEGATIONS["names"].get(delegation_id, delegation_id))
 
 
-def _pending_submission() -> int:
-    page = api().get("registration", "/units/me/personnel", params={"status": "saved", "per_page": 1})
-    return int(page.get("total", 0))
-
-
 # --- home: the progress tracker -------------------------------------------------------------
 @bp.get("")
 @login_required(CONTACT)
 def home() -> str:
     unit, progress = _unit(), _progress()
     return render_template("unit/home.html", unit=unit, progress=progress, steps=progress["steps"],
-                           pending=_pending_submission(), current=current_step(progress["steps"]))
+                           pending=saved_people(progress["steps"]), current=current_step(progress["steps"]))
+
+
+def saved_people(steps: list[dict[str, Any]]) -> int:
+    """Saved, not yet submitted: step 3 counts the submitted among all active records."""
+    personnel = next((s for s in steps if s.get("name") == "personnel"), {})
+    return max(0, int(personnel.get("total") or 0) - int(personnel.get("count") or 0))
 
 
 def current_step(steps: list[dict[str, Any]]) -> int:
@@ -103,8 +104,14 @@ def info_changes(errors: FormErrors) -> dict[str, Any]:
     return changes
 
 
+_CATALOGUE: dict[str, Any] = {"at": 0.0, "areas": []}
+
+
 def _catalogue() -> list[dict[str, Any]]:
-    return api().get("registration", "/catalogue/procurement").get("areas", [])
+    """The procurement catalogue is the same for every unit: kept for 5 minutes."""
+    if time.monotonic() - _CATALOGUE["at"] > 300 or not _CATALOGUE["areas"]:
+        _CATALOGUE.update(at=time.monotonic(), areas=api().get("registration", "/catalogue/procurement").get("areas", []))
+    return list(_CATALOGUE["areas"])
 
 
 @bp.route("/info", methods=["GET", "POST"])
@@ -301,9 +308,9 @@ def colleagues() -> Any:
             flash(_("%(count)d request(s) approved.", count=len(decided)) if decision == "approve"
                   else _("%(count)d request(s) declined.", count=len(decided)), "success")
             return redirect(url_for("unit.colleagues"))
-    members = api().get("registration", "/units/me/members")
-    join_link = request.host_url.rstrip("/") + url_for("account.join", code=_unit()["unit_code"])
-    return render_template("unit/colleagues.html", unit=_unit(), members=members, errors=errors,
+    unit, members = _unit(), api().get("registration", "/units/me/members")
+    join_link = request.host_url.rstrip("/") + url_for("account.join", code=unit["unit_code"])
+    return render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
                            join_link=join_link), (400 if errors else 200)
 
 
