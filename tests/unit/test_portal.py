@@ -329,3 +329,27 @@ def test_a_huge_upload_is_refused_politely(client, fake):
                                                                                   "big.jpg")},
                     content_type="multipart/form-data")
     assert r.status_code == 413 and "文件过大" in r.get_data(as_text=True)
+
+
+def test_one_click_invitation_and_referral_links_prefill_the_sign_up(client, fake):
+    fake.on("GET", "/api/registration/invitations/tok123", 200, {
+        "uscc": "91350100M000100Y43", "name": "往届示例有限公司", "edition": "CIIE-2025", "category": "enterprise",
+        "region": "mainland", "delegation_id": "GD-GZ", "contact_email": "c***@example.cn",
+        "contact_phone": "138****8000", "info": {}})
+    html = client.get("/register?invitation=tok123&ref=R2345678").get_data(as_text=True)
+    assert 'value="往届示例有限公司"' in html and 'value="91350100M000100Y43"' in html
+    assert 'name="invitation_token" value="tok123"' in html and 'name="referral_code" value="R2345678"' in html
+    assert re.search(r'<option value="GD-GZ" selected>', html)
+    html = client.get("/register?invitation=unknown").get_data(as_text=True)
+    assert "邀请链接无效，您仍可在下方注册。" in html
+
+
+def test_unit_home_counts_saved_people_from_the_progress(client, fake):
+    log_in(client, fake)
+    progress = steps(done=2)
+    progress[2].update(count=1, total=3)
+    fake.on("GET", "/api/registration/units/me/progress", 200, {"unit_id": "u1", "status": "submitted",
+                                                               "review_comment": None, "steps": progress})
+    fake.on("GET", "/api/registration/units/me", 200, unit(status="submitted"))
+    html = client.get("/unit").get_data(as_text=True)
+    assert "还有 2 名已保存人员待提交" in html and 'data-current="3"' in html

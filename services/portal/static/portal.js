@@ -258,7 +258,9 @@
   if (stepper) {
     var note = $("[data-live-note]");
     if (note) { note.hidden = false; }
+    var shown = parseInt(stepper.dataset.current || "0", 10);
     poll(stepper.dataset.liveProgress, 5000, function (data) {
+      if (shown && data.current !== shown) { window.location.reload(); return false; }  // new things to do
       data.steps.forEach(function (s) {
         var li = stepper.querySelector('[data-step="' + s.step + '"]');
         if (!li) { return; }
