@@ -107,6 +107,10 @@ def test_unit_info_document_address_and_submission(portal_stack, browser, tmp_pa
     site = Site(browser(DESKTOP), portal_stack.url)
     log_in(site, unit.uscc)
     site.go("/unit/info")
+    site.fill("nature", "民营企业")  # the draft saves itself every 5 seconds
+    site.wait(lambda: "已自动保存" in site.d.find_element("css selector", "[data-autosave-note]").text, 15, "autosave")
+    site.d.refresh()
+    assert site.field("nature").get_attribute("value") == "民营企业"
     site.fill("registered_capital_10k_cny", "-5")
     site.field("registered_capital_10k_cny").send_keys(Keys.TAB)
     assert site.wait_error("registered_capital_10k_cny") == "请输入不小于 0 的数字。"
