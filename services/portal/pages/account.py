@@ -296,7 +296,9 @@ def returning() -> Any:
         else:
             verified = _verify_previous(method, values, errors)
             if verified:
-                session["returning"] = {"token": verified["returning_token"], "preview": verified["previous"]}
+                # only what the sign-up form shows: the session lives in a cookie of at most 4 KB
+                session["returning"] = {"token": verified["returning_token"],
+                                        "preview": _from_previous(verified["previous"])}
                 flash(_("Your previous account is verified. Check the details and finish the registration."),
                       "success")
                 return redirect(url_for("account.register"))
