@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import Babel, gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -167,7 +167,8 @@ def short_date(value: Any) -> str:
         day = dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value)
-    return _("%(month)d/%(day)d", month=day.month, day=day.day)
+    pattern = g.setdefault("_short_date", _("%(month)d/%(day)d"))  # translated once per request
+    return str(pattern) % {"month": day.month, "day": day.day}
 
 
 def register_template_helpers(app: Flask) -> None:

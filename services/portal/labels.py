@@ -2,6 +2,7 @@
 language. Option lists for forms come from here too, in the APIs' order."""
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 REGIONS = {"mainland": _l("Mainland China"), "hk_macao_taiwan": _l("Hong Kong, Macao, Taiwan"),
@@ -125,11 +126,16 @@ STEPS = {
 
 
 def label(table: dict[str, object], value: object) -> str:
-    """The word for `value`, or the value itself when the table does not know it."""
+    """The word for `value`, or the value itself when the table does not know it. Words
+    are looked up once per request: a list repeats the same few many times."""
     if value is None:
         return ""
-    found = table.get(str(value))
-    return str(found) if found is not None else str(value)
+    cache: dict[tuple[int, str], str] = g.setdefault("_labels", {}) if has_request_context() else {}
+    key = (id(table), str(value))
+    if key not in cache:
+        found = table.get(str(value))
+        cache[key] = str(found) if found is not None else str(value)
+    return cache[key]
 
 
 def unit_field_label(name: str) -> str:
