@@ -1,4 +1,5 @@
-"""The one-process portal gateway: every service's app mounted at /api/<service>."""
+"""The one-process portal gateway: every service's app mounted at /api/<service>, and the
+web portal for units at / (it calls the APIs in this same process)."""
 from __future__ import annotations
 
 import importlib
@@ -9,18 +10,27 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from shared.config import SERVICES
 
 
-def create_gateway(start_relay: bool = True):
-    root = Flask("accr.gateway")
+def _api_not_found() -> Flask:
+    """/api/<anything else>: the APIs' JSON 404, not a portal page."""
+    app = Flask("accr.gateway")
 
-    @root.get("/")
-    def index():
-        return jsonify({"services": {s: f"/api/{s}/openapi.json" for s in SERVICES}})
-
-    @root.errorhandler(404)
+    @app.errorhandler(404)
     def not_found(_err):
         return jsonify({"code": "not_found", "message": "no such route", "field": None}), 404
 
+    @app.get("/")
+    def index():
+        return jsonify({"services": {s: f"/api/{s}/openapi.json" for s in SERVICES}})
+
+    return app
+
+
+def create_gateway(start_relay: bool = True):
     mounts = {f"/api/{s}": importlib.import_module(f"services.{s}.app").create_app(start_relay=start_relay)
               for s in SERVICES}
-    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
-    return root
+    api_index = _api_not_found()
+    # --- the portal at / (issue #12): it calls the APIs in this process, not over HTTP ---
+    from services.portal.app import create_app as create_portal
+    portal = create_portal(api_wsgi=DispatcherMiddleware(api_index, mounts))
+    portal.wsgi_app = DispatcherMiddleware(portal.wsgi_app, {**mounts, "/api": api_index})  # type: ignore[method-assign]
+    return portal

@@ -86,6 +86,7 @@ class Stack:
     # Each service's (and the police client's, "police") own broker URI; processes without
     # one (and the local shape's one-process gateway) use AMQP_URI.
     amqp_uris: dict[str, str] = field(default_factory=dict)
+    portal_port: int | None = None  # the portal's own gunicorn (distributed); default after the APIs' ports
     procs: dict[str, Proc] = field(default_factory=dict)
     say: Callable[[str], None] = field(default=lambda message: None, repr=False)  # progress, for a person
     broker_note: str = ""
@@ -116,7 +117,8 @@ class Stack:
 
     def addresses(self) -> list[tuple[str, str]]:
         """What a person opens, for the ready message (a portal piece adds its own here)."""
-        return [("API", f"{self.url}/api/<service>/   (OpenAPI at /api/<service>/openapi.json)")]
+        return [("portal", f"{self.url}/   (the web site for units, Chinese by default)"),
+                ("API", f"{self.url}/api/<service>/   (OpenAPI at /api/<service>/openapi.json)")]
 
     def full_env(self, role: str | None = None) -> dict[str, str]:
         """The environment of a process; `role` (a service, or "police") picks its broker user."""
@@ -129,7 +131,7 @@ class Stack:
 
     # --- processes ---------------------------------------------------------------------
     def _popen(self, name: str, args: list[str], death_signal: signal.Signals,
-               role: str | None = None) -> subprocess.Popen:
+               role: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         """A process of its own session (so that a stop reaches its children too, and Ctrl-C in
         the terminal reaches only the stack), tied to this process's life, logging to its file.
         The kernel ties it to the calling thread: start pieces from the thread that runs the stack."""
@@ -137,13 +139,13 @@ class Stack:
         log.parent.mkdir(parents=True, exist_ok=True)
         tethered = [self.python, "-I", "-S", str(TETHER), death_signal.name, str(os.getpid()), "--", *args]
         with open(log, "ab") as out:
-            return subprocess.Popen(tethered, cwd=ROOT, env=self.full_env(role), stdout=out, stderr=subprocess.STDOUT,
+            return subprocess.Popen(tethered, cwd=ROOT, env={**self.full_env(role), **(extra_env or {})}, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
 
     def spawn(self, name: str, args: list[str], death_signal: signal.Signals = signal.SIGKILL, note: str = "",
-              role: str | None = None) -> Proc:
+              role: str | None = None, extra_env: dict[str, str] | None = None) -> Proc:
         self.say(f"starting {name}" + (f" {note}" if note else ""))
-        proc = Proc(name, args, self._popen(name, args, death_signal, role), death_signal)
+        proc = Proc(name, args, self._popen(name, args, death_signal, role, extra_env), death_signal)
         self.procs[name] = proc
         return proc
 
@@ -162,11 +164,12 @@ class Stack:
     def run_once(self, args: list[str], name: str = "setup", role: str | None = None) -> None:
         self.finish_step(name, self.launch_step(name, args, role))
 
-    def gunicorn(self, name: str, app: str, port: int, workers: int, role: str | None = None) -> None:
+    def gunicorn(self, name: str, app: str, port: int, workers: int, role: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", "8",
                           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
                           "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app],
-                   death_signal=signal.SIGTERM, note=f"on port {port}", role=role)
+                   death_signal=signal.SIGTERM, note=f"on port {port}", role=role, extra_env=extra_env)
 
     def start_worker(self, service: str, index: int = 0) -> None:
         name = f"{service}-worker" + (f"-{index}" if index else "")
@@ -186,6 +189,19 @@ class Stack:
     def api_port(self, service: str, index: int = 0) -> int:
         return self.api_base_port + SERVICES.index(service) * 10 + index
 
+    # --- the web portal (issue #12) -------------------------------------------------------
+    @property
+    def portal_upstream_port(self) -> int:
+        return self.portal_port or self.api_base_port + len(SERVICES) * 10
+
+    def start_portal(self) -> None:
+        """The portal behind nginx: it calls the APIs through the gateway, except registration,
+        which it calls directly so that the user's address (from nginx, one trusted hop)
+        reaches registration's per-client SMS limit instead of the portal's own address."""
+        self.gunicorn("portal", "services.portal.app:create_app()", self.portal_upstream_port, self.gunicorn_workers,
+                      extra_env={"PORTAL_API_URL": self.url, "PORTAL_PROXY_HOPS": "1",
+                                 "PORTAL_REGISTRATION_URL": f"http://127.0.0.1:{self.api_port('registration')}"})
+
     def render_nginx(self) -> Path:
         conf_dir = self.workdir / "nginx"
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -196,7 +212,7 @@ class Stack:
         text = template.safe_substitute(
             user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
             log_dir=self.workdir / "logs", temp_dir=conf_dir / "tmp", listen=f"127.0.0.1:{self.gateway_port}",
-            billing_servers=billing, **rate_limits(self.full_env()),
+            billing_servers=billing, portal=f"127.0.0.1:{self.portal_upstream_port}", **rate_limits(self.full_env()),
             **{s: f"127.0.0.1:{self.api_port(s)}" for s in SERVICES if s != "billing"})
         path = conf_dir / "nginx.conf"
         path.write_text(text)
@@ -240,6 +256,7 @@ class Stack:
                     name = f"{service}-api" + (f"-{i}" if i else "")
                     self.gunicorn(name, f"services.{service}.app:create_app()", self.api_port(service, i),
                                   self.gunicorn_workers, role=service)
+            self.start_portal()
             nginx = find_nginx()
             if nginx is None:
                 raise StackError("nginx is not installed")
@@ -320,9 +337,10 @@ class Stack:
         phases = []
         if self.mode == "distributed":
             phases.append({f"http://127.0.0.1:{self.api_port(s, i)}/health": f"{s}-api" + (f"-{i}" if i else "")
-                           for s in SERVICES for i in range(self.billing_api_instances if s == "billing" else 1)})
+                           for s in SERVICES for i in range(self.billing_api_instances if s == "billing" else 1)}
+                          | {f"http://127.0.0.1:{self.portal_upstream_port}/health": "portal"})
         gateway = "nginx" if self.mode == "distributed" else "gateway"
-        phases.append({f"{self.url}/api/{s}/health": gateway for s in SERVICES})
+        phases.append({f"{self.url}/api/{s}/health": gateway for s in SERVICES} | {f"{self.url}/health": gateway})
         return phases
 
     def wait_healthy(self, timeout: float = 60) -> None:
@@ -446,7 +464,7 @@ def render_compose_nginx() -> str:
     template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
     return template.safe_substitute(
         user_directive="", pid_file="/tmp/nginx.pid", log_dir="/var/log/nginx", temp_dir="/tmp/nginx",
-        listen="8080", billing_servers="server billing-api:8000;", **rate_limits({}),
+        listen="8080", billing_servers="server billing-api:8000;", portal="portal:8000", **rate_limits({}),
         **{s: f"{s}-api:8000" for s in SERVICES if s != "billing"})
 
 
@@ -501,8 +519,9 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[accr] {message}", flush=True)
 
-    stack = Stack(workdir=data / "run", env={"ACCR_DATA_DIR": str(data)}, mode=args.mode,
-                  gateway_port=args.port, say=say)
+    # the zero-config run uses the sandbox providers: their pages (the sandbox phone and payer) are on
+    env = {"ACCR_DATA_DIR": str(data), "ACCR_SANDBOX": os.environ.get("ACCR_SANDBOX", "1")}
+    stack = Stack(workdir=data / "run", env=env, mode=args.mode, gateway_port=args.port, say=say)
     for sig in (signal.SIGTERM, signal.SIGHUP):  # stopped, or the terminal closed: stop the pieces too
         signal.signal(sig, lambda *_: sys.exit(0))
     try:

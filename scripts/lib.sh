@@ -96,3 +96,19 @@ static_checks() {  # types and undefined or unused names; set ACCR_SKIP_STATIC=1
   "$VENV/bin/python" -m mypy --no-error-summary >&2 || { say "mypy found type errors"; return 1; }
   "$VENV/bin/python" -m ruff check --quiet . >&2 || { say "ruff found problems"; return 1; }
 }
+
+ensure_chromium() {  # the browser tests drive Debian's chromium through chromium-driver
+  local want=()
+  { command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } || want+=(chromium)
+  { command -v chromedriver >/dev/null || [ -x /usr/bin/chromedriver ]; } || want+=(chromium-driver)
+  if [ ${#want[@]} -gt 0 ]; then
+    say "installing ${want[*]}"
+    apt_install "${want[@]}" || { say "chromium unavailable: the browser tests will be skipped"; return 0; }
+  fi
+  # a CJK font, or the Chinese pages (and their screenshots) render as boxes
+  if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    say "installing a Chinese font"
+    apt_install fonts-wqy-microhei || say "no Chinese font: screenshots will show boxes"
+  fi
+  return 0
+}

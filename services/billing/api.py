@@ -147,6 +147,15 @@ def submit_transfer(order_no):
     return replayable(body, status)
 
 
+@bp.route("/orders/<order_no>/transfers", methods=["GET"])
+@require(UNIT)
+@bp.response(200, TransferSchema(many=True))
+def list_order_transfers(order_no):
+    """The unit's own bank-transfer submissions for an order, with finance's decision."""
+    with bootstrap().uow() as (s, _):
+        return transfers.transfers_of_order(s, caller_unit_id(), order_no)
+
+
 @bp.route("/finance/transfers", methods=["GET"])
 @require(*FINANCE)
 @bp.arguments(TransferQuerySchema, location="query")

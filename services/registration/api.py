@@ -305,6 +305,24 @@ def download_photo(person_id):
         return Response(photo.content, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
+@bp.route("/units/me/document", methods=["GET"])
+@require(UNIT)
+@bp.response(200, DocumentSchema)
+def get_document():
+    """What was uploaded (kind, type, size, time), for the portal to show; 404 when nothing."""
+    with bootstrap().uow() as (s, _):
+        return unit_info.document_of(s, caller_unit_id())
+
+
+@bp.route("/units/me/document/image", methods=["GET"])
+@require(UNIT)
+def download_document():
+    """The uploaded qualification document itself (for its preview in the portal)."""
+    with bootstrap().uow() as (s, _):
+        doc = unit_info.document_of(s, caller_unit_id())
+        return Response(doc.content, mimetype=doc.content_type, headers={"Cache-Control": "private, no-store"})
+
+
 # --- delivery addresses -----------------------------------------------------------------
 @bp.route("/units/me/addresses", methods=["GET"])
 @require(UNIT)

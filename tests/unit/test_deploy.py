@@ -32,7 +32,8 @@ def test_compose_has_an_api_a_worker_and_a_database_per_service():
 
 
 SECRETS = [f"AMQP_PASSWORD_{r.upper()}" for r in (*SERVICES, "police")] + ["POSTGRES_PASSWORD",
-                                                                        "REGISTRATION_DATA_KEY", "CREDENTIALS_QR_KEY"]
+                                                                        "REGISTRATION_DATA_KEY", "CREDENTIALS_QR_KEY",
+                                                                        "PORTAL_SECRET_KEY"]
 
 
 def compose_config(secrets: dict[str, str]) -> subprocess.CompletedProcess:

@@ -176,3 +176,11 @@ def parse_statement_csv(content: bytes) -> list[dict[str, Any]]:
                      "amount_fen": int(amount * 100), "remitter_name": row["remitter_name"],
                      "remitter_account": row.get("remitter_account") or None})
     return rows
+
+
+def transfers_of_order(session: Session, unit_id: str, order_no: str) -> list[dict[str, Any]]:
+    """The unit's own transfer submissions for one of its orders, oldest first."""
+    order = get_order(session, order_no, unit_id)
+    rows = session.scalars(select(TransferSubmission).where(TransferSubmission.order_id == order.id)
+                           .order_by(TransferSubmission.submitted_at))
+    return [transfer_view(t, order.order_no) for t in rows]

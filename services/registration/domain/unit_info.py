@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.images import CheckedImage, check_image
-from shared.errors import Conflict, DomainError
+from shared.errors import Conflict, DomainError, NotFound
 from shared.outbox import Emit
 
 from ..models import Person, Unit, UnitDocument
@@ -128,4 +128,11 @@ def store_document(session: Session, unit: Unit, content: bytes) -> UnitDocument
     doc.kind, doc.content_type, doc.content = DOCUMENT_KINDS[unit.category], checked.content_type, checked.content
     doc.size, doc.uploaded_at = len(checked.content), utcnow()
     session.add(doc)
+    return doc
+
+
+def document_of(session: Session, unit_id: str) -> UnitDocument:
+    doc = session.get(UnitDocument, unit_id)
+    if doc is None:
+        raise NotFound("document", "document")
     return doc

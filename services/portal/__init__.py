@@ -1,0 +1,1 @@
+"""The web portal for units: pages only, no database (issue #12)."""

@@ -1,0 +1,142 @@
+"""The words for the APIs' enumerations (categories, states, areas …) in the user's
+language. Option lists for forms come from here too, in the APIs' order."""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+
+REGIONS = {"mainland": _l("Mainland China"), "hk_macao_taiwan": _l("Hong Kong, Macao, Taiwan"),
+           "overseas": _l("Other countries and regions")}
+DOMESTIC_CATEGORIES = ("enterprise", "government", "public_institution", "social_organisation")
+OVERSEAS_CATEGORIES = ("enterprise", "government", "social_organisation", "other")
+CATEGORIES = {"enterprise": _l("Enterprise"), "government": _l("Government body"),
+              "public_institution": _l("Public institution"), "social_organisation": _l("Social organisation"),
+              "other": _l("Other")}
+DOCUMENT_KINDS = {"enterprise": _l("Business licence"),
+                  "social_organisation": _l("Social organisation legal-person certificate"),
+                  "public_institution": _l("Public institution legal-person certificate"),
+                  "other": _l("Registration certificate")}
+VISITOR_KINDS = {"unit": _l("Unit visitor"), "individual": _l("Non-unit visitor")}
+
+REGION_TYPES = {"mainland": _l("Mainland China"), "hk_macao": _l("Hong Kong / Macao"), "taiwan": _l("Taiwan"),
+                "foreign": _l("Other countries and regions"),
+                "overseas_chinese": _l("Chinese citizens living abroad")}
+ID_TYPES = {"resident_id": _l("Resident ID card"), "hk_macao_permit": _l("HK/Macao travel permit"),
+            "taiwan_permit": _l("Taiwan travel permit"), "passport": _l("Passport")}
+ID_TYPE_OF_REGION = {"mainland": "resident_id", "hk_macao": "hk_macao_permit", "taiwan": "taiwan_permit",
+                     "foreign": "passport", "overseas_chinese": "passport"}
+ID_PATTERNS = {  # client-side hints only; the API decides
+    "resident_id": r"[0-9]{17}[0-9Xx]", "hk_macao_permit": r"[HMhm][0-9]{8}([0-9]{2})?",
+    "taiwan_permit": r"[0-9]{8}([0-9]{2})?", "passport": r"[A-Za-z0-9]{5,20}",
+}
+GENDERS = {"male": _l("Male"), "female": _l("Female")}
+LABELS = {"visitor": _l("Professional visitor"), "staff": _l("Staff"), "vip": _l("VIP")}
+PICKUP = {"courier": _l("Courier to the unit"), "onsite": _l("Pick up on site")}
+
+EXHIBITION_AREAS = {
+    "food_agriculture": _l("Food and agricultural products"), "automobile": _l("Automobile"),
+    "technical_equipment": _l("Technical equipment"), "consumer_goods": _l("Consumer goods"),
+    "medical_healthcare": _l("Medical devices and healthcare"), "trade_in_services": _l("Trade in services"),
+    "innovation_incubation": _l("Innovation incubation"),
+}
+PROCUREMENT_CATEGORIES = {
+    "dairy": _l("Dairy"), "meat": _l("Meat"), "seafood": _l("Seafood"), "fruit_vegetables": _l("Fruit and vegetables"),
+    "wine_spirits": _l("Wine and spirits"), "grain_oil": _l("Grain and oil"), "snacks": _l("Snacks"),
+    "vehicles": _l("Vehicles"), "new_energy": _l("New energy"), "parts": _l("Parts"),
+    "smart_mobility": _l("Smart mobility"), "industrial_automation": _l("Industrial automation"),
+    "integrated_circuits": _l("Integrated circuits"), "energy_equipment": _l("Energy equipment"),
+    "machine_tools": _l("Machine tools"), "digital_technology": _l("Digital technology"),
+    "cosmetics": _l("Cosmetics"), "apparel": _l("Apparel"), "home_goods": _l("Home goods"),
+    "jewellery": _l("Jewellery"), "sports_goods": _l("Sports goods"), "maternal_infant": _l("Mother and baby"),
+    "medical_devices": _l("Medical devices"), "pharmaceuticals": _l("Pharmaceuticals"),
+    "elderly_care": _l("Elderly care"), "health_products": _l("Health products"), "finance": _l("Finance"),
+    "logistics": _l("Logistics"), "consulting": _l("Consulting"), "tourism": _l("Tourism"),
+    "culture_education": _l("Culture and education"), "startups": _l("Start-ups"),
+    "research_results": _l("Research results"),
+}
+PURPOSES = {
+    "procure": _l("Procure goods or services"), "learn": _l("Observe and learn"),
+    "attract_investment": _l("Attract investment"), "find_partners": _l("Find new partners or business"),
+    "learn_foreign_suppliers": _l("Learn about foreign suppliers and markets"),
+    "side_events": _l("Organise or join side events"),
+    "government_requirement": _l("Fulfil a government or institutional requirement"),
+    "keep_relationships": _l("Keep existing customers and partners"), "other": _l("Other"),
+}
+IMPORT_MODES = {"general_trade": _l("General trade"), "processing_trade": _l("Processing trade"),
+                "cross_border_ecommerce": _l("Cross-border e-commerce"), "bonded": _l("Bonded"), "other": _l("Other")}
+
+UNIT_FIELDS = {
+    "name_en": _l("Unit name (English)"), "registered_address": _l("Registered address"),
+    "registered_capital_10k_cny": _l("Registered capital (10,000 CNY)"), "nature": _l("Nature of the unit"),
+    "industry": _l("Industry"), "turnover_last_year_10k_usd": _l("Last year's turnover (10,000 USD)"),
+    "import_last_year_10k_usd": _l("Last year's imports (10,000 USD)"),
+    "import_three_years_10k_usd": _l("Imports of the last three years (10,000 USD)"),
+    "import_modes": _l("Import modes"), "contact_name": _l("Contact person"),
+    "contact_mobile": _l("Contact mobile"), "purposes": _l("Purposes of attending"),
+    "procurement_intentions": _l("Procurement intentions"), "document": _l("Qualification document"),
+}
+
+UNIT_STATUS = {"draft": _l("Not submitted"), "submitted": _l("Under review"), "approved": _l("Approved"),
+               "returned": _l("Returned for changes"), "rejected": _l("Not approved"), "deleted": _l("Deleted")}
+PERSON_STATUS = {
+    "saved": _l("Saved"), "submitted": _l("Submitted"), "pending_lock": _l("Pending lock"),
+    "awaiting_confirmation": _l("Awaiting confirmation"), "awaiting_payment": _l("Awaiting payment"),
+    "awaiting_check": _l("Under check"), "check_passed": _l("Check passed"), "check_failed": _l("Check failed"),
+    "in_production": _l("In production"), "dispatched": _l("Dispatched"), "delivered": _l("Delivered"),
+    "cancelled": _l("Cancelled"),
+}
+# colours of the status badges: neutral, info, waiting, good, bad
+PERSON_STATUS_TONE = {
+    "saved": "neutral", "submitted": "info", "pending_lock": "wait", "awaiting_confirmation": "wait",
+    "awaiting_payment": "wait", "awaiting_check": "info", "check_passed": "good", "check_failed": "bad",
+    "in_production": "info", "dispatched": "good", "delivered": "good", "cancelled": "neutral",
+}
+UNIT_STATUS_TONE = {"draft": "neutral", "submitted": "info", "approved": "good", "returned": "wait",
+                    "rejected": "bad", "deleted": "bad"}
+ORDER_STATUS = {"unpaid": _l("Unpaid"), "paid": _l("Paid"), "cancelled": _l("Cancelled"), "expired": _l("Expired")}
+ORDER_STATUS_TONE = {"unpaid": "wait", "paid": "good", "cancelled": "neutral", "expired": "neutral"}
+INVOICE_KINDS = {"ordinary": _l("Digital ordinary invoice"), "special": _l("Digital special VAT invoice")}
+INVOICE_STATUS = {"issued": _l("Issued"), "reversed": _l("Reversed")}
+REFUND_STATUS = {"requested": _l("Requested"), "approved": _l("Approved"), "processing": _l("Being refunded"),
+                 "completed": _l("Completed"), "failed": _l("Failed"), "rejected": _l("Rejected")}
+REFUND_STATUS_TONE = {"requested": "wait", "approved": "info", "processing": "info", "completed": "good",
+                      "failed": "bad", "rejected": "bad"}
+REFUND_ROUTES = {"original": _l("Back by the original route"), "other_account": _l("To another account")}
+PAYABLE_STATUS = {"awaiting_payment": _l("Awaiting payment"), "in_order": _l("In an order"), "paid": _l("Paid"),
+                  "refundable": _l("Refundable"), "refunding": _l("Refund requested"),
+                  "refunded": _l("Refunded"), "delegation_billed": _l("Paid by the delegation"),
+                  "cancelled": _l("Cancelled")}
+TRANSFER_STATUS = {"submitted": _l("Awaiting the finance desk"), "confirmed": _l("Confirmed"),
+                   "rejected": _l("Rejected")}
+CREDENTIAL_STATUS = {"queued": _l("Queued for production"), "produced": _l("Produced"),
+                     "dispatched": _l("Dispatched"), "ready_for_pickup": _l("Ready for pickup on site"),
+                     "delivered": _l("Delivered"), "collected": _l("Collected"), "reused": _l("Reused"),
+                     "revoked": _l("Revoked")}
+MEMBER_STATUS = {"pending": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Declined")}
+MEMBER_STATUS_TONE = {"pending": "wait", "approved": "good", "rejected": "bad"}
+QR_METHODS = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay"), "unionpay": _l("UnionPay")}
+PAY_METHODS = {**QR_METHODS, "b2b": _l("B2B online banking"), "transfer": _l("Bank transfer")}
+
+STEPS = {
+    "account": _l("Account"), "unit_info": _l("Unit information"), "personnel": _l("Personnel information"),
+    "delegation_review": _l("Delegation review"), "payment": _l("Fee payment"),
+    "personnel_check": _l("Personnel check"), "production": _l("Badge production"),
+    "distribution": _l("Badge distribution"),
+}
+
+
+def label(table: dict[str, object], value: object) -> str:
+    """The word for `value`, or the value itself when the table does not know it. Words
+    are looked up once per request: a list repeats the same few many times."""
+    if value is None:
+        return ""
+    cache: dict[tuple[int, str], str] = g.setdefault("_labels", {}) if has_request_context() else {}
+    key = (id(table), str(value))
+    if key not in cache:
+        found = table.get(str(value))
+        cache[key] = str(found) if found is not None else str(value)
+    return cache[key]
+
+
+def unit_field_label(name: str) -> str:
+    return label(UNIT_FIELDS, name)

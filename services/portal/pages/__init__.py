@@ -1,0 +1,12 @@
+"""The portal's pages, one blueprint per area."""
+from __future__ import annotations
+
+from .account import bp as account
+from .badges import bp as badges
+from .orders import bp as orders
+from .personnel import bp as personnel
+from .public import bp as public
+from .sandbox import bp as sandbox
+from .unit import bp as unit
+
+BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox)

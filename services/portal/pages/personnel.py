@@ -1,0 +1,264 @@
+"""Personnel: the list with search, filters and status badges; add and edit with the
+fields of each region type; the photo (rules explained, preview, 3:4 crop in the
+browser); save vs submit, batch submit, delete, cancel, entry-date changes.
+
+Colleagues (members) see and edit only the records they created, and never submit."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from werkzeug.wrappers import Response as BaseResponse
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import labels
+from ..client import ApiProblem
+from ..web import (
+    CONTACT, MEMBER, FormErrors, api, arg_text, current_user, form_list, form_text, login_required, portal,
+    upload,
+)
+
+bp = Blueprint("personnel", __name__, url_prefix="/personnel")
+PHOTO_LIMIT = 1024 * 1024
+PERSON_FIELDS = frozenset(("name", "gender", "region_type", "id_type", "id_number", "nationality", "mobile", "email",
+                           "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo"))
+EDITABLE_DATES = ("submitted", "awaiting_confirmation", "awaiting_payment")
+CANCELLABLE = ("submitted", "pending_lock", "awaiting_confirmation", "awaiting_payment", "awaiting_check",
+               "check_passed", "check_failed", "in_production")
+
+
+def _fair_days() -> list[dt.date]:
+    return portal().settings.fair_day_list
+
+
+# --- the list -------------------------------------------------------------------------------
+def list_filters() -> dict[str, Any]:
+    """The query the API takes, from the page's query string; anything odd is dropped."""
+    filters: dict[str, Any] = {}
+    for name, limit in (("name", 100), ("id_number", 40)):
+        if arg_text(name, limit):
+            filters[name] = arg_text(name, limit)
+    if arg_text("region_type") in labels.REGION_TYPES:
+        filters["region_type"] = arg_text("region_type")
+    if arg_text("status") in labels.PERSON_STATUS:
+        filters["status"] = arg_text("status")
+    if arg_text("entry_date") in {d.isoformat() for d in _fair_days()}:
+        filters["entry_date"] = arg_text("entry_date")
+    if arg_text("reuse") in ("yes", "no"):
+        filters["reuse"] = "true" if arg_text("reuse") == "yes" else "false"
+    page = arg_text("page", 6)
+    filters["page"] = int(page) if page.isdigit() and 0 < int(page) < 10000 else 1
+    filters["per_page"] = 20
+    return filters
+
+
+@bp.get("")
+@login_required(CONTACT, MEMBER)
+def index() -> Any:
+    filters = list_filters()
+    errors = FormErrors()
+    try:
+        page = api().get("registration", "/units/me/personnel", params=filters)
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        errors.add_problem(problem, known={"name", "id_number"})
+        page = {"items": [], "total": 0, "page": 1, "per_page": 20}
+    saved_total = api().get("registration", "/units/me/personnel", params={"status": "saved", "per_page": 1})["total"]
+    pages = max(1, -(-int(page["total"]) // int(page["per_page"] or 20)))
+    shown = {k: v for k, v in request.args.items() if k != "page" and k in ("name", "id_number", "region_type",
+                                                                           "status", "entry_date", "reuse")}
+    return render_template("personnel/index.html", page=page, pages=pages, filters=filters, shown=shown,
+                           errors=errors, saved_total=saved_total, days=_fair_days())
+
+
+# --- add and edit ----------------------------------------------------------------------------
+def person_body(region_type: str, editing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The API's person fields from the form. When editing, an empty ID number, mobile or
+    email means "keep": the API only ever shows them masked."""
+    body: dict[str, Any] = {
+        "name": form_text("name", 100), "gender": form_text("gender", 10) or None,
+        "region_type": region_type, "id_type": labels.ID_TYPE_OF_REGION[region_type],
+        "id_number": form_text("id_number", 40).upper(), "nationality": form_text("nationality", 60) or None,
+        "mobile": form_text("mobile", 20) or None, "email": form_text("email", 120) or None,
+        "position": form_text("position", 100) or None, "entry_dates": form_list("entry_dates", 10, 10),
+        "exhibition_area": form_text("exhibition_area", 40) or None,
+        "pickup_method": form_text("pickup_method", 10) or "courier",
+        "requested_label": form_text("requested_label", 10) or "visitor",
+    }
+    if region_type == "mainland":
+        body["nationality"] = None
+    if editing is not None:
+        for keep_if_empty in ("id_number", "mobile", "email"):
+            if not body[keep_if_empty]:
+                body.pop(keep_if_empty)
+        if body.get("id_number") is None:
+            body.pop("id_type")
+            body.pop("region_type")
+    return body
+
+
+def _region_type() -> str:
+    chosen = request.values.get("region_type", "mainland")
+    return chosen if chosen in labels.REGION_TYPES else "mainland"
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required(CONTACT, MEMBER)
+def new() -> Any:
+    region_type, errors = _region_type(), FormErrors()
+    values: dict[str, Any] = {"pickup_method": "courier", "requested_label": "visitor", "entry_dates": []}
+    if request.method == "POST":
+        values = person_body(region_type)
+        try:
+            person = api().send("POST", "registration", "/units/me/personnel", json=values)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known=PERSON_FIELDS)
+        else:
+            flash(_("%(name)s was saved. Now upload the photo.", name=person["name"]), "success")
+            return redirect(url_for("personnel.photo", person_id=person["id"]))
+    return render_template("personnel/form.html", region_type=region_type, values=values, errors=errors,
+                           person=None, days=_fair_days()), (400 if errors else 200)
+
+
+def _person(person_id: str) -> dict[str, Any]:
+    return api().get("registration", f"/units/me/personnel/{person_id}")
+
+
+@bp.route("/<person_id>/edit", methods=["GET", "POST"])
+@login_required(CONTACT, MEMBER)
+def edit(person_id: str) -> Any:
+    person, errors = _person(person_id), FormErrors()
+    if person["status"] != "saved":
+        flash(_("A submitted record cannot be edited."), "error")
+        return redirect(url_for("personnel.detail", person_id=person_id))
+    values: dict[str, Any] = {**person, "id_number": "", "mobile": "", "email": ""}
+    if request.method == "POST":
+        body = person_body(person["region_type"], editing=person)
+        values = {**values, **body}
+        try:
+            api().send("PATCH", "registration", f"/units/me/personnel/{person_id}", json=body)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known=PERSON_FIELDS)
+        else:
+            flash(_("The changes were saved."), "success")
+            return redirect(url_for("personnel.detail", person_id=person_id))
+    return render_template("personnel/form.html", region_type=person["region_type"], values=values,
+                           errors=errors, person=person, days=_fair_days()), (400 if errors else 200)
+
+
+# --- one person -------------------------------------------------------------------------------
+@bp.get("/<person_id>")
+@login_required(CONTACT, MEMBER)
+def detail(person_id: str) -> str:
+    person = _person(person_id)
+    return render_template("personnel/detail.html", person=person, days=_fair_days(),
+                           dates_editable=person["status"] in EDITABLE_DATES and not person.get("order_no"),
+                           cancellable=person["status"] in CANCELLABLE)
+
+
+@bp.route("/<person_id>/photo", methods=["GET", "POST"])
+@login_required(CONTACT, MEMBER)
+def photo(person_id: str) -> Any:
+    person, errors = _person(person_id), FormErrors()
+    if request.method == "POST":
+        file = upload("photo", PHOTO_LIMIT)
+        if file is None:
+            errors.add("photo", _("Choose a photo to upload."))
+        else:
+            try:
+                api().send("PUT", "registration", f"/units/me/personnel/{person_id}/photo", files={"photo": file})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"photo"})
+            else:
+                flash(_("The photo was uploaded."), "success")
+                return redirect(url_for("personnel.detail", person_id=person_id))
+    return render_template("personnel/photo.html", person=person, errors=errors), (400 if errors else 200)
+
+
+@bp.get("/<person_id>/photo.jpg")
+@login_required(CONTACT, MEMBER)
+def photo_image(person_id: str) -> Response:
+    answer = api().call("GET", "registration", f"/units/me/personnel/{person_id}/photo")
+    return Response(answer.content, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+def _person_action(person_id: str, action: str, done: str) -> BaseResponse:
+    try:
+        if action == "delete":
+            api().send("DELETE", "registration", f"/units/me/personnel/{person_id}")
+        else:
+            api().send("POST", "registration", f"/units/me/personnel/{person_id}/{action}")
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        flash(FormErrors.message_of(problem), "error")
+        return redirect(url_for("personnel.detail", person_id=person_id))
+    flash(done, "success")
+    return redirect(url_for("personnel.index") if action == "delete" else
+                    url_for("personnel.detail", person_id=person_id))
+
+
+@bp.post("/<person_id>/submit")
+@login_required(CONTACT)
+def submit(person_id: str) -> BaseResponse:
+    return _person_action(person_id, "submit", _("Submitted. The record is now locked."))
+
+
+@bp.post("/<person_id>/delete")
+@login_required(CONTACT)
+def delete(person_id: str) -> BaseResponse:
+    return _person_action(person_id, "delete", _("The record was deleted."))
+
+
+@bp.post("/<person_id>/cancel")
+@login_required(CONTACT)
+def cancel(person_id: str) -> BaseResponse:
+    return _person_action(person_id, "cancel", _("The person was cancelled. A paid fee can now be refunded."))
+
+
+@bp.post("/<person_id>/dates")
+@login_required(CONTACT, MEMBER)
+def change_dates(person_id: str) -> BaseResponse:
+    """Entry dates may change until the person is in an order."""
+    dates = form_list("entry_dates", 10, 10)
+    try:
+        api().send("PATCH", "registration", f"/units/me/personnel/{person_id}", json={"entry_dates": dates})
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        flash(FormErrors.message_of(problem), "error")
+    else:
+        flash(_("The entry dates were changed."), "success")
+    return redirect(url_for("personnel.detail", person_id=person_id))
+
+
+@bp.post("/submit")
+@login_required(CONTACT)
+def batch_submit() -> BaseResponse:
+    """提交: several saved records at once; each one's problem is reported by name."""
+    ids = form_list("person_ids", 200)
+    if not ids:
+        flash(_("Select at least one saved person."), "error")
+        return redirect(url_for("personnel.index"))
+    done, failed = 0, []
+    for person_id in ids:
+        try:
+            api().send("POST", "registration", f"/units/me/personnel/{person_id}/submit")
+            done += 1
+        except ApiProblem as problem:
+            if problem.status == 401:
+                raise
+            failed.append(FormErrors.message_of(problem))
+    if done:
+        flash(_("%(count)d person(s) submitted.", count=done), "success")
+    for message in sorted(set(failed)):
+        flash(message, "error")
+    return redirect(url_for("personnel.index"))
+
+
+@bp.app_context_processor
+def personnel_helpers() -> dict[str, Any]:
+    user = current_user()
+    return {"is_member": bool(user and user.role == MEMBER)}

@@ -1,0 +1,372 @@
+"""The unit contact's pages: the 8-step progress (the unit's home), unit information
+with the procurement catalogue, the qualification document, delivery addresses,
+submission, colleagues, notification preferences and last edition's people."""
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from werkzeug.wrappers import Response as BaseResponse
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import labels
+from ..client import ApiProblem
+from ..messages import reuse_refusal_text
+from ..web import CONTACT, FormErrors, api, form_list, form_text, login_required, portal, upload
+
+bp = Blueprint("unit", __name__, url_prefix="/unit")
+DOCUMENT_LIMIT = 2 * 1024 * 1024
+
+
+def _progress() -> dict[str, Any]:
+    return api().get("registration", "/units/me/progress")
+
+
+def _unit() -> dict[str, Any]:
+    return api().get("registration", "/units/me")
+
+
+_DELEGATIONS: dict[str, Any] = {"at": 0.0, "names": {}}
+
+
+def delegation_name(delegation_id: str | None) -> str:
+    """The (sub-)delegation's name; the list changes rarely, so it is kept for 5 minutes."""
+    if not delegation_id:
+        return "—"
+    if time.monotonic() - _DELEGATIONS["at"] > 300:
+        try:
+            rows = api().get("registration", "/delegations")
+            _DELEGATIONS.update(at=time.monotonic(), names={d["id"]: d["name"] for d in rows if isinstance(d, dict)})
+        except ApiProblem:
+            pass
+    return str(_DELEGATIONS["names"].get(delegation_id, delegation_id))
+
+
+# --- home: the progress tracker -------------------------------------------------------------
+@bp.get("")
+@login_required(CONTACT)
+def home() -> str:
+    unit, progress = _unit(), _progress()
+    return render_template("unit/home.html", unit=unit, progress=progress, steps=progress["steps"],
+                           pending=saved_people(progress["steps"]), current=current_step(progress["steps"]))
+
+
+def saved_people(steps: list[dict[str, Any]]) -> int:
+    """Saved, not yet submitted: step 3 counts the submitted among all active records."""
+    personnel = next((s for s in steps if s.get("name") == "personnel"), {})
+    return max(0, int(personnel.get("total") or 0) - int(personnel.get("count") or 0))
+
+
+def current_step(steps: list[dict[str, Any]]) -> int:
+    """The first step not done yet (9 when everything is done)."""
+    return next((int(s["step"]) for s in steps if not s.get("done")), 9)
+
+
+@bp.get("/progress.json")
+@login_required(CONTACT)
+def progress_json() -> Response:
+    """For the live stepper: the same steps, with their words in the user's language."""
+    progress = _progress()
+    steps = [{**s, "title": labels.label(labels.STEPS, s.get("name"))} for s in progress["steps"]]
+    return jsonify({"status": progress["status"], "status_text": labels.label(labels.UNIT_STATUS, progress["status"]),
+                    "current": current_step(progress["steps"]), "steps": steps})
+
+
+# --- unit information -----------------------------------------------------------------------
+TEXT_FIELDS = ("name_en", "registered_address", "nature", "industry", "contact_name", "contact_mobile")
+NUMBER_FIELDS = ("registered_capital_10k_cny", "turnover_last_year_10k_usd", "import_last_year_10k_usd",
+                 "import_three_years_10k_usd")
+INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions"))
+
+
+def info_changes(errors: FormErrors) -> dict[str, Any]:
+    """The draft as the API takes it: text as typed, numbers when given, lists always."""
+    changes: dict[str, Any] = {name: form_text(name, 300) for name in TEXT_FIELDS if form_text(name, 300)}
+    for name in NUMBER_FIELDS:
+        raw = form_text(name, 30).replace(",", "")
+        if raw:
+            try:
+                if Decimal(raw) < 0 or not Decimal(raw).is_finite():
+                    raise InvalidOperation
+                changes[name] = raw
+            except InvalidOperation:
+                errors.add(name, _("Enter a number that is not negative."))
+    changes["import_modes"] = [m for m in form_list("import_modes", 10) if m in labels.IMPORT_MODES]
+    changes["purposes"] = [p for p in form_list("purposes", 20) if p in labels.PURPOSES]
+    intentions = []
+    for area in labels.EXHIBITION_AREAS:
+        categories = form_list(f"area_{area}", 50)
+        if categories:
+            intentions.append({"area": area, "categories": categories})
+    changes["procurement_intentions"] = intentions
+    return changes
+
+
+_CATALOGUE: dict[str, Any] = {"at": 0.0, "areas": []}
+
+
+def _catalogue() -> list[dict[str, Any]]:
+    """The procurement catalogue is the same for every unit: kept for 5 minutes."""
+    if time.monotonic() - _CATALOGUE["at"] > 300 or not _CATALOGUE["areas"]:
+        _CATALOGUE.update(at=time.monotonic(), areas=api().get("registration", "/catalogue/procurement").get("areas", []))
+    return list(_CATALOGUE["areas"])
+
+
+@bp.route("/info", methods=["GET", "POST"])
+@login_required(CONTACT)
+def info() -> Any:
+    errors = FormErrors()
+    unit = _unit()
+    values = dict(unit.get("info") or {})
+    if request.method == "POST":
+        changes = info_changes(errors)
+        values = {**values, **changes}
+        autosave = request.headers.get("X-Autosave") == "1"
+        if not errors:
+            try:
+                api().send("PATCH", "registration", "/units/me/info", json=changes)
+            except ApiProblem as problem:
+                errors.add_problem(problem, known=INFO_FIELDS)
+        if autosave:  # the page's script saves the draft every few seconds
+            return jsonify({"saved": not errors, "errors": errors.fields, "general": errors.general}), \
+                (200 if not errors else 400)
+        if not errors:
+            flash(_("Unit information saved."), "success")
+            target = "personnel.index" if request.form.get("action") == "continue" else "unit.info"
+            return redirect(url_for(target))
+    return render_template("unit/info.html", unit=unit, values=values, errors=errors, catalogue=_catalogue(),
+                           chosen=_chosen_categories(values), locked=unit["status"] not in ("draft", "returned")), \
+        (400 if errors else 200)
+
+
+def _chosen_categories(values: dict[str, Any]) -> dict[str, set[str]]:
+    chosen: dict[str, set[str]] = {}
+    for entry in values.get("procurement_intentions") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("categories"), list):
+            chosen[str(entry.get("area"))] = {str(c) for c in entry["categories"]}
+    return chosen
+
+
+# --- qualification document ---------------------------------------------------------------
+def _document() -> dict[str, Any] | None:
+    try:
+        return api().get("registration", "/units/me/document")
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
+
+
+@bp.route("/document", methods=["GET", "POST"])
+@login_required(CONTACT)
+def document() -> Any:
+    errors = FormErrors()
+    unit = _unit()
+    if request.method == "POST":
+        file = upload("document", DOCUMENT_LIMIT)
+        if file is None:
+            errors.add("document", _("Choose the image file to upload."))
+        else:
+            try:
+                api().send("PUT", "registration", "/units/me/document", files={"document": file})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"document"})
+            else:
+                flash(_("The qualification document was uploaded."), "success")
+                return redirect(url_for("unit.document"))
+    needed = unit["category"] != "government"
+    return render_template("unit/document.html", unit=unit, errors=errors, needed=needed,
+                           doc=_document() if needed else None,
+                           locked=unit["status"] not in ("draft", "returned")), (400 if errors else 200)
+
+
+@bp.get("/document/image")
+@login_required(CONTACT)
+def document_image() -> Response:
+    answer = api().call("GET", "registration", "/units/me/document/image")
+    return Response(answer.content, mimetype=answer.headers.get("Content-Type", "image/png"),
+                    headers={"Cache-Control": "private, no-store"})
+
+
+# --- delivery addresses ---------------------------------------------------------------------
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail", "postcode")
+
+
+def _address_body(partial: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name in ADDRESS_FIELDS:
+        value = form_text(name, 200)
+        if value or not partial:
+            body[name] = value or (None if name in ("district", "postcode") else "")
+    body["is_default"] = bool(request.form.get("is_default"))
+    return body
+
+
+@bp.route("/addresses", methods=["GET", "POST"])
+@login_required(CONTACT)
+def addresses() -> Any:
+    errors, values = FormErrors(), {}
+    if request.method == "POST":
+        values = _address_body(partial=False)
+        try:
+            api().send("POST", "registration", "/units/me/addresses", json=values)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known=set(ADDRESS_FIELDS) | {"is_default"})
+        else:
+            flash(_("The address was added."), "success")
+            return redirect(url_for("unit.addresses"))
+    rows = api().get("registration", "/units/me/addresses")
+    return render_template("unit/addresses.html", rows=rows, values=values, errors=errors, editing=None), \
+        (400 if errors else 200)
+
+
+@bp.route("/addresses/<address_id>/edit", methods=["GET", "POST"])
+@login_required(CONTACT)
+def edit_address(address_id: str) -> Any:
+    errors = FormErrors()
+    rows = api().get("registration", "/units/me/addresses")
+    current = next((a for a in rows if a.get("id") == address_id), None)
+    if current is None:
+        flash(_("This address was not found."), "error")
+        return redirect(url_for("unit.addresses"))
+    values = {**current, "phone": ""}  # masked by the API: left empty, it stays as it is
+    if request.method == "POST":
+        values = {**current, **_address_body(partial=True)}
+        try:
+            api().send("PATCH", "registration", f"/units/me/addresses/{address_id}", json=_address_body(partial=True))
+        except ApiProblem as problem:
+            errors.add_problem(problem, known=set(ADDRESS_FIELDS) | {"is_default"})
+        else:
+            flash(_("The address was saved."), "success")
+            return redirect(url_for("unit.addresses"))
+    return render_template("unit/addresses.html", rows=rows, values=values, errors=errors, editing=current), \
+        (400 if errors else 200)
+
+
+@bp.post("/addresses/<address_id>/default")
+@login_required(CONTACT)
+def default_address(address_id: str) -> BaseResponse:
+    _address_action("PATCH", address_id, {"is_default": True}, _("The default address was changed."))
+    return redirect(url_for("unit.addresses"))
+
+
+@bp.post("/addresses/<address_id>/delete")
+@login_required(CONTACT)
+def delete_address(address_id: str) -> BaseResponse:
+    _address_action("DELETE", address_id, None, _("The address was deleted."))
+    return redirect(url_for("unit.addresses"))
+
+
+def _address_action(method: str, address_id: str, body: dict[str, Any] | None, done: str) -> None:
+    try:
+        api().send(method, "registration", f"/units/me/addresses/{address_id}", json=body)
+    except ApiProblem as problem:
+        flash(FormErrors.message_of(problem), "error")
+    else:
+        flash(done, "success")
+
+
+# --- submission (确认提交) ---------------------------------------------------------------------
+@bp.route("/submit", methods=["GET", "POST"])
+@login_required(CONTACT)
+def submit() -> Any:
+    errors = FormErrors()
+    if request.method == "POST":
+        person_ids = form_list("person_ids", 500)
+        try:
+            api().send("POST", "registration", "/units/me/submit", json={"person_ids": person_ids})
+        except ApiProblem as problem:
+            errors.add_problem(problem, known={"person_ids"})
+        else:
+            flash(_("Submitted. Your delegation will review the unit; you will get an SMS and an email."),
+                  "success")
+            return redirect(url_for("unit.home"))
+    unit, progress = _unit(), _progress()
+    people = api().get("registration", "/units/me/personnel", params={"per_page": 200})
+    return render_template("unit/submit.html", unit=unit, steps=progress["steps"], people=people["items"],
+                           errors=errors, doc=_document() if unit["category"] != "government" else None,
+                           missing=[f for f in ("name_en", "registered_address", "industry", "contact_name",
+                                                "contact_mobile", "purposes")
+                                    if not (unit.get("info") or {}).get(f)]), (400 if errors else 200)
+
+
+# --- colleagues -------------------------------------------------------------------------------
+@bp.route("/colleagues", methods=["GET", "POST"])
+@login_required(CONTACT)
+def colleagues() -> Any:
+    errors = FormErrors()
+    if request.method == "POST":
+        decision = "approve" if request.form.get("decision") == "approve" else "reject"
+        ids = form_list("member_ids", 500)
+        try:
+            decided = api().send("POST", "registration", f"/units/me/members/{decision}", json={"member_ids": ids})
+        except ApiProblem as problem:
+            errors.add_problem(problem, known={"member_ids"})
+        else:
+            flash(_("%(count)d request(s) approved.", count=len(decided)) if decision == "approve"
+                  else _("%(count)d request(s) declined.", count=len(decided)), "success")
+            return redirect(url_for("unit.colleagues"))
+    unit, members = _unit(), api().get("registration", "/units/me/members")
+    join_link = request.host_url.rstrip("/") + url_for("account.join", code=unit["unit_code"])
+    return render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
+                           join_link=join_link), (400 if errors else 200)
+
+
+# --- notification preferences ------------------------------------------------------------------
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required(CONTACT)
+def notifications() -> Any:
+    if request.method == "POST":
+        reminders = request.form.get("reminders") == "on"
+        api().send("PUT", "notifications", "/units/me/preferences", json={"reminders": reminders})
+        flash(_("Your notification preferences were saved."), "success")
+        return redirect(url_for("unit.notifications"))
+    preferences = api().get("notifications", "/units/me/preferences")
+    return render_template("unit/notifications.html", preferences=preferences, unit=_unit())
+
+
+# --- last edition's people (往届人员): register again or reuse the badge ------------------------
+@bp.get("/previous")
+@login_required(CONTACT)
+def previous() -> str:
+    rows = api().get("registration", "/units/me/previous-personnel")
+    return render_template("unit/previous.html", rows=rows)
+
+
+@bp.route("/previous/<previous_id>", methods=["GET", "POST"])
+@login_required(CONTACT)
+def previous_person(previous_id: str) -> Any:
+    rows = api().get("registration", "/units/me/previous-personnel")
+    prev = next((r for r in rows if r.get("id") == previous_id), None)
+    if prev is None:
+        flash(_("This person of the previous edition was not found."), "error")
+        return redirect(url_for("unit.previous"))
+    errors = FormErrors()
+    values: dict[str, Any] = {"entry_dates": [], "pickup_method": "courier", "label": prev.get("label")}
+    if request.method == "POST":
+        action = "reuse" if request.form.get("action") == "reuse" else "carry-over"
+        values = {"entry_dates": form_list("entry_dates", 10, 10), "exhibition_area": form_text("exhibition_area", 40) or None,
+                  "pickup_method": form_text("pickup_method", 10) or "courier"}
+        if action == "reuse":
+            values["label"] = form_text("label", 10) or None
+        try:
+            person = api().send("POST", "registration", f"/units/me/previous-personnel/{previous_id}/{action}",
+                                json=values)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known={"entry_dates", "exhibition_area", "pickup_method", "label"})
+        else:
+            if action == "reuse":
+                flash(_("Badge reuse requested. The delegation will lock it; then pay if a fee is due."), "success")
+                return redirect(url_for("personnel.detail", person_id=person["id"]))
+            flash(_("%(name)s was carried over. Upload a current photo, then submit.", name=person["name"]),
+                  "success")
+            return redirect(url_for("personnel.photo", person_id=person["id"]))
+    return render_template("unit/previous_person.html", prev=prev, values=values, errors=errors,
+                           days=portal().settings.fair_day_list), (400 if errors else 200)
+
+
+@bp.app_context_processor
+def unit_helpers() -> dict[str, Any]:
+    return {"delegation_name": delegation_name, "reuse_refusal_text": reuse_refusal_text}
