@@ -24,6 +24,7 @@ from shared.topology import SUBSCRIPTIONS, handler_queue_name
 from tests.schemas import errors, validator
 
 ROOT = Path(__file__).resolve().parents[2]
+NODE_DIR = ROOT / "tests/contract/node"
 DOCUMENT = asyncapi.build()
 MESSAGES = DOCUMENT["components"]["messages"]
 
@@ -222,6 +223,58 @@ def test_a_breaking_change_is_a_new_version_published_beside_the_old_one():
     assert errors(message_validator("UnitApproved.v1", document), v2_example)
     assert errors(message_validator("UnitApproved.v2", document), v1_example)
     assert DOCUMENT["components"]["messages"]["UnitApproved.v1"]["x-deprecated"] is False  # today: one version
+
+
+# --- the Node client's own checks (the document as an outside integrator reads it) -----------
+def test_the_node_contract_client_checks_pass():
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules/amqplib").is_dir():
+        pytest.skip("Node and the contract client's packages are missing (scripts/test installs them)")
+    result = subprocess.run([node, "--test", "--test-reporter=spec", "test/"], cwd=NODE_DIR, capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    passed = re.search(r"\bpass (\d+)", result.stdout)
+    assert passed and int(passed.group(1)) >= 8 and "fail 0" in result.stdout, result.stdout[-2000:]
+
+
+# --- the police integration guide and the reference client follow the document --------------
+GUIDE = ROOT / "docs/police-integration.md"
+
+
+def test_the_guides_json_examples_satisfy_the_document_and_the_catalogue():
+    blocks = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", GUIDE.read_text(encoding="utf-8"),
+                                                        re.S)]
+    assert [b["type"] for b in blocks] == ["BackgroundCheckRequested", "BackgroundCheckPassed",
+                                           "BackgroundCheckFailed"]
+    for envelope in blocks:
+        key = f"{envelope['type']}.v{envelope['version']}"
+        assert errors(message_validator(key), envelope) == [], key
+        assert parse_event(envelope).payload == envelope["payload"]
+        make_event(envelope["type"], envelope["payload"], producer=envelope["producer"])
+    request, passed, failed = blocks
+    for answer in (passed, failed):  # an answer names the request's check, person and correlation
+        assert answer["payload"]["check_id"] == request["payload"]["check_id"]
+        assert answer["payload"]["person_id"] == request["payload"]["person_id"]
+        assert answer["correlation_id"] == request["correlation_id"]
+    assert request["payload"]["reply_to"] == "police.events"
+
+
+def test_the_reference_clients_answers_satisfy_the_document():
+    from police.reference_client import AnswerMemory, SandboxRules, answer_envelope
+    request = example("BackgroundCheckRequested.v1")["payload"]
+    rules = SandboxRules({request["id_number"]}, 0, 0)
+    for blocklisted in (True, False):
+        rules.blocklist = {request["id_number"]} if blocklisted else set()
+        answer_type, reason = rules.decide(request)
+        answer = answer_envelope(request, answer_type, reason, "c1")
+        assert errors(message_validator(f"{answer_type}.v1"), answer) == []
+        assert answer_type == ("BackgroundCheckFailed" if blocklisted else "BackgroundCheckPassed")
+    memory = AnswerMemory(limit=2)
+    memory.remember("c1", {"id": "one"})
+    memory.remember("c2", {"id": "two"})
+    memory.remember("c1", {"id": "one"})  # asked again: kept, now the newest
+    memory.remember("c3", {"id": "three"})
+    assert memory.get("c2") is None and memory.get("c1") == {"id": "one"} and memory.get("c3") == {"id": "three"}
 
 
 # --- the one-process gateway serves the document too ---------------------------------------
