@@ -267,8 +267,9 @@ class BackgroundCheckRequestedV1(EventSchema):
     id_type = fields.String(required=True, metadata={
         "description": "The identity document's kind, e.g. resident_id (居民身份证) or passport.",
         "example": "resident_id"})
-    id_number = fields.String(required=True, metadata={"description": "The identity document's number.",
-                                                       "example": "110101199003070011"})
+    id_number = fields.String(required=True, metadata={
+        "description": "The identity document's number (the example is GB 11643's own).",
+        "example": "11010519491231002X"})
     nationality = fields.String(required=True, allow_none=True, metadata={"example": "CN"})
     unit_name = fields.String(required=True, metadata={"description": "The unit (company) the person comes with.",
                                                        "example": "广州示例贸易有限公司"})
