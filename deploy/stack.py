@@ -212,7 +212,8 @@ class Stack:
         text = template.safe_substitute(
             user_directive="user root;" if os.geteuid() == 0 else "", pid_file=conf_dir / "nginx.pid",
             log_dir=self.workdir / "logs", temp_dir=conf_dir / "tmp", listen=f"127.0.0.1:{self.gateway_port}",
-            billing_servers=billing, portal=f"127.0.0.1:{self.portal_upstream_port}", **rate_limits(self.full_env()),
+            billing_servers=billing, portal=f"127.0.0.1:{self.portal_upstream_port}",
+            events_docs_dir=ROOT / "docs/events", **rate_limits(self.full_env()),
             **{s: f"127.0.0.1:{self.api_port(s)}" for s in SERVICES if s != "billing"})
         path = conf_dir / "nginx.conf"
         path.write_text(text)
@@ -459,12 +460,16 @@ def rate_limits(environ: dict[str, str]) -> dict[str, str]:
             "code_burst": environ.get("GATEWAY_CODE_BURST", "5")}
 
 
+COMPOSE_EVENTS_DOCS_DIR = "/usr/share/accr/events"  # docker-compose mounts docs/events/ here
+
+
 def render_compose_nginx() -> str:
     """deploy/nginx/gateway.conf: the same gateway for docker-compose's service names."""
     template = Template((ROOT / "deploy/nginx/gateway.conf.template").read_text())
     return template.safe_substitute(
         user_directive="", pid_file="/tmp/nginx.pid", log_dir="/var/log/nginx", temp_dir="/tmp/nginx",
-        listen="8080", billing_servers="server billing-api:8000;", portal="portal:8000", **rate_limits({}),
+        listen="8080", billing_servers="server billing-api:8000;", portal="portal:8000",
+        events_docs_dir=COMPOSE_EVENTS_DOCS_DIR, **rate_limits({}),
         **{s: f"{s}-api:8000" for s in SERVICES if s != "billing"})
 
 

@@ -3,8 +3,9 @@
 It consumes BackgroundCheckRequested from the police-only queue, decides with the sandbox
 rules (a blocklist of ID numbers, a realistic delay) and answers BackgroundCheckPassed or
 BackgroundCheckFailed on `police.events`, with publisher confirms. It acknowledges a
-request only after its answer is confirmed, so a crash re-delivers the request; the
-credentials service ignores duplicate answers.
+request only after its answer is confirmed, so a crash re-delivers the request; a check
+asked again is answered with the same envelope, which the platform drops as a duplicate
+(docs/police-integration.md).
 
 It declares nothing (the queue and exchanges are provisioned), refuses a request that the
 credentials service's broker user did not publish (the message's validated `user_id`),
@@ -25,6 +26,7 @@ import signal
 import sys
 import time
 import uuid
+from collections import OrderedDict
 
 import pika
 
@@ -57,6 +59,25 @@ def answer_envelope(request: dict, answer_type: str, reason_code: str | None, co
             "correlation_id": correlation_id, "payload": payload}
 
 
+class AnswerMemory:
+    """The answers already given, by check: a request asked again (redelivered after a
+    crash, or re-sent because our answer never arrived) gets the same envelope, id included,
+    so the platform drops it if it has it already and the unit is told once. Bounded: the
+    oldest go first."""
+
+    def __init__(self, limit: int = 10000):
+        self.limit, self.by_check = limit, OrderedDict[str, dict]()
+
+    def get(self, check_id: str) -> dict | None:
+        return self.by_check.get(check_id)
+
+    def remember(self, check_id: str, answer: dict) -> None:
+        self.by_check.pop(check_id, None)
+        self.by_check[check_id] = answer
+        while len(self.by_check) > self.limit:
+            self.by_check.popitem(last=False)
+
+
 def requester_refusal(published_by: str | None, requester: str) -> str | None:
     """Why a request may not be answered because of who sent it, or None."""
     if published_by == requester:
@@ -76,6 +97,7 @@ def run(amqp_uri: str, rules: SandboxRules, requester: str | None = None, prefet
     params.heartbeat = 30
     own_user = params.credentials.username
     requester = requester or own_user
+    memory = AnswerMemory()
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.confirm_delivery()
@@ -96,12 +118,16 @@ def run(amqp_uri: str, rules: SandboxRules, requester: str | None = None, prefet
             log.warning("rejecting an unreadable request")
             ch.basic_reject(method.delivery_tag, requeue=False)
             return
-        connection.sleep(rules.delay())  # keeps heartbeats flowing while "checking"
-        answer_type, reason = rules.decide(request)
-        answer = answer_envelope(request, answer_type, reason, envelope.get("correlation_id"))
+        answer = memory.get(request["check_id"])
+        if answer is None:
+            connection.sleep(rules.delay())  # keeps heartbeats flowing while "checking"
+            answer_type, reason = rules.decide(request)
+            answer = answer_envelope(request, answer_type, reason, envelope.get("correlation_id"))
+        answer_type = answer["type"]
         ch.basic_publish(ANSWER_EXCHANGE, answer_type, json.dumps(answer),
                          pika.BasicProperties(content_type="application/json", delivery_mode=2,
                                               message_id=answer["id"], user_id=own_user), mandatory=False)
+        memory.remember(request["check_id"], answer)
         ch.basic_ack(method.delivery_tag)
         log.info("answered check %s: %s", request["check_id"], answer_type)  # no personal data
 

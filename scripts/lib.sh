@@ -90,6 +90,24 @@ ensure_compose() {  # optional: lets a test validate docker-compose.yml
   return 0
 }
 
+NODE_CONTRACT_DIR="$ROOT/tests/contract/node"
+ensure_node_contract() {  # the police client written in Node from the AsyncAPI document, and its tests
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "installing Node.js and npm"
+    apt_install nodejs npm || { say "Node.js unavailable: the Node contract tests will be skipped"; return 0; }
+  fi
+  local stamp="$NODE_CONTRACT_DIR/node_modules/.package-lock.sha"
+  local want
+  want=$(sha256sum "$NODE_CONTRACT_DIR/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing the Node contract client's packages (pinned in package-lock.json)"
+    # no install scripts: the pinned packages need none, and none may phone home
+    (cd "$NODE_CONTRACT_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 ||
+      { say "npm ci failed: the Node contract tests will be skipped"; return 0; }
+    echo "$want" > "$stamp"
+  fi
+}
+
 static_checks() {  # types and undefined or unused names; set ACCR_SKIP_STATIC=1 to skip while iterating
   [ "${ACCR_SKIP_STATIC:-0}" = 1 ] && return 0
   say "static checks: mypy, ruff"

@@ -27,13 +27,21 @@ class Envelope(Schema):
     class Meta:
         unknown = EXCLUDE  # newer producers may add envelope fields
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    type = fields.String(required=True)
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
-    occurred_at = fields.String(required=True)
-    producer = fields.String(required=True)
-    correlation_id = fields.String(required=True, allow_none=True)
-    payload = fields.Dict(required=True)
+    # the descriptions are published in the AsyncAPI document (deploy/asyncapi.py)
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "Unique per event; a redelivered message keeps it, so consumers drop an id they "
+                       "have already applied. Also the AMQP message_id."})
+    type = fields.String(required=True, metadata={"description": "The event type; also the routing key."})
+    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "The payload schema's version; a breaking change is a new version published side by side."})
+    occurred_at = fields.String(required=True, metadata={
+        "format": "date-time", "description": "When the producer committed the fact (ISO 8601 with offset)."})
+    producer = fields.String(required=True, metadata={
+        "description": "Who publishes this type; its broker user is the message's validated user_id."})
+    correlation_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "Carried over from the event or request that caused this one (an answer carries its "
+                       "request's); null when none did."})
+    payload = fields.Dict(required=True, metadata={"description": "The event's own fields, per type and version."})
 
 
 def _id(**kw):
@@ -256,15 +264,23 @@ class RefundCompletedV1(EventSchema):
 # --- credentials --------------------------------------------------------------------
 class BackgroundCheckRequestedV1(EventSchema):
     """Police-only: the one event that carries personal data."""
-    check_id = _id()
-    person_id = _id()
-    name = fields.String(required=True)
-    gender = fields.String(required=True, allow_none=True)
-    id_type = fields.String(required=True)
-    id_number = fields.String(required=True)
-    nationality = fields.String(required=True, allow_none=True)
-    unit_name = fields.String(required=True)
-    reply_to = fields.String(required=True)  # exchange on which the answer is expected
+    check_id = _id(metadata={"description": "The check to answer; a re-sent request keeps it.",
+                             "example": "5c1e0b6f2d6a4f0e9b7a3c2d1e0f9a8b"})
+    person_id = _id(metadata={"description": "The person, as the answer must name them again.",
+                              "example": "0f4d3c2b1a09487766554433221100ff"})
+    name = fields.String(required=True, metadata={"description": "Full name.", "example": "张三"})
+    gender = fields.String(required=True, allow_none=True, metadata={"example": "male"})
+    id_type = fields.String(required=True, metadata={
+        "description": "The identity document's kind, e.g. resident_id (居民身份证) or passport.",
+        "example": "resident_id"})
+    id_number = fields.String(required=True, metadata={
+        "description": "The identity document's number (the example is GB 11643's own).",
+        "example": "11010519491231002X"})
+    nationality = fields.String(required=True, allow_none=True, metadata={"example": "CN"})
+    unit_name = fields.String(required=True, metadata={"description": "The unit (company) the person comes with.",
+                                                       "example": "广州示例贸易有限公司"})
+    reply_to = fields.String(required=True, metadata={  # exchange on which the answer is expected
+        "description": "The exchange on which the answer is expected.", "example": "police.events"})
 
 
 class CredentialProducedV1(EventSchema):
@@ -294,14 +310,18 @@ class CredentialRevokedV1(EventSchema):
 
 # --- police integration -------------------------------------------------------------
 class BackgroundCheckPassedV1(EventSchema):
-    check_id = _id()
-    person_id = _id()
+    """The police found nothing against the person: their credential goes to production."""
+    check_id = _id(metadata={"description": "The request's check_id."})
+    person_id = _id(metadata={"description": "The request's person_id."})
 
 
 class BackgroundCheckFailedV1(EventSchema):
-    check_id = _id()
-    person_id = _id()
-    reason_code = fields.String(load_default=None, allow_none=True)  # never shown to the unit
+    """The person may not be accredited: no credential, and their fee is refunded."""
+    check_id = _id(metadata={"description": "The request's check_id."})
+    person_id = _id(metadata={"description": "The request's person_id."})
+    reason_code = fields.String(load_default=None, allow_none=True, metadata={  # never shown to the unit
+        "description": "The police's own code, kept for the organising committee; never shown to the unit.",
+        "example": "BLOCKLISTED"})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException
 
 from .auth import Principal, verify_token
@@ -34,6 +34,18 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
 
 def status_of(err: DomainError) -> int:
     return next(status for cls, status in STATUS_BY_ERROR if isinstance(err, cls))
+
+
+class ErrorBody(Schema):
+    """Every error's body, whatever its 4xx status: `code` is stable and meant for programs,
+    `message` for people, `field` names the request field at fault (null when none)."""
+    code = fields.String(required=True, metadata={"example": "invalid_uscc"})
+    message = fields.String(required=True, metadata={"example": "USCC check character does not match (GB 32100-2015)"})
+    field = fields.String(required=True, allow_none=True, metadata={"example": "uscc"})
+
+
+class ServiceApi(Api):
+    ERROR_SCHEMA = ErrorBody  # the OpenAPI documents describe errors as they are answered
 
 
 def error_response(err: DomainError) -> tuple[Response, int, dict[str, str]]:
@@ -141,7 +153,7 @@ def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}},
     )
-    api = Api(app)
+    api = ServiceApi(app)
     for bp in blueprints:
         api.register_blueprint(bp)
     register_error_handlers(app)  # after Api(): ours replace flask-smorest's error format

@@ -21,6 +21,7 @@ from .bootstrap import Portal, build, default_portal
 from .client import ApiProblem, ApiUnavailable
 from .messages import problem_text
 from .pages import BLUEPRINTS
+from .pages.api_docs import create_docs_blueprint
 from .web import current_user, language, sign_out
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +45,7 @@ def create_app(portal: Portal | None = None, api_wsgi: Any = None) -> Flask:
     CSRFProtect(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_blueprint(create_docs_blueprint())  # /docs/<service>: the APIs for integrators
     register_error_pages(app)
     register_template_helpers(app)
     app.after_request(secure_headers)

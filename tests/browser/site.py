@@ -44,6 +44,11 @@ class Site:
                 return condition()
             except (StaleElementReferenceException, AssertionError):
                 return False
+            except WebDriverException as error:
+                # Chromium's form of a stale element when the page is replaced mid-read.
+                if "does not belong to the document" in str(error):
+                    return False
+                raise
         return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(check, message)
 
     def wait_path(self, pattern: str, timeout: float = WAIT) -> str:
@@ -59,6 +64,10 @@ class Site:
             try:
                 value = condition()
             except StaleElementReferenceException:
+                value = None
+            except WebDriverException as error:
+                if "does not belong to the document" not in str(error):
+                    raise
                 value = None
             if not value:
                 self.d.refresh()
