@@ -20,6 +20,7 @@ from shared.errors import Conflict
 from shared.inbox import HandlerContext
 from shared.logsafe import describe
 from shared.masking import mask_email, mask_phone
+from shared.times import beijing_minutes, parse_moment
 
 from .models import Message, Preference
 from .providers import DeliveryError, UndeliverableMessage
@@ -37,6 +38,15 @@ TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templat
 
 def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def beijing_time(iso: str) -> str:
+    """A moment from an event (UTC: with an offset or Z, or without one) as the unit reads it:
+    Beijing time to the minute; the templates name the zone."""
+    try:
+        return beijing_minutes(parse_moment(iso))
+    except ValueError:  # not a moment after all: shown as sent rather than lose the message
+        return iso[:16].replace("T", " ")
 
 
 def render(template: str, language: str, variables: dict[str, Any]) -> dict[str, str]:

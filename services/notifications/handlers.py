@@ -8,18 +8,13 @@ from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler
 
 from .bootstrap import NotificationsDeps
-from .domain import DEADLINE_NAMES, notify, on_retention_expired, on_unit_deleted, order_variables, yuan
-
-
-def _short_time(iso: str) -> str:
-    return iso[:16].replace("T", " ")
-
+from .domain import DEADLINE_NAMES, beijing_time, notify, on_retention_expired, on_unit_deleted, order_variables, yuan
 
 HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "UnitApproved": notify("unit_approved", lambda p: {}),
     "UnitReturned": notify("unit_returned", lambda p: {"comment": p["comment"]}),
     "UnitRejected": notify("unit_rejected", lambda p: {"reason": p["reason"]}),
-    "OrderCreated": notify("payment_due", lambda p: {**order_variables(p), "deadline": _short_time(p["expires_at"])}),
+    "OrderCreated": notify("payment_due", lambda p: {**order_variables(p), "deadline": beijing_time(p["expires_at"])}),
     "PaymentConfirmed": notify("payment_confirmed", order_variables),
     "CredentialDispatched": notify("credential_dispatched", lambda p: {
         "credential_no": p["credential_no"], "method": p["method"], "tracking_no": p["tracking_no"] or ""}),
@@ -34,7 +29,7 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "BackgroundCheckPassed": notify("check_result", lambda p: {"passed": True}),
     "BackgroundCheckFailed": notify("check_result", lambda p: {"passed": False}),
     "ReminderDue": notify("deadline_reminder", lambda p: {
-        "kind": p["kind"], "people": p["people"], "deadline": _short_time(p["deadline"]),
+        "kind": p["kind"], "people": p["people"], "deadline": beijing_time(p["deadline"]),
         **DEADLINE_NAMES[p["kind"]]}, optional=True),
     "TokensRevoked": on_tokens_revoked,
     "AdminTokensRevoked": on_tokens_revoked,

@@ -46,7 +46,7 @@ EVENTS = {  # event -> (payload, producer, a phrase of the Chinese subject, of t
     "BackgroundCheckFailed": ({"check_id": "k", "person_id": "p", "reason_code": "BLOCKLISTED"}, "police",
                               "未通过", "not passed", None),
     "ReminderDue": ({"kind": "payment", "deadline": "2026-10-15T16:00:00", "people": 2, "days_before": 3},
-                    "registration", "缴费将于 2026-10-15 16:00 截止", "Payment closes on", "2"),
+                    "registration", "缴费将于北京时间 2026-10-16 00:00 截止", "Payment closes on", "2"),
 }
 
 

@@ -86,3 +86,26 @@ def test_one_click_invitation_prefills_sign_up(apps, email_outbox):
                                "phone": phone, "email": email, "delegation_id": "GD-GZ",
                                "sms_code": sms_code(apps, phone, "signup"), "invitation_token": token})
     assert r.status_code == 201, r.json
+
+
+def test_carry_over_and_reuse_close_at_the_registration_deadline(apps, monkeypatch):
+    import datetime as dt
+
+    from tests.integration.conftest import deps_of
+    c = apps["registration"]
+    uscc, phone, email = random_uscc(), random_phone(), f"{uuid.uuid4().hex[:6]}@example.cn"
+    import_unit(apps, uscc, phone, email)
+    token = c.post("/returning/verify", json={"method": "password", "uscc": uscc,
+                                              "password": "Old-passw0rd"}).json["returning_token"]
+    r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": f"Returning Co {uscc[-4:]}",
+                               "category": "enterprise", "phone": phone, "email": email, "delegation_id": "GD-GZ",
+                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token})
+    assert r.status_code == 201, r.json
+    headers = {"Authorization": "Bearer " + c.post("/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).json["token"]}
+    [old] = c.get("/units/me/previous-personnel", headers=headers).json
+    monkeypatch.setitem(deps_of("registration").deadlines, "submission", dt.datetime(2020, 1, 1))
+    for action, body in (("carry-over", {"entry_dates": ["2026-11-06"]}), ("reuse", {"entry_dates": ["2026-11-06"]})):
+        r = c.post(f"/units/me/previous-personnel/{old['id']}/{action}", headers=headers, json=body)
+        assert (r.status_code, r.json["code"]) == (409, "deadline_passed"), (action, r.json)
+        assert "Beijing time" in r.json["message"]
+    assert c.get("/units/me/personnel", headers=headers).json["total"] == 0  # nothing was added

@@ -317,3 +317,16 @@ def test_callback_for_cancelled_order_confirms_nothing(session_for, emit):
     order.status = "cancelled"
     assert orders.handle_payment_callback(s, emit, "sandbox", _params(order), True) == "order_closed"
     assert emit.types() == ["OrderCreated"]
+
+
+def test_payment_deadlines_given_with_an_offset_are_converted(monkeypatch):
+    from services.billing.bootstrap import payment_deadlines
+    from shared.config import load_settings
+    monkeypatch.setenv("TRANSFER_DEADLINE", "2026-10-12T17:00+08:00")
+    monkeypatch.setenv("ONLINE_PAYMENT_DEADLINE", "2026-10-15T16:00")  # no offset: UTC
+    found = payment_deadlines(load_settings("billing"))
+    assert found == {"transfer": dt.datetime(2026, 10, 12, 9), "online": dt.datetime(2026, 10, 15, 16)}
+    orders.check_payment_deadline("transfer", found, now=dt.datetime(2026, 10, 12, 8, 59))
+    with pytest.raises(DomainError) as err:  # a naive UTC clock compares with naive UTC deadlines
+        orders.check_payment_deadline("transfer", found, now=dt.datetime(2026, 10, 12, 9, 1))
+    assert err.value.message == "bank transfers closed on 2026-10-12 17:00 (Beijing time)"

@@ -113,3 +113,16 @@ def test_preview_of_every_template():
         assert domain.preview(template, "en", "http://portal")["subject"]
     with pytest.raises(KeyError):
         domain.preview("nope", "en", "x")
+
+
+@pytest.mark.parametrize("template", ["payment_due", "deadline_reminder"])
+def test_deadlines_are_shown_in_beijing_time(template):
+    from services.notifications.handlers import HANDLERS  # noqa: F401  (the handlers use beijing_time)
+    assert domain.beijing_time("2026-10-15T10:00:00") == "2026-10-15 18:00"  # naive: UTC
+    assert domain.beijing_time("2026-10-15T10:00:00.123456Z") == "2026-10-15 18:00"
+    assert domain.beijing_time("2026-10-15T18:00:00+08:00") == "2026-10-15 18:00"
+    for language, zone in (("zh", "北京时间"), ("en", "Beijing time")):
+        texts = domain.render(template, language, {"unit_name": "X", "contact_name": None, "portal_url": "u",
+                                                   **TEMPLATES[template], "deadline": "2026-10-15 18:00"})
+        for part in ("email", "sms"):
+            assert zone in texts[part] and "UTC" not in texts[part], (language, part)

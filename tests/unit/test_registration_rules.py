@@ -551,3 +551,17 @@ def test_registration_closes_at_its_deadline():
     assert (err.value.code, status_of(err.value)) == ("deadline_passed", 409)
     assert deadlines.deadlines(type("S", (), {"get": lambda self, k, d=None: {"REGISTRATION_DEADLINE": "2026-10-15T16:00"}.get(k, d)})()) == {
         "submission": deadline}
+
+
+def _configured(**values):
+    return type("S", (), {"get": lambda self, k, d=None: values.get(k, d)})()
+
+
+def test_deadlines_given_with_an_offset_are_converted_and_shown_in_beijing_time():
+    found = deadlines.deadlines(_configured(REGISTRATION_DEADLINE="2026-10-15T18:00+08:00",
+                                            PAYMENT_DEADLINE="2026-10-15T10:00:00Z"))
+    assert found == {"submission": dt.datetime(2026, 10, 15, 10), "payment": dt.datetime(2026, 10, 15, 10)}
+    deadlines.check_registration_open(found["submission"], now=dt.datetime(2026, 10, 15, 9, 59))
+    with pytest.raises(DomainError) as err:  # 10:01 UTC is 18:01 in Beijing: closed
+        deadlines.check_registration_open(found["submission"], now=dt.datetime(2026, 10, 15, 10, 1))
+    assert err.value.message == "registration closed on 2026-10-15 18:00 (Beijing time)"

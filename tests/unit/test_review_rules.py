@@ -103,6 +103,18 @@ def test_deadline_refuses_late_decisions(s, emit):
     decisions.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 14))
 
 
+def test_deadlines_set_with_an_offset_are_stored_as_utc(s):
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    settings = organisations.update_settings(s, COMMITTEE, "CIIE-2026", {
+        "labelling_deadline": dt.datetime(2026, 10, 15, 18, 0, tzinfo=beijing),
+        "locking_deadline": dt.datetime(2026, 10, 15, 18, 0)})  # no offset: UTC
+    assert settings.labelling_deadline == dt.datetime(2026, 10, 15, 10, 0)
+    assert settings.locking_deadline == dt.datetime(2026, 10, 15, 18, 0)
+    with pytest.raises(DomainError) as err:
+        organisations.check_deadline(settings.labelling_deadline, "labelling", now=dt.datetime(2026, 10, 15, 10, 1))
+    assert err.value.message == "labelling closed on 2026-10-15 18:00 (Beijing time)"
+
+
 def test_reassign_and_delete(s, emit):
     review = pending_unit(s)
     with pytest.raises(Forbidden):

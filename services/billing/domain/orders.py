@@ -16,6 +16,7 @@ from shared.auth import Principal
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, NotFound
 from shared.outbox import Emit
+from shared.times import beijing_text
 
 from ..models import Order, OrderItem, PayableItem, Payment, PaymentCallback, TransferSubmission
 
@@ -304,5 +305,4 @@ def check_payment_deadline(method: str, deadlines: dict[str, dt.datetime], now: 
     deadline = deadlines.get(kind)
     if deadline is not None and (now or utcnow()) > deadline:
         what = "bank transfers" if kind == "transfer" else "online payments"
-        raise DeadlinePassed("deadline_passed", f"{what} closed on {deadline.isoformat(timespec='minutes')} UTC",
-                             "method")
+        raise DeadlinePassed("deadline_passed", f"{what} closed on {beijing_text(deadline)}", "method")
