@@ -1,7 +1,7 @@
 """Billing's dependencies, built once per process from configuration: the payment
 provider (the sandbox here), its refunds, the e-invoicing platform, the invoice number
-prefix, the payment deadlines per method, how long an order may stay unpaid, and the
-edition's fee."""
+prefix, the payment deadlines per method and how long an order may stay unpaid. The fee is
+not billing's: review's edition setting arrives on the events that create payables."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +16,6 @@ from shared.service import ServiceDeps
 from shared.times import parse_moment
 
 from . import models
-from .domain.orders import DEFAULT_FEE_FEN
 from .providers import ProviderPayment, SandboxEInvoicing, SandboxPaymentProvider, SandboxPaymentRefunds
 
 SERVICE = "billing"
@@ -59,7 +58,6 @@ class BillingDeps(ServiceDeps):
     invoice_prefix: str
     payment_deadlines: dict[str, dt.datetime]  # "transfer" and/or "online", naive UTC
     order_ttl: dt.timedelta
-    edition_fee_fen: int
 
     @property
     def payment_notify_url(self) -> str:
@@ -106,6 +104,6 @@ def bootstrap() -> BillingDeps:
         **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, payment_provider=payments,
         refund_provider=SandboxPaymentRefunds(payments, _listed(get("REFUND_SANDBOX_FAIL_ACCOUNTS"))),
         einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
-        invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"), payment_deadlines=payment_deadlines(settings),
-        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))),
-        edition_fee_fen=int(get("EDITION_FEE_FEN", str(DEFAULT_FEE_FEN))))
+        invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"),
+        payment_deadlines=payment_deadlines(settings),
+        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))))

@@ -238,10 +238,11 @@ def test_delegation_paid_people_are_billed_to_the_delegation(session_for, emit):
     from shared.events import make_event, parse_event
     from shared.inbox import HandlerContext
     s = session_for("billing")
-    deps = SimpleNamespace(edition_fee_fen=orders.DEFAULT_FEE_FEN)  # what the handler reads of BillingDeps
+    deps = SimpleNamespace()  # the handler reads nothing of BillingDeps: the fee comes on the event
     for pid, payer in (("d1", "delegation"), ("d2", "delegation"), ("u1p", "unit"), ("v1", "free")):
         env = make_event("PersonnelConfirmed", {"person_id": pid, "unit_id": "u1", "delegation_id": "GD",
-                                                "label": "vip" if payer == "free" else "visitor", "payer": payer},
+                                                "label": "vip" if payer == "free" else "visitor", "payer": payer,
+                                                "fee_fen": 0 if payer == "free" else 20000},
                          producer="review")
         handlers.on_personnel_confirmed(HandlerContext(s, parse_event(env), emit, deps))
     s.flush()
@@ -330,3 +331,23 @@ def test_payment_deadlines_given_with_an_offset_are_converted(monkeypatch):
     with pytest.raises(DomainError) as err:  # a naive UTC clock compares with naive UTC deadlines
         orders.check_payment_deadline("transfer", found, now=dt.datetime(2026, 10, 12, 9, 1))
     assert err.value.message == "bank transfers closed on 2026-10-12 17:00 (Beijing time)"
+
+
+def test_payables_bill_the_fee_review_carried(session_for, emit):
+    """One source of the fee: review's setting, on the event; a message from before the
+    events carried it is billed the fee of that time."""
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("billing")
+    confirmed = {"unit_id": "u1", "delegation_id": "GD", "label": "visitor", "payer": "unit"}
+    for pid, fee in (("new", 35000), ("old", None)):
+        env = make_event("PersonnelConfirmed", {"person_id": pid, **confirmed, "fee_fen": fee}, producer="review")
+        if fee is None:
+            del env["payload"]["fee_fen"]  # as published before the field existed
+        handlers.on_personnel_confirmed(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    env = make_event("ReuseLocked", {"person_id": "reused", "unit_id": "u1", "label": "visitor", "payer": "unit",
+                                     "previous_credential_no": "202500000001", "fee_fen": 35000}, producer="review")
+    handlers.on_reuse_locked(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+    assert {p.person_id: p.fee_fen for p in orders.payables(s, "u1")} == {"new": 35000, "old": 20000, "reused": 35000}
+    assert orders.create_order(s, emit, "u1", ["new", "reused"], TTL).amount_fen == 70000

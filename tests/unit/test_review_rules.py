@@ -17,7 +17,7 @@ USCC = "91350100M000100Y43"
 @pytest.fixture
 def s(session_for, emit):
     session = session_for("review")
-    organisations.seed_defaults(session, emit)
+    organisations.seed_defaults(session, emit, "CIIE-2026")
     emit.events.clear()
     return session
 
@@ -147,6 +147,28 @@ def test_centralised_payment_never_exceeds_its_limit(s, emit):
         personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10000)  # below what is committed
     with pytest.raises(NotFound):  # a sub-delegation does not even see its delegation's settings
         personnel.set_centralised_payment(s, GZ_ADMIN, "GD", True, 10 ** 6)
+
+
+def test_confirmations_carry_the_one_fee_setting(s, emit):
+    """Review's edition setting is the fee: what 统付 spends and what billing bills."""
+    organisations.update_settings(s, COMMITTEE, "CIIE-2026", {"fee_fen": 35000})
+    personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10 ** 6)
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=1, staff=0)
+    review = pending_unit(s)
+    review.status = "approved"
+    person(s, review, "unit-pays"), person(s, review, "delegation-pays"), person(s, review, "vip", "vip")
+    personnel.confirm_payer(s, emit, ["unit-pays"], False, GZ_ADMIN)
+    personnel.confirm_payer(s, emit, ["delegation-pays"], True, GZ_ADMIN)
+    personnel.grant_label(s, emit, ["vip"], "vip", GZ_ADMIN)
+    fees = {p["person_id"]: p["fee_fen"] for t, p in emit.events if t == "PersonnelConfirmed"}
+    assert fees == {"unit-pays": 35000, "delegation-pays": 35000, "vip": 0}
+    assert s.get(Delegation, "GD").centralised_spent_fen == 35000
+    locked = ReviewPerson(person_id="r1", unit_id=review.unit_id, requested_label="visitor", status="pending_lock",
+                          fee_fen=0, previous_credential_no="2025001", reused_label="visitor")
+    s.add(locked)
+    s.flush()
+    personnel.lock_reuse(s, emit, ["r1"], GZ_ADMIN)
+    assert emit.events[-1][0] == "ReuseLocked" and emit.events[-1][1]["fee_fen"] == 35000
 
 
 def test_labels_within_quota_and_upgrades(s, emit):

@@ -23,7 +23,10 @@ from ..models import Order, OrderItem, PayableItem, Payment, PaymentCallback, Tr
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps, PaymentProvider
 
-DEFAULT_FEE_FEN = 20000  # 200.00 CNY, the seeds' professional-visitor fee
+# The fee is review's edition setting, carried on PersonnelConfirmed and ReuseLocked. Only a
+# message published before the events carried it falls back to this, the fee of that time
+# (200.00 CNY, the seeds' professional-visitor fee).
+FEE_BEFORE_EVENTS_CARRIED_IT = 20000
 MAX_PEOPLE_PER_ORDER = 500
 
 
@@ -32,8 +35,12 @@ def new_order_no(now: dt.datetime) -> str:
     return "V" + now.strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(9))
 
 
-def fee_for(label: str, payer: str, edition_fee_fen: int) -> int:
-    return 0 if label in ("vip", "staff") or payer == "free" else edition_fee_fen
+def fee_for(label: str, payer: str, carried_fee_fen: int | None) -> int:
+    """What a confirmed person's payer owes: the fee the event carried; nothing for a free
+    label whatever it says."""
+    if label in ("vip", "staff") or payer == "free":
+        return 0
+    return FEE_BEFORE_EVENTS_CARRIED_IT if carried_fee_fen is None else carried_fee_fen
 
 
 def normalise_name(name: str) -> str:

@@ -63,8 +63,7 @@ def announce_delegation(emit: Emit, d: Delegation) -> None:
                                "active": bool(d.active)})
 
 
-def seed_defaults(session: Session, emit: Emit, admin_password: str | None = None,
-                  edition: str = "CIIE-2026") -> None:
+def seed_defaults(session: Session, emit: Emit, edition: str, admin_password: str | None = None) -> None:
     """Idempotent: the Guangdong delegation with its 26 members and targets, the Fujian
     delegation with its recommendation code (announced to registration), the edition's
     settings and, if a password is given, an organising-committee admin `admin`."""

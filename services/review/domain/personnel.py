@@ -36,10 +36,22 @@ def confirmation_for(requested_label: str, delegation: Delegation | None) -> tup
     return None
 
 
-def _confirm(emit: Emit, review: UnitReview, person: ReviewPerson, label: str, payer: str) -> None:
+def fee_owed(session: Session, review: UnitReview, label: str, payer: str) -> int:
+    """What a confirmed person's payer owes: the edition's fee — review's setting is its one
+    source, carried to billing on the events that create payables — and nothing for a
+    free label."""
+    if payer == "free" or label in ("vip", "staff"):
+        return 0
+    return settings_for(session, review.edition or "").fee_fen
+
+
+def _confirm(session: Session, emit: Emit, review: UnitReview, person: ReviewPerson, label: str, payer: str) -> None:
+    # a delegation-paid person owes what was spent from the delegation's budget for them
+    fee = person.fee_fen if payer == "delegation" else fee_owed(session, review, label, payer)
     person.label, person.payer, person.status, person.confirmed_at = label, payer, "confirmed", utcnow()
     emit("PersonnelConfirmed", {"person_id": person.person_id, "unit_id": person.unit_id,
-                                "delegation_id": review.delegation_id, "label": label, "payer": payer})
+                                "delegation_id": review.delegation_id, "label": label, "payer": payer,
+                                "fee_fen": fee})
 
 
 def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> None:
@@ -53,7 +65,7 @@ def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> No
         person.status = "awaiting_confirmation"
         decision = confirmation_for(person.requested_label, delegation)
         if decision:
-            _confirm(emit, review, person, *decision)
+            _confirm(session, emit, review, person, *decision)
 
 
 def people_in_scope(session: Session, person_ids: list[str], actor: Actor,
@@ -106,7 +118,7 @@ def confirm_payer(session: Session, emit: Emit, person_ids: list[str], delegatio
             fee = settings_for(session, review.edition or "").fee_fen
             spend(session, top, fee)
             person.fee_fen = fee
-        _confirm(emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
+        _confirm(session, emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
         audit(session, actor, "person.confirm_delegation_pays" if delegation_pays else "person.cancel_delegation_pays",
               "person", person.person_id, review.delegation_id, {"status": "awaiting_confirmation"},
               {"label": "visitor", "payer": person.payer})
@@ -219,10 +231,10 @@ def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str,
             person.requested_label = "visitor"
             decision = confirmation_for("visitor", top_delegation(session, review.delegation_id))
             if decision:
-                _confirm(emit, review, person, *decision)
+                _confirm(session, emit, review, person, *decision)
         else:
             use_quota(session, review, label)
-            _confirm(emit, review, person, label, "free")
+            _confirm(session, emit, review, person, label, "free")
         audit(session, actor, "person.label", "person", person.person_id, review.delegation_id,
               {"requested_label": person.requested_label}, {"label": label})
     return [p for p, _ in rows]
@@ -331,7 +343,8 @@ def lock_reuse(session: Session, emit: Emit, person_ids: list[str], actor: Actor
         payer = "free" if label in ("vip", "staff") else "unit"
         person.label, person.payer, person.status, person.confirmed_at = label, payer, "locked", utcnow()
         emit("ReuseLocked", {"person_id": person.person_id, "unit_id": person.unit_id, "label": label,
-                             "payer": payer, "previous_credential_no": person.previous_credential_no})
+                             "payer": payer, "previous_credential_no": person.previous_credential_no,
+                             "fee_fen": fee_owed(session, review, label, payer)})
         audit(session, actor, "person.lock_reuse", "person", person.person_id, review.delegation_id,
               {"status": "pending_lock"}, {"status": "locked", "label": label})
     return [p for p, _ in rows]
