@@ -21,7 +21,7 @@ from .events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE
 # The events each service handles. A service's worker must implement exactly these.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "registration": (
-        "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
+        "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "PersonnelUpgraded", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
         "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired",

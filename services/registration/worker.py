@@ -37,6 +37,10 @@ class RegistrationWorker(EventWorker):
     def on_personnel_confirmed(self, body):
         self.consume("PersonnelConfirmed", body)
 
+    @event_handler("review", "PersonnelUpgraded")
+    def on_personnel_upgraded(self, body):
+        self.consume("PersonnelUpgraded", body)
+
     @event_handler("billing", "OrderCreated")
     def on_order_created(self, body):
         self.consume("OrderCreated", body)

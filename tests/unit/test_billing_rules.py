@@ -351,3 +351,60 @@ def test_payables_bill_the_fee_review_carried(session_for, emit):
     s.flush()
     assert {p.person_id: p.fee_fen for p in orders.payables(s, "u1")} == {"new": 35000, "old": 20000, "reused": 35000}
     assert orders.create_order(s, emit, "u1", ["new", "reused"], TTL).amount_fen == 70000
+
+
+def upgrade(s, emit, person_id):
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    env = make_event("PersonnelUpgraded", {"person_id": person_id, "unit_id": "u1", "from_label": "visitor",
+                                           "to_label": "staff"}, producer="review")
+    handlers.on_personnel_upgraded(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+
+
+def test_an_upgrade_drops_an_unpaid_fee_and_refunds_a_paid_one(session_for, emit):
+    s = session_for("billing")
+    items(s, "u1", "waiting", "ordered", "other")
+    order = orders.create_order(s, emit, "u1", ["ordered", "other"], TTL)
+    paid_order(s, emit, "paid")
+    upgrade(s, emit, "waiting")
+    upgrade(s, emit, "ordered")
+    upgrade(s, emit, "paid")
+    statuses = {i.person_id: i.status for i in s.query(PayableItem)}
+    assert statuses == {"waiting": "cancelled", "ordered": "cancelled", "other": "awaiting_payment",
+                        "paid": "refundable"}
+    assert order.status == "cancelled" and emit.types().count("OrderCancelled") == 1  # once, for "ordered"
+    assert orders.create_order(s, emit, "u1", ["other"], TTL).amount_fen == 20000  # the others pay on
+
+
+def test_an_upgrade_takes_a_person_off_the_delegations_bill(session_for, emit):
+    s = session_for("billing")
+    s.add(PayableItem(person_id="d1", unit_id="u1", label="visitor", payer="delegation", fee_fen=20000,
+                      delegation_id="GD", status="delegation_billed", created_at=dt.datetime(2026, 10, 1)))
+    s.flush()
+    assert orders.centralised_statement(s, "GD")["amount_fen"] == 20000
+    upgrade(s, emit, "d1")
+    assert orders.centralised_statement(s, "GD") == {"delegation_id": "GD", "people": 0, "amount_fen": 0}
+
+
+def test_an_upgrade_while_a_transfer_awaits_finance_waits_for_the_decision(session_for, emit):
+    s = session_for("billing")
+    items(s, "u1", "p1", "p2")
+    order = orders.create_order(s, emit, "u1", ["p1", "p2"], TTL)
+    transfer = transfers.submit_transfer(s, order, transfer_data(amount_fen=40000), photo_jpeg())
+    s.flush()
+    upgrade(s, emit, "p1")  # the order cannot be cancelled under the transfer: nothing fails
+    assert order.status == "unpaid" and s.get(PayableItem, "p1").status == "in_order"
+    transfers.decide_transfer(s, emit, transfer, True, None, "fin")
+    assert s.get(PayableItem, "p1").status == "refundable" and s.get(PayableItem, "p2").status == "paid"
+    [refund] = refunds.request_refunds(s, "u1", ["p1"], "original", None)
+    assert refund.amount_fen == 20000
+    # had the transfer been rejected and the order then cancelled, the upgraded person would be dropped
+    items(s, "u1", "p3", "p4")
+    second = orders.create_order(s, emit, "u1", ["p3", "p4"], TTL)
+    rejected = transfers.submit_transfer(s, second, transfer_data(amount_fen=40000), photo_jpeg())
+    s.flush()
+    upgrade(s, emit, "p3")
+    transfers.decide_transfer(s, emit, rejected, False, "voucher unreadable", "fin")
+    orders.cancel_order(s, emit, second, "changed")
+    assert s.get(PayableItem, "p3").status == "cancelled" and s.get(PayableItem, "p4").status == "awaiting_payment"

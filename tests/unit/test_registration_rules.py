@@ -565,3 +565,35 @@ def test_deadlines_given_with_an_offset_are_converted_and_shown_in_beijing_time(
     with pytest.raises(DomainError) as err:  # 10:01 UTC is 18:01 in Beijing: closed
         deadlines.check_registration_open(found["submission"], now=dt.datetime(2026, 10, 15, 10, 1))
     assert err.value.message == "registration closed on 2026-10-15 18:00 (Beijing time)"
+
+
+def _handle(session, emit, event_type, payload, producer="review"):
+    from services.registration import handlers
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    handlers.HANDLERS[event_type](HandlerContext(session, parse_event(make_event(event_type, payload, producer)),
+                                                 emit, None))
+
+
+@pytest.mark.parametrize("before", ["awaiting_payment", "awaiting_check", "check_passed", "in_production"])
+def test_an_upgrade_moves_an_unpaid_person_on_and_relabels_any(session_for, emit, before):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)
+    person.status, person.label, person.payer, person.order_no = before, "visitor", "unit", "V1"
+    _handle(s, emit, "PersonnelUpgraded", {"person_id": person.id, "unit_id": unit.id, "from_label": "visitor",
+                                           "to_label": "staff"})
+    expected = "awaiting_check" if before == "awaiting_payment" else before  # never backwards
+    assert (person.status, person.label, person.payer) == (expected, "staff", "free")
+
+
+def test_a_late_confirmation_does_not_undo_an_upgrade(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)
+    person.status = "awaiting_confirmation"
+    _handle(s, emit, "PersonnelUpgraded", {"person_id": person.id, "unit_id": unit.id, "from_label": "visitor",
+                                           "to_label": "vip"})
+    _handle(s, emit, "PersonnelConfirmed", {"person_id": person.id, "unit_id": unit.id, "delegation_id": "GD-GZ",
+                                            "label": "visitor", "payer": "unit", "fee_fen": 20000})
+    assert (person.status, person.label, person.payer) == ("awaiting_check", "vip", "free")

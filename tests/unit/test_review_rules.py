@@ -289,3 +289,20 @@ def test_edit_a_directly_attached_unit(s, emit):
     decisions.edit_unit(s, emit, review, {"name": "广州市商务局", "category": None}, GZ_ADMIN)
     assert review.name == "广州市商务局" and emit.events[-1] == ("UnitEdited", {"unit_id": "u1", "name": "广州市商务局",
                                                                           "category": None})
+
+
+def test_upgrading_a_delegation_paid_person_gives_the_budget_back(s, emit):
+    personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 20000)  # room for exactly one fee
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=0, staff=1)
+    review = pending_unit(s)
+    review.status = "approved"
+    paid_for, waiting = person(s, review, "p1"), person(s, review, "p2")
+    personnel.confirm_payer(s, emit, ["p1"], True, GZ_ADMIN)
+    assert s.get(Delegation, "GD").centralised_spent_fen == 20000
+    personnel.upgrade(s, emit, "p1", "staff", GZ_ADMIN)
+    assert (paid_for.label, paid_for.payer, paid_for.fee_fen) == ("staff", "free", 0)
+    assert s.get(Delegation, "GD").centralised_spent_fen == 0
+    assert emit.events[-1] == ("PersonnelUpgraded", {"person_id": "p1", "unit_id": review.unit_id,
+                                                     "from_label": "visitor", "to_label": "staff"})
+    personnel.confirm_payer(s, emit, ["p2"], True, GZ_ADMIN)  # the budget given back pays for another
+    assert waiting.payer == "delegation" and s.get(Delegation, "GD").centralised_spent_fen == 20000

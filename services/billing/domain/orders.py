@@ -183,7 +183,8 @@ def mark_paid(session: Session, emit: Emit, order: Order, payment: Payment, paye
     person_ids = order_person_ids(session, order)
     for item in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(person_ids))
                                 .order_by(PayableItem.person_id).with_for_update()):
-        item.status = "paid"
+        # one who stopped owing the fee while a transfer awaited finance gets it back
+        item.status = "refundable" if item.refundable_reason else "paid"
     emit("PaymentConfirmed", {"payment_id": payment.id, "order_id": order.id, "order_no": order.order_no,
                               "unit_id": order.unit_id, "person_ids": person_ids,
                               "amount_fen": order.amount_fen, "method": payment.method})
@@ -255,19 +256,27 @@ def receive_payment_callback(deps: BillingDeps, provider_name: str, params: dict
 
 
 # --- cancelling and expiring orders ----------------------------------------------------
+def transfer_pending(session: Session, order: Order) -> bool:
+    """A bank transfer for the order awaits finance's decision."""
+    return session.scalar(select(TransferSubmission.id).where(TransferSubmission.order_id == order.id,
+                                                              TransferSubmission.status == "submitted")) is not None
+
+
 def cancel_order(session: Session, emit: Emit, order: Order, reason: str, status: str = "cancelled") -> Order:
     """An unpaid order can be cancelled (or expires); its people can be selected again."""
     if order.status != "unpaid":
         raise Conflict("order_not_unpaid", f"the order is {order.status}", "order_no")
-    if session.scalar(select(TransferSubmission.id).where(TransferSubmission.order_id == order.id,
-                                                          TransferSubmission.status == "submitted")):
+    if transfer_pending(session, order):
         raise Conflict("transfer_pending", "a bank transfer for this order awaits finance's decision", "order_no")
     order.status = status
     person_ids = order_person_ids(session, order)
     for item in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(person_ids))
                                 .order_by(PayableItem.person_id).with_for_update()):
         if item.order_id == order.id and item.status == "in_order":
-            item.status, item.order_id = "awaiting_payment", None
+            if item.refundable_reason:  # stopped owing the fee while a transfer awaited finance
+                item.status = "cancelled"
+            else:
+                item.status, item.order_id = "awaiting_payment", None
     for payment in session.scalars(select(Payment).where(Payment.order_id == order.id, Payment.status == "initiated")):
         payment.status = "closed"  # a late callback for it is recorded, never confirmed
     emit("OrderCancelled", {"order_id": order.id, "order_no": order.order_no, "unit_id": order.unit_id,

@@ -13,7 +13,7 @@ from shared.errors import Conflict, DomainError, NotFound
 from shared.outbox import Emit
 
 from ..models import Invoice, Order, PayableItem, Payment, Refund
-from .orders import callback_refused, cancel_order, order_by_id, order_no_of
+from .orders import callback_refused, cancel_order, order_by_id, order_no_of, transfer_pending
 
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps, RefundProvider
@@ -25,17 +25,24 @@ REFUND_CALLBACK_HANDLED = ("completed", "failed", "duplicate")  # answered `succ
 
 # --- who is refundable --------------------------------------------------------------------
 def make_refundable(session: Session, emit: Emit, item: PayableItem, reason: str) -> None:
-    """A person who will not attend: a paid fee becomes refundable; an unpaid one is
-    dropped (its unpaid order is cancelled so the others can be paid)."""
+    """A person who no longer owes the fee (will not attend, or upgraded to a free label): a
+    paid fee becomes refundable; an unpaid one is dropped (its unpaid order is cancelled so
+    the others can be paid); a delegation no longer owes it under 统付. While a bank
+    transfer for the order awaits finance, the order cannot be cancelled: the item waits
+    with its reason, and the decision settles it (refundable if the transfer is confirmed,
+    dropped if the order ends unpaid)."""
     if item.status == "paid":
         item.status, item.refundable_reason = "refundable", reason
     elif item.status == "in_order":
         order = session.get(Order, item.order_id, with_for_update=True) if item.order_id else None
         if order is not None and order.status == "unpaid":
+            if transfer_pending(session, order):
+                item.refundable_reason = reason
+                return
             cancel_order(session, emit, order, f"person {reason}")
         item.status = "cancelled"
-    elif item.status == "awaiting_payment":
-        item.status = "cancelled"
+    elif item.status in ("awaiting_payment", "delegation_billed"):
+        item.status, item.refundable_reason = "cancelled", reason
 
 
 # --- requests and decisions -----------------------------------------------------------------

@@ -209,15 +209,23 @@ def free_quota(session: Session, review: UnitReview, label: str) -> None:
                     .values({column: column - 1}))
 
 
-def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
-    """Give back what a person held: quota for a free label, centralised-payment budget."""
-    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
-        free_quota(session, review, person.label)
-    if person.status in ("confirmed", "locked") and person.payer == "delegation" and person.fee_fen:
+def give_back_budget(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+    """The fee spent from the delegation's centralised budget for a person it no longer pays
+    for (cancelled, or upgraded to a free label) goes back to the budget."""
+    if person.payer == "delegation" and person.fee_fen:
         top = top_delegation(session, review.delegation_id)
         if top is not None:
             locked = _locked_delegation(session, top.id)
             locked.centralised_spent_fen = max(0, locked.centralised_spent_fen - person.fee_fen)
+        person.fee_fen = 0
+
+
+def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+    """Give back what a person held: quota for a free label, centralised-payment budget."""
+    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
+        free_quota(session, review, person.label)
+    if person.status in ("confirmed", "locked"):
+        give_back_budget(session, review, person)
 
 
 def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str, actor: Actor,
@@ -242,7 +250,10 @@ def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str,
 
 def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: Actor,
             now: dt.datetime | None = None) -> ReviewPerson:
-    """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota."""
+    """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota. The new
+    label is free: a delegation that paid for the person gets its budget back, billing drops
+    or refunds the fee, registration moves an unpaid person on to the police check and
+    credentials checks them (or reissues the card of one already produced)."""
     [(person, review)] = people_in_scope(session, [person_id], actor, ("confirmed", "locked"))
     check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
     if person.reused_label == "vip":
@@ -252,7 +263,8 @@ def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: 
     use_quota(session, review, to_label)
     if person.label in ("vip", "staff"):
         free_quota(session, review, person.label)
-    before = {"label": person.label, "payer": person.payer}
+    before = {"label": person.label, "payer": person.payer, "fee_fen": person.fee_fen}
+    give_back_budget(session, review, person)
     emit("PersonnelUpgraded", {"person_id": person.person_id, "unit_id": person.unit_id,
                                "from_label": person.label, "to_label": to_label})
     person.label, person.payer = to_label, "free"
