@@ -408,3 +408,31 @@ def test_an_upgrade_while_a_transfer_awaits_finance_waits_for_the_decision(sessi
     transfers.decide_transfer(s, emit, rejected, False, "voucher unreadable", "fin")
     orders.cancel_order(s, emit, second, "changed")
     assert s.get(PayableItem, "p3").status == "cancelled" and s.get(PayableItem, "p4").status == "awaiting_payment"
+
+
+def test_no_invoice_while_a_refund_is_under_way(session_for, emit):
+    """Reverse, ask for a refund, invoice again: the invoice waits for the refund, then
+    covers only what stayed paid."""
+    s = session_for("billing")
+    einvoicing = SandboxEInvoicing()
+    order = paid_order(s, emit, "p1", "p2", method="transfer")
+    first = invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+    s.flush()
+    invoices.reverse_invoice(s, emit, first, "person cancelled", True, None, False)
+    s.flush()
+    refunds.make_refundable(s, emit, s.get(PayableItem, "p1"), "cancelled")
+    [refund] = refunds.request_refunds(s, "u1", ["p1"], "original", None)
+    s.flush()
+    for status in ("requested", "approved", "processing"):
+        refund.status = status
+        with pytest.raises(Conflict) as err:
+            invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+        assert (err.value.code, status_of(err.value)) == ("refund_under_way", 409)
+    refund.provider_refund_id = "RFD9"
+    assert refunds.handle_refund_callback(s, emit, {"refund_txn_id": "RFD9", "out_refund_no": refund.id,
+                                                    "refund_fen": "20000", "refund_status": "REFUND_SUCCESS"},
+                                          True) == "completed"
+    second = invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+    s.flush()  # the reversed invoice and the new one live side by side: one issued per order
+    assert second.amount_fen == 20000 and first.status == "reversed"
+    assert reconciliation.find_issues(s) == []

@@ -59,9 +59,19 @@ def check_payee(payee: dict[str, Any] | None) -> dict[str, Any]:
     return {k: str(payee[k]).strip() for k in ("name", "account", "bank", "bank_code")}
 
 
+REFUND_UNDER_WAY = ("requested", "approved", "processing")
+
+
 def refunded_amount(session: Session, order: Order) -> int:
     return sum(session.scalars(select(Refund.amount_fen).where(Refund.order_id == order.id,
                                                                Refund.status.in_(("completed",))))) or 0
+
+
+def refund_under_way(session: Session, order: Order) -> bool:
+    """A refund of the order is asked for, approved or on its way: how much of the order
+    stays paid is not known until it completes (or is rejected, or fails)."""
+    return session.scalar(select(Refund.id).where(Refund.order_id == order.id,
+                                                  Refund.status.in_(REFUND_UNDER_WAY))) is not None
 
 
 def request_refunds(session: Session, unit_id: str, person_ids: list[str], route: str,
