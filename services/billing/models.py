@@ -202,5 +202,7 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # who asked: the unit's account, or finance for a unit that can no longer ask (deleted)
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -436,3 +436,24 @@ def test_no_invoice_while_a_refund_is_under_way(session_for, emit):
     s.flush()  # the reversed invoice and the new one live side by side: one issued per order
     assert second.amount_fen == 20000 and first.status == "reversed"
     assert reconciliation.find_issues(s) == []
+
+
+def test_finance_asks_for_the_refunds_of_a_deleted_unit(session_for, emit):
+    """A deleted unit has no account left, yet its paid fees are refundable: finance asks."""
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("billing")
+    order = paid_order(s, emit, "p1", "p2")
+    env = make_event("UnitDeleted", {"unit_id": "u1"}, producer="review")
+    handlers.on_unit_deleted(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+    assert [i.person_id for i in refunds.refundable_items(s, "u1", "refundable")] == ["p1", "p2"]
+    with pytest.raises(NotFound):
+        refunds.request_by_finance(s, ["p1", "nobody"], "original", None, "fin-1")
+    requested = refunds.request_by_finance(s, ["p2", "p1"], "original", None, "fin-1")
+    assert [(r["order_no"], r["person_ids"], r["amount_fen"], r["requested_by"]) for r in requested] == [
+        (order.order_no, ["p1", "p2"], 40000, "fin-1")]
+    assert {i.status for i in s.query(PayableItem).filter_by(unit_id="u1")} == {"refunding"}
+    refund = refunds.get_refund(s, requested[0]["id"])
+    refunds.approve_refund(s, refund, "fin-2")
+    assert refund.status == "approved" and refund.unit_id == "u1"

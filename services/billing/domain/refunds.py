@@ -75,7 +75,7 @@ def refund_under_way(session: Session, order: Order) -> bool:
 
 
 def request_refunds(session: Session, unit_id: str, person_ids: list[str], route: str,
-                    payee: dict[str, Any] | None) -> list[Refund]:
+                    payee: dict[str, Any] | None, requested_by: str | None = None) -> list[Refund]:
     """One refund per order for the chosen refundable people (a batch may span orders).
     The people are locked: a second request for the same person finds them refunding."""
     ids = sorted(set(person_ids))
@@ -102,7 +102,7 @@ def request_refunds(session: Session, unit_id: str, person_ids: list[str], route
         refund = Refund(id=new_id(), order_id=order.id, unit_id=unit_id, person_ids=[i.person_id for i in order_items],
                         amount_fen=sum(i.fee_fen for i in order_items), route=route,
                         payee=check_payee(payee) if route == "other_account" else None, status="requested",
-                        requested_at=utcnow())
+                        requested_at=utcnow(), requested_by=requested_by)
         session.add(refund)
         for item in order_items:
             item.status = "refunding"
@@ -111,11 +111,41 @@ def request_refunds(session: Session, unit_id: str, person_ids: list[str], route
 
 
 def request_for_unit(session: Session, unit_id: str, person_ids: list[str], route: str,
-                     payee: dict[str, Any] | None) -> list[dict[str, Any]]:
+                     payee: dict[str, Any] | None, requested_by: str | None = None) -> list[dict[str, Any]]:
     """The unit's refund request, as the API shows it."""
-    refunds = request_refunds(session, unit_id, person_ids, route, payee)
+    refunds = request_refunds(session, unit_id, person_ids, route, payee, requested_by)
     session.flush()
     return [refund_view(session, r) for r in refunds]
+
+
+def request_by_finance(session: Session, person_ids: list[str], route: str, payee: dict[str, Any] | None,
+                       requested_by: str) -> list[dict[str, Any]]:
+    """Finance asks for the refunds a unit cannot ask for any more — a unit its delegation
+    deleted has no account left, yet its paid fees are refundable: one refund per order,
+    whichever units the people belong to, as the API shows them."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        raise DomainError("no_people", "choose at least one refundable person", "person_ids")
+    units = dict(session.execute(select(PayableItem.person_id, PayableItem.unit_id)
+                                 .where(PayableItem.person_id.in_(ids))).tuples().all())
+    missing = [pid for pid in ids if pid not in units]
+    if missing:
+        raise NotFound(f"payable item for person {missing[0]}", "person_ids")
+    refunds: list[Refund] = []
+    for unit_id in sorted(set(units.values())):
+        refunds += request_refunds(session, unit_id, [p for p in ids if units[p] == unit_id], route, payee,
+                                   requested_by)
+    session.flush()
+    return [refund_view(session, r) for r in refunds]
+
+
+def refundable_items(session: Session, unit_id: str | None, status: str) -> list[PayableItem]:
+    """Payable items in a status (refundable by default) for finance, one unit's or all,
+    oldest first: what finance may ask refunds for."""
+    query = select(PayableItem).where(PayableItem.status == status)
+    if unit_id is not None:
+        query = query.where(PayableItem.unit_id == unit_id)
+    return list(session.scalars(query.order_by(PayableItem.created_at, PayableItem.person_id).limit(1000)))
 
 
 def get_refund(session: Session, refund_id: str, lock: bool = True) -> Refund:
@@ -130,6 +160,7 @@ def refund_view(session: Session, refund: Refund, order_no: str | None = None) -
     return {"id": refund.id, "order_no": order_no or order_no_of(session, refund.order_id),
             "person_ids": refund.person_ids, "amount_fen": refund.amount_fen, "route": refund.route,
             "status": refund.status, "failure": refund.failure, "requested_at": refund.requested_at,
+            "requested_by": refund.requested_by,
             "completed_at": refund.completed_at}
 
 
