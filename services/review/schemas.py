@@ -222,6 +222,8 @@ class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()
     parent_id = fields.String(allow_none=True)
+    industry = fields.Boolean()
+    rolls_up_to = fields.String(allow_none=True)  # an industry delegation's figures count there too
     target = Int()
     units = Int()
     approved_units = Int()

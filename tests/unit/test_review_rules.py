@@ -255,6 +255,40 @@ def test_statistics_against_targets(s, emit):
         statistics.statistics(s, GZ_ADMIN, "GD-FS")
 
 
+def test_statistics_roll_up_the_guangdong_table(s, emit):
+    """The seed's 26-member table: each member's units count in its own row and in
+    Guangdong's, against the 3,500 target; an industry delegation's count in its own row
+    and in the local delegation it rolls up to."""
+    organisations.create_delegation(s, emit, COMMITTEE, {
+        "id": "MED", "name": "医药行业交易团", "parent_id": None, "recommendation_code": "Q2021500", "target": 50,
+        "two_level": False, "industry": True, "rollup_delegation_id": "GD"})
+    members = [d.id for d in s.query(Delegation).filter_by(parent_id="GD").order_by(Delegation.id)]
+    assert len(members) == 26
+    for number, delegation_id in enumerate(members + ["MED", "FJ"]):
+        s.add(UnitReview(unit_id=f"u{number}", edition="CIIE-2026", uscc=USCC, name="Unit", category="enterprise",
+                         region="mainland", delegation_id=delegation_id, status="approved", automatic=True,
+                         submissions=1))
+    pending_unit(s, "u-pending", "GD-FS")
+    s.add(ReviewPerson(person_id="p1", unit_id="u0", requested_label="visitor", status="confirmed", fee_fen=0))
+    s.add(ReviewPerson(person_id="p2", unit_id="u26", requested_label="visitor", status="confirmed", fee_fen=0))
+    s.flush()
+    rows = {r["delegation_id"]: r for r in statistics.statistics(s, GD_SECRETARIAT)}
+    gd = rows["GD"]
+    assert (gd["target"], gd["approved_units"], gd["units"], gd["people"]) == (3500, 27, 28, 2)
+    assert gd["units_by_status"] == {"approved": 27, "pending": 1} and gd["completion"] == round(27 / 3500, 4)
+    assert sum(rows[m]["approved_units"] for m in members) == 26
+    assert sum(rows[m]["target"] for m in members) == 3500
+    assert all(rows[m]["approved_units"] == 1 for m in members)
+    assert rows["GD-FS"]["units"] == 2 and rows[members[0]]["people"] == 1
+    assert "FJ" not in rows and "MED" not in rows  # outside Guangdong's tree, though counted in its total
+    everything = {r["delegation_id"]: r for r in statistics.statistics(s, COMMITTEE)}
+    assert everything["MED"]["approved_units"] == 1 and everything["MED"]["people"] == 1
+    assert (everything["MED"]["industry"], everything["MED"]["rolls_up_to"]) == (True, "GD")
+    assert everything["FJ"]["approved_units"] == 1 and everything["GD"]["approved_units"] == 27
+    own = {r["delegation_id"]: r for r in statistics.statistics(s, GZ_ADMIN)}
+    assert list(own) == ["GD-GZ"] and own["GD-GZ"]["approved_units"] == 1
+
+
 def test_admins_create_admins_only_in_their_scope(s):
     with pytest.raises(Forbidden):
         organisations.create_admin(s, GD_SECRETARIAT, {"username": "fj", "password": "x" * 10,
