@@ -340,3 +340,17 @@ def test_upgrading_a_delegation_paid_person_gives_the_budget_back(s, emit):
                                                      "from_label": "visitor", "to_label": "staff"})
     personnel.confirm_payer(s, emit, ["p2"], True, GZ_ADMIN)  # the budget given back pays for another
     assert waiting.payer == "delegation" and s.get(Delegation, "GD").centralised_spent_fen == 20000
+
+
+def test_the_enterprise_that_claimed_an_invitation_code_may_claim_it_again(s):
+    """Registration claims last in a sign-up: a second claim by the same USCC is that
+    enterprise's retry after an answer was lost, and names the unit finally created."""
+    [code] = invitation_codes.issue_invitation_codes(s, GD_SECRETARIAT, "GD", 1)
+    assert invitation_codes.claim_answer(s, code.code, "u-lost", "First Co", USCC) == {"ok": True,
+                                                                                      "delegation_id": "GD"}
+    assert invitation_codes.claim_answer(s, code.code, "u-retry", "First Co", USCC)["ok"]
+    assert (code.used_by_unit_id, code.used_by_uscc) == ("u-retry", USCC)
+    refused = invitation_codes.claim_answer(s, code.code, "u2", "Second Co", "91110000802100433B")
+    assert (refused["ok"], refused["code"], refused["conflict"]) == (False, "invitation_code_used", True)
+    assert not invitation_codes.claim_answer(s, code.code, "u3", "Third Co")["ok"]  # an older caller, no USCC
+    assert code.used_by_unit_id == "u-retry"
