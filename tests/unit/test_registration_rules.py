@@ -501,6 +501,27 @@ def test_credential_reuse_rules(session_for, emit):
     assert err.value.code == "reuse_not_allowed"
 
 
+def test_a_reused_credential_keeps_its_entry_dates(session_for, emit):
+    """Reuse means the card stays as it was: its entry dates cannot change afterwards."""
+    s = session_for("registration")
+    previous_edition(s)
+    unit = sign_up(s, emit)
+    returning.carry_over_into(unit, returning.latest_previous_unit(s, unit.uscc))
+    [old] = returning.previous_personnel(s, unit)
+    person = returning.request_reuse(s, unit, old, {"entry_dates": [DAYS[1], DAYS[2]]}, DAYS, CIPHER, "CIIE-2026",
+                                     emit)
+    person.status = "awaiting_payment"  # locked by the delegation, the unit pays; no order yet
+    with pytest.raises(Conflict) as err:
+        personnel.update_person(s, unit, person, {"entry_dates": [DAYS[1]]}, DAYS, CIPHER)
+    assert (err.value.code, err.value.field, status_of(err.value)) == ("reused_card_unchanged", "entry_dates", 409)
+    assert person.entry_dates == ["2026-11-06", "2026-11-07"]
+    personnel.update_person(s, unit, person, {"entry_dates": [DAYS[2], DAYS[1]]}, DAYS, CIPHER)  # the same days
+    fresh = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)  # not reused: may still change
+    fresh.status = "awaiting_payment"
+    personnel.update_person(s, unit, fresh, {"entry_dates": [DAYS[3]]}, DAYS, CIPHER)
+    assert fresh.entry_dates == ["2026-11-08"]
+
+
 def test_one_click_invitations_skip_registered_units(session_for, emit):
     s = session_for("registration")
     previous_edition(s)
