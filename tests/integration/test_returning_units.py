@@ -3,6 +3,7 @@ the three verifications, carry-over, reuse and one-click invitations."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from shared.auth import issue_token
 from tests.integration.test_services import age_sms_codes, sms_code
@@ -78,7 +79,9 @@ def test_one_click_invitation_prefills_sign_up(apps, email_outbox):
     r = c.post("/admin/previous-editions/invitations", headers=admin(), json={"edition": "CIIE-2025"})
     assert r.status_code == 200 and r.json["invited"] >= 1
     mail = next(m for m in email_outbox.sent if m["to"] == email)
-    token = mail["variables"]["link"].split("invitation=")[1]
+    link = urlsplit(mail["variables"]["link"])  # the portal's sign-up page reads `invitation`
+    assert (link.scheme, link.netloc, link.path) == ("http", "127.0.0.1:9", "/register")
+    [token] = parse_qs(link.query)["invitation"]
     preview = c.get(f"/invitations/{token}").json
     assert preview["uscc"] == uscc and "*" in preview["contact_email"]
     assert c.get("/invitations/not-a-token").status_code == 404

@@ -406,6 +406,26 @@ def test_referral_points_go_to_the_inviters_approved_people(session_for, emit):
         e.person_id for e in ledger["entries"]}
 
 
+def test_referral_links_open_the_portal_sign_up_page_with_the_code(session_for, emit):
+    """The portal serves the sign-up page at /register and reads `ref` (a referring unit's
+    code) and `invitation` (a one-click invitation's token): links are absolute, from the
+    configured base however it is written."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from services.registration.domain.links import sign_up_link
+    s = session_for("registration")
+    inviter = sign_up(s, emit)
+    for base in ("https://visitors.example.cn/ciie", "https://visitors.example.cn/ciie/"):
+        link = urlsplit(referrals.referral(s, inviter, base)["link"])
+        assert (link.scheme, link.netloc, link.path) == ("https", "visitors.example.cn", "/ciie/register")
+        assert parse_qs(link.query) == {"ref": [inviter.referral_code]}
+    invited = sign_up(s, emit, uscc="91110000802100433B", referral_code=parse_qs(link.query)["ref"][0])
+    assert invited.referred_by_unit_id == inviter.id
+    token = "a-Token_with+odd/chars="  # whatever a token holds arrives intact
+    link = urlsplit(sign_up_link("http://127.0.0.1:8080/", invitation=token))
+    assert (link.netloc, link.path, parse_qs(link.query)) == ("127.0.0.1:8080", "/register", {"invitation": [token]})
+
+
 def test_colleagues_join_with_the_unit_code_and_wait_for_approval(session_for, emit):
     s = session_for("registration")
     unit = sign_up(s, emit)
