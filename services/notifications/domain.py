@@ -222,9 +222,12 @@ def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preferen
     return pref
 
 
-def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False):
+def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False,
+           about_person: bool = False):
     """A handler that queues `template` for the unit and delivers it right after commit.
-    `optional` messages (reminders) respect the unit's opt-out."""
+    `optional` messages (reminders) respect the unit's opt-out. A message `about_person`
+    names the person (asked of registration: a name never rides on an event) to their own
+    unit's contact."""
     def handler(ctx: HandlerContext[NotificationsDeps]) -> None:
         unit_id = ctx.payload.get("unit_id") or ctx.rpc.registration.person_unit(ctx.payload["person_id"])
         if unit_id is None:
@@ -235,6 +238,11 @@ def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
         if contact is None:
             raise LookupError("registration does not know the unit yet")
         values = {"portal_url": ctx.deps.settings.public_base_url, **variables(ctx.payload)}
+        if about_person:
+            name = ctx.rpc.registration.person_name(ctx.payload["person_id"])
+            if name is None:
+                return  # deleted with their unit meanwhile
+            values["person_name"] = name
         messages = queue_messages(ctx.session, ctx.event.id, unit_id, contact, template, values)
         ids = [m.id for m in messages]
         if ids:
@@ -263,7 +271,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "invoice_issued": {"invoice_no": "26440000000000000001", "kind": "ordinary", "amount": "200.00"},
     "invoice_reversed": {"invoice_no": "26440000000000000001", "reason": "抬头有误", "notice_72h": True},
     "refund_completed": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1},
-    "check_result": {"passed": True},
+    "check_result": {"passed": True, "person_name": "Zhang San"},
     "deadline_reminder": {"kind": "payment", "people": 2, "deadline": "2026-10-15 16:00", **DEADLINE_NAMES["payment"]},
     "registration_invitation": {"link": "https://portal.example/register?invitation=..."},
     "email_code": {"code": "123456"},

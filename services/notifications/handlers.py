@@ -26,8 +26,8 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "RefundCompleted": notify("refund_completed", lambda p: {"order_no": p["order_no"],
                                                              "amount": yuan(p["amount_fen"]),
                                                              "people": len(p["person_ids"])}),
-    "BackgroundCheckPassed": notify("check_result", lambda p: {"passed": True}),
-    "BackgroundCheckFailed": notify("check_result", lambda p: {"passed": False}),
+    "BackgroundCheckPassed": notify("check_result", lambda p: {"passed": True}, about_person=True),
+    "BackgroundCheckFailed": notify("check_result", lambda p: {"passed": False}, about_person=True),
     "ReminderDue": notify("deadline_reminder", lambda p: {
         "kind": p["kind"], "people": p["people"], "deadline": beijing_time(p["deadline"]),
         **DEADLINE_NAMES[p["kind"]]}, optional=True),

@@ -122,6 +122,12 @@ class RegistrationWorker(EventWorker):
             return answers.person_unit(s, person_id)
 
     @rpc
+    def person_name(self, person_id):
+        """A person's name, for a message to their unit's contact (the check result)."""
+        with self.deps.uow() as (s, _):
+            return answers.person_name(s, person_id)
+
+    @rpc
     def person_dossier(self, person_id):
         with self.deps.uow() as (s, _):
             return answers.person_dossier(s, person_id, self.deps.cipher)
