@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from shared.errors import Conflict, DomainError, NotFound
 
 from ..models import PreviousUnit, Unit
-from .accounts import check_new_unit, check_sign_up, sign_up
+from .accounts import check_sign_up, sign_up
 from .deadlines import check_registration_open
 from .returning import carry_over_into, previous_unit_by_invitation
 from .verification import use_code, verify_code
@@ -46,22 +46,20 @@ def claim_host_code(deps: RegistrationDeps, code: str, unit: Unit) -> str:
 
 def register(deps: RegistrationDeps, data: dict[str, Any], previous_unit_id: str | None = None,
              invitation_token: str | None = None) -> Unit:
-    """Sign-up as a whole. Nothing is spent while anything of registration's own may still
-    refuse: first the deadline and every check of registration's (the USCC free, the
-    delegation, the referral and recommendation codes, the returning account or invitation
-    link); then the phone's code is checked (a wrong one counts, a right one stays unused);
-    then, in one transaction, the code is used up, the account created, last edition's
-    unit info carried over and — last — a CIFTIS invitation code claimed in review. A
-    sign-up that fails spends neither code (a claim whose answer was lost is made again by
-    the retry, for the same USCC)."""
+    """Sign-up as a whole. Nothing is spent unless the sign-up succeeds: the deadline and
+    the checks that need no database come first; the phone's code is checked in its own
+    transaction (a wrong one counts; a right one stays unused, and nothing about the USCC
+    is answered to someone without it); then one transaction uses the code up, checks the
+    USCC, delegation, referral code and returning account, creates the account, carries
+    last edition's unit info over and — last, once nothing of registration's own can refuse
+    — claims a CIFTIS invitation code in review. A refusal rolls it all back, the code
+    unused and the invitation code unclaimed; a claim whose answer was lost is made again
+    by the retry, for the same USCC."""
     check_registration_open(deps.deadlines.get("submission"))
     data = dict(data)
     check_sign_up(data)
     sms_code = data.pop("sms_code")
     host_code = (data.pop("host_invitation_code", None) or "").strip().upper() or None
-    with deps.uow() as (s, _):
-        check_new_unit(s, data, deps.edition, delegation_from_claim=host_code is not None)
-        _previous_unit(s, data["uscc"], previous_unit_id, invitation_token)
     verify_code(deps, data["phone"], "signup", sms_code, consume=False)
     with deps.uow() as (s, emit):
         use_code(s, deps.cipher, data["phone"], "signup", sms_code)
