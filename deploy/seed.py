@@ -9,7 +9,7 @@ from services.review.domain.organisations import seed_defaults
 def seed(admin_password: str | None = None) -> None:
     deps = bootstrap()
     with deps.uow() as (session, emit):
-        seed_defaults(session, emit, admin_password or deps.settings.get("ADMIN_PASSWORD"), deps.settings.edition)
+        seed_defaults(session, emit, deps.settings.edition, admin_password or deps.settings.get("ADMIN_PASSWORD"))
 
 
 if __name__ == "__main__":

@@ -153,12 +153,19 @@ class UnitDeletedV1(EventSchema):
     unit_id = _id()
 
 
+def _fee_owed():
+    """What the person's payer owes, from the edition's one fee setting (review's); 0 for a
+    free label. Absent from messages published before the fee was carried (None)."""
+    return fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+
+
 class PersonnelConfirmedV1(EventSchema):
     person_id = _id()
     unit_id = _id()
     delegation_id = fields.String(required=True, allow_none=True)
     label = fields.String(required=True, validate=validate.OneOf(LABELS))
     payer = fields.String(required=True, validate=validate.OneOf(PAYERS))
+    fee_fen = _fee_owed()
 
 
 class PersonnelUpgradedV1(EventSchema):
@@ -174,6 +181,7 @@ class ReuseLockedV1(EventSchema):
     label = fields.String(required=True, validate=validate.OneOf(LABELS))
     payer = fields.String(required=True, validate=validate.OneOf(PAYERS))
     previous_credential_no = fields.String(required=True)
+    fee_fen = _fee_owed()
 
 
 class DelegationChangedV1(EventSchema):

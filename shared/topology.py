@@ -21,7 +21,7 @@ from .events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE
 # The events each service handles. A service's worker must implement exactly these.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "registration": (
-        "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "OrderCreated",
+        "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "PersonnelUpgraded", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
         "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired",
@@ -42,7 +42,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 # (topic permissions on the RPC exchange). A worker's @rpc methods must be exactly these.
 RPC_CALLERS: dict[str, dict[str, tuple[str, ...]]] = {
     "registration": {
-        "unit_contact": ("notifications",), "person_unit": ("notifications",),
+        "unit_contact": ("notifications",), "person_unit": ("notifications",), "person_name": ("notifications",),
         "person_photo": ("credentials",), "default_address": ("credentials",),
         "person_dossier": ("credentials",),  # full ID numbers: for the card face only
     },

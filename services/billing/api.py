@@ -17,9 +17,9 @@ from .models import IdempotencyKey
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
     CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema,
-    PaymentStartedSchema, ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema,
-    ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema, TransferQuerySchema,
-    TransferSchema,
+    PayableQuerySchema, PaymentStartedSchema, ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema,
+    RefundSchema, ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema,
+    TransferQuerySchema, TransferSchema,
 )
 
 bp = Blueprint("billing", __name__, description="Orders, payments, invoices, refunds")
@@ -247,9 +247,38 @@ def request_refunds(data):
     unit_id = caller_unit_id()
     with bootstrap().uow() as (s, _):
         def action():
-            requested = refunds.request_for_unit(s, unit_id, data["person_ids"], data["route"], data["payee"])
+            requested = refunds.request_for_unit(s, unit_id, data["person_ids"], data["route"], data["payee"],
+                                                 principal().subject)
             return 201, RefundSchema(many=True).dump(requested)
         status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:refund", data, action)
+    return replayable(body, status)
+
+
+@bp.route("/finance/payables", methods=["GET"])
+@require(*FINANCE)
+@bp.arguments(PayableQuerySchema, location="query")
+@bp.response(200, PayableItemSchema(many=True))
+def finance_payables(args):
+    """Payable items in a status (refundable unless asked otherwise), of one unit or all:
+    among them the refundable fees of units their delegation deleted."""
+    with bootstrap().uow() as (s, _):
+        return refunds.refundable_items(s, args["unit_id"], args["status"])
+
+
+@bp.route("/finance/refunds", methods=["POST"])
+@require(*FINANCE)
+@bp.arguments(RefundInSchema)
+@bp.response(201, RefundSchema(many=True))
+def request_refunds_by_finance(data):
+    """Finance asks for refunds a unit cannot ask for itself — a deleted unit has no account
+    left — for any refundable people, one refund per order; approved as any other."""
+    key = require_key(request.headers.get("Idempotency-Key"))
+    caller = principal().subject
+    with bootstrap().uow() as (s, _):
+        def action():
+            requested = refunds.request_by_finance(s, data["person_ids"], data["route"], data["payee"], caller)
+            return 201, RefundSchema(many=True).dump(requested)
+        status, body = run_idempotent(s, IdempotencyKey, key, f"finance:{caller}:refund", data, action)
     return replayable(body, status)
 
 

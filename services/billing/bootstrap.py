@@ -1,7 +1,7 @@
 """Billing's dependencies, built once per process from configuration: the payment
 provider (the sandbox here), its refunds, the e-invoicing platform, the invoice number
-prefix, the payment deadlines per method, how long an order may stay unpaid, and the
-edition's fee."""
+prefix, the payment deadlines per method and how long an order may stay unpaid. The fee is
+not billing's: review's edition setting arrives on the events that create payables."""
 from __future__ import annotations
 
 import base64
@@ -13,9 +13,9 @@ from typing import Any, Protocol
 from shared.config import Readiness, Settings
 from shared.crypto import load_key
 from shared.service import ServiceDeps
+from shared.times import parse_moment
 
 from . import models
-from .domain.orders import DEFAULT_FEE_FEN
 from .providers import ProviderPayment, SandboxEInvoicing, SandboxPaymentProvider, SandboxPaymentRefunds
 
 SERVICE = "billing"
@@ -60,7 +60,6 @@ class BillingDeps(ServiceDeps):
     invoice_prefix: str
     payment_deadlines: dict[str, dt.datetime]  # "transfer" and/or "online", naive UTC
     order_ttl: dt.timedelta
-    edition_fee_fen: int
 
     @property
     def payment_notify_url(self) -> str:
@@ -80,6 +79,13 @@ def callback_secret(settings: Settings) -> str:
     return base64.urlsafe_b64encode(load_key(None, settings.data_dir / "keys" / "payment-sandbox.key")).decode()
 
 
+def payment_deadlines(settings: Settings) -> dict[str, dt.datetime]:
+    """TRANSFER_DEADLINE and ONLINE_PAYMENT_DEADLINE (ISO 8601) as naive UTC: an offset such
+    as +08:00 is converted, a moment without one is UTC."""
+    return {kind: parse_moment(value) for kind, value in (
+        ("transfer", settings.get("TRANSFER_DEADLINE")), ("online", settings.get("ONLINE_PAYMENT_DEADLINE"))) if value}
+
+
 def _listed(value: str | None) -> set[str]:
     return {v.strip() for v in (value or "").split(",") if v.strip()}
 
@@ -96,12 +102,10 @@ def bootstrap() -> BillingDeps:
     ready.verify()
     payments = SandboxPaymentProvider(parts["db"], callback_secret(settings), settings.public_base_url,
                                       callback_delay=float(get("PAYMENT_SANDBOX_CALLBACK_DELAY", "0.2")))
-    deadlines = {kind: dt.datetime.fromisoformat(value) for kind, value in (
-        ("transfer", get("TRANSFER_DEADLINE")), ("online", get("ONLINE_PAYMENT_DEADLINE"))) if value}
     return BillingDeps(
         **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, payment_provider=payments,
         refund_provider=SandboxPaymentRefunds(payments, _listed(get("REFUND_SANDBOX_FAIL_ACCOUNTS"))),
         einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
-        invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"), payment_deadlines=deadlines,
-        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))),
-        edition_fee_fen=int(get("EDITION_FEE_FEN", str(DEFAULT_FEE_FEN))))
+        invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"),
+        payment_deadlines=payment_deadlines(settings),
+        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))))

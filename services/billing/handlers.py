@@ -32,7 +32,7 @@ def on_personnel_confirmed(ctx: Ctx) -> None:
     # 统付: a delegation-paid person is billed to the delegation's centralised payment
     # (review keeps the total within the delegation's limit); the unit owes nothing.
     ctx.session.add(PayableItem(person_id=p["person_id"], unit_id=p["unit_id"], label=p["label"],
-                                payer=p["payer"], fee_fen=fee_for(p["label"], p["payer"], ctx.deps.edition_fee_fen),
+                                payer=p["payer"], fee_fen=fee_for(p["label"], p["payer"], p["fee_fen"]),
                                 delegation_id=p["delegation_id"] if p["payer"] == "delegation" else None,
                                 status="awaiting_payment" if p["payer"] == "unit" else "delegation_billed",
                                 created_at=utcnow()))
@@ -44,7 +44,7 @@ def on_reuse_locked(ctx: Ctx) -> None:
     if p["payer"] != "unit" or ctx.session.get(PayableItem, p["person_id"]) is not None:
         return
     ctx.session.add(PayableItem(person_id=p["person_id"], unit_id=p["unit_id"], label=p["label"], payer="unit",
-                                fee_fen=fee_for(p["label"], "unit", ctx.deps.edition_fee_fen),
+                                fee_fen=fee_for(p["label"], "unit", p["fee_fen"]),
                                 status="awaiting_payment", created_at=utcnow()))
 
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.idempotency import IdempotencyMixin
@@ -158,11 +160,18 @@ class InvoiceSequence(Base):
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+ISSUED = text("status = 'issued'")
+
+
 class Invoice(Base):
+    """An order has at most one valid (issued) invoice; a reversed one stays on record and
+    the order may be invoiced again."""
     __tablename__ = "invoices"
+    __table_args__ = (Index("uq_invoices_issued_order", "order_id", unique=True, postgresql_where=ISSUED,
+                            sqlite_where=ISSUED),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)  # one invoice per order
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     invoice_no: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # ordinary (数电普票) / special (数电专票)
@@ -195,5 +204,7 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # who asked: the unit's account, or finance for a unit that can no longer ask (deleted)
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

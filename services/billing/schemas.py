@@ -10,6 +10,7 @@ from .providers import ONLINE_METHODS
 
 class PayableItemSchema(Strict):
     person_id = fields.String()
+    unit_id = fields.String()
     label = fields.String()
     payer = fields.String()
     fee_fen = Int()
@@ -137,11 +138,19 @@ class RefundSchema(Strict):
     status = fields.String()
     failure = fields.String(allow_none=True)
     requested_at = fields.DateTime()
+    requested_by = fields.String(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
 
 
 class RefundQuerySchema(Strict):
     status = fields.String(load_default=None)
+
+
+class PayableQuerySchema(Strict):
+    status = fields.String(load_default="refundable", validate=validate.OneOf(
+        ("awaiting_payment", "in_order", "paid", "delegation_billed", "refundable", "refunding", "refunded",
+         "cancelled")))
+    unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class ReconciliationSchema(Strict):

@@ -69,8 +69,8 @@ def on_background_check_failed(ctx: Context) -> None:
 # --- revocation and reissue -------------------------------------------------------------------
 @prefetching(card_data)
 def on_personnel_upgraded(ctx: Context) -> None:
-    revocation.upgrade(ctx.session, ctx.emit, ctx.rpc, ctx.payload["person_id"], ctx.payload["to_label"],
-                       ctx.deps.settings.edition)
+    revocation.upgrade(ctx.session, ctx.emit, ctx.rpc, ctx.payload["person_id"], ctx.payload["unit_id"],
+                       ctx.payload["to_label"], ctx.deps.settings.edition)
 
 
 def on_personnel_cancelled(ctx: Context) -> None:

@@ -20,6 +20,7 @@ from shared.errors import Conflict
 from shared.inbox import Answers, HandlerContext, ask, prefetching
 from shared.logsafe import describe
 from shared.masking import mask_email, mask_phone
+from shared.times import beijing_minutes, parse_moment
 
 from .models import Message, Preference
 from .providers import DeliveryError, UndeliverableMessage
@@ -37,6 +38,15 @@ TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templat
 
 def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def beijing_time(iso: str) -> str:
+    """A moment from an event (UTC: with an offset or Z, or without one) as the unit reads it:
+    Beijing time to the minute; the templates name the zone."""
+    try:
+        return beijing_minutes(parse_moment(iso))
+    except ValueError:  # not a moment after all: shown as sent rather than lose the message
+        return iso[:16].replace("T", " ")
 
 
 def render(template: str, language: str, variables: dict[str, Any]) -> dict[str, str]:
@@ -243,14 +253,21 @@ def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preferen
     return pref
 
 
-def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False):
+def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False,
+           about_person: bool = False):
     """A handler that queues `template` for the unit and delivers it right after commit.
-    `optional` messages (reminders) respect the unit's opt-out."""
+    `optional` messages (reminders) respect the unit's opt-out. A message `about_person`
+    names the person (asked of registration: a name never rides on an event) to their own
+    unit's contact."""
     def prefetch(payload: dict[str, Any], rpc: Any) -> Answers:
-        """Asked before the transaction: whose unit, and how to reach it."""
+        """Asked before the transaction: whose unit, how to reach it and, if named, who."""
         answers = {} if payload.get("unit_id") else ask(rpc, ("registration", "person_unit", payload["person_id"]))
         unit_id = payload.get("unit_id") or answers[("registration", "person_unit", payload["person_id"])]
-        return {**answers, **(ask(rpc, ("registration", "unit_contact", unit_id)) if unit_id else {})}
+        if unit_id:
+            answers.update(ask(rpc, ("registration", "unit_contact", unit_id)))
+        if about_person and unit_id:
+            answers.update(ask(rpc, ("registration", "person_name", payload["person_id"])))
+        return answers
 
     @prefetching(prefetch)
     def handler(ctx: HandlerContext[NotificationsDeps]) -> None:
@@ -263,6 +280,11 @@ def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
         if contact is None:
             raise LookupError("registration does not know the unit yet")
         values = {"portal_url": ctx.deps.settings.public_base_url, **variables(ctx.payload)}
+        if about_person:
+            name = ctx.rpc.registration.person_name(ctx.payload["person_id"])
+            if name is None:
+                return  # deleted with their unit meanwhile
+            values["person_name"] = name
         messages = queue_messages(ctx.session, ctx.event.id, unit_id, contact, template, values)
         ids = [m.id for m in messages]
         if ids:
@@ -291,7 +313,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "invoice_issued": {"invoice_no": "26440000000000000001", "kind": "ordinary", "amount": "200.00"},
     "invoice_reversed": {"invoice_no": "26440000000000000001", "reason": "抬头有误", "notice_72h": True},
     "refund_completed": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1},
-    "check_result": {"passed": True},
+    "check_result": {"passed": True, "person_name": "Zhang San"},
     "deadline_reminder": {"kind": "payment", "people": 2, "deadline": "2026-10-15 16:00", **DEADLINE_NAMES["payment"]},
     "registration_invitation": {"link": "https://portal.example/register?invitation=..."},
     "email_code": {"code": "123456"},

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import data_dir, env
 from shared.crypto import load_key
 
-from .client import ApiClient
+from .client import ApiClient, ApiProblem, ApiUnavailable
 
 SERVICES = ("registration", "review", "credentials", "billing", "notifications")
 
@@ -42,7 +44,6 @@ class PortalSettings:
     sandbox: bool  # ACCR_SANDBOX=1: the sandbox phone and payer pages exist
     edition: str
     fair_days: tuple[dt.date, dt.date]
-    fee_fen: int
     deadlines: dict[str, dt.datetime] = field(default_factory=dict)
     api_timeout: float = 15.0
     transfer_payee: dict[str, str] = field(default_factory=dict)
@@ -67,7 +68,6 @@ def load_portal_settings() -> PortalSettings:
         sandbox=_flag("ACCR_SANDBOX", False),
         edition=env("FAIR_EDITION", "CIIE-2026") or "CIIE-2026",
         fair_days=_date_range(env("FAIR_DAYS", "2026-11-05..2026-11-10") or ""),
-        fee_fen=int(env("EDITION_FEE_FEN", "20000") or 20000),
         deadlines={k: d for k, name in (("registration", "REGISTRATION_DEADLINE"),
                                         ("transfer", "TRANSFER_DEADLINE"),
                                         ("online_payment", "ONLINE_PAYMENT_DEADLINE"))
@@ -86,6 +86,26 @@ class Portal:
     """The process-wide dependencies: settings and one pooled API client."""
     settings: PortalSettings
     api: ApiClient
+    _edition: dict[str, Any] = field(default_factory=dict)
+    _edition_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def edition_fee(self) -> int | None:
+        """The fee review charges this edition (its setting is the one source), asked at most
+        once a minute; None when review cannot say (not remembered: the next page asks again)."""
+        with self._edition_lock:
+            if time.monotonic() - self._edition.get("at", -EDITION_TTL) < EDITION_TTL:
+                return self._edition.get("fee_fen")
+        try:
+            fee = self.api.request("GET", "review", "/edition").json().get("fee_fen")
+        except (ApiProblem, ApiUnavailable, ValueError, AttributeError):
+            return None
+        fee = fee if isinstance(fee, int) and not isinstance(fee, bool) else None
+        with self._edition_lock:
+            self._edition.update(at=time.monotonic(), fee_fen=fee)
+        return fee
+
+
+EDITION_TTL = 60.0  # seconds a page reuses review's answer about the edition
 
 
 def build(settings: PortalSettings | None = None, api_wsgi: Any = None) -> Portal:

@@ -510,6 +510,7 @@ def list_previous_personnel():
 def carry_over_person(data, previous_person_id):
     """重新申办: a saved record prefilled from last edition (upload a current photo)."""
     deps = bootstrap()
+    registration_open()
     with deps.uow() as (s, _):
         unit = accounts.get_unit(s, caller_unit_id())
         prev = returning.get_previous_person(s, unit, previous_person_id)
@@ -524,6 +525,7 @@ def request_reuse(data, previous_person_id):
     """证件复用: keep last edition's credential if its card face is unchanged; the record
     waits for the delegation to lock it (待锁定)."""
     deps = bootstrap()
+    registration_open()
     with deps.uow() as (s, emit):
         unit = accounts.get_unit(s, caller_unit_id())
         prev = returning.get_previous_person(s, unit, previous_person_id)

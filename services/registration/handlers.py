@@ -14,7 +14,7 @@ from shared.inbox import Handler, HandlerContext
 from .bootstrap import RegistrationDeps
 from .domain import privacy
 from .domain.accounts import end_sessions
-from .domain.personnel import advance
+from .domain.personnel import LABEL_RANK, advance
 from .domain.referrals import award_referral_points
 from .models import DelegationView, Person, PersonPhoto, Unit
 
@@ -60,18 +60,34 @@ def on_unit_rejected(ctx: Ctx) -> None:
         unit.status, unit.review_comment = "rejected", ctx.payload["reason"]
 
 
+def _confirmed(person: Person, label: str, payer: str) -> None:
+    """Review's label and payer, unless an upgrade was heard first (the events come on
+    different queues): an upgrade is never undone by the older confirmation."""
+    if LABEL_RANK.get(person.label or "", -1) > LABEL_RANK[label]:
+        return
+    person.label, person.payer = label, payer
+    advance(person, "awaiting_payment" if payer == "unit" else "awaiting_check")
+
+
 def on_personnel_confirmed(ctx: Ctx) -> None:
     person = _person_of(ctx)
     if person is not None:
-        person.label, person.payer = ctx.payload["label"], ctx.payload["payer"]
-        advance(person, "awaiting_payment" if person.payer == "unit" else "awaiting_check")
+        _confirmed(person, ctx.payload["label"], ctx.payload["payer"])
 
 
 def on_reuse_locked(ctx: Ctx) -> None:
     person = _person_of(ctx)
     if person is not None:
-        person.label, person.payer = ctx.payload["label"], ctx.payload["payer"]
-        advance(person, "awaiting_payment" if person.payer == "unit" else "awaiting_check")
+        _confirmed(person, ctx.payload["label"], ctx.payload["payer"])
+
+
+def on_personnel_upgraded(ctx: Ctx) -> None:
+    """Upgraded to staff or VIP: free, so a person still awaiting payment owes nothing and
+    goes on to the police check (billing drops their fee, credentials checks them)."""
+    person = _person_of(ctx)
+    if person is not None and person.status != "cancelled":
+        person.label, person.payer = ctx.payload["to_label"], "free"
+        advance(person, "awaiting_check")
 
 
 def on_unit_reassigned(ctx: Ctx) -> None:
@@ -162,7 +178,8 @@ def on_delegation_changed(ctx: Ctx) -> None:
 
 HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "UnitApproved": on_unit_approved, "UnitReturned": on_unit_returned, "UnitRejected": on_unit_rejected,
-    "PersonnelConfirmed": on_personnel_confirmed, "OrderCreated": on_order_created,
+    "PersonnelConfirmed": on_personnel_confirmed, "PersonnelUpgraded": on_personnel_upgraded,
+    "OrderCreated": on_order_created,
     "OrderCancelled": on_order_cancelled, "PaymentConfirmed": on_payment_confirmed,
     "BackgroundCheckPassed": on_background_check_passed, "BackgroundCheckFailed": on_background_check_failed,
     "CredentialProduced": on_credential_produced, "CredentialDispatched": on_credential_dispatched,

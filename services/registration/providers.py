@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from shared.errors import Unavailable
 from shared.nameko_edge import RpcClient
 
 
@@ -18,7 +19,10 @@ class Emails(Protocol):
 
 
 class InvitationCodes(Protocol):
-    def claim(self, code: str, unit_id: str, unit_name: str) -> dict[str, Any]: ...
+    def claim(self, code: str, unit_id: str, unit_name: str, uscc: str) -> dict[str, Any]:
+        """{"ok": True, "delegation_id": …} or the refusal ({"ok": False, "code", "message",
+        "conflict"}); Unavailable when review could not be asked or did not answer."""
+        ...
 
 
 class SmsCodesOverRpc:
@@ -46,5 +50,11 @@ class InvitationCodesOverRpc:
     def __init__(self, rpc: RpcClient):
         self.rpc = rpc
 
-    def claim(self, code: str, unit_id: str, unit_name: str) -> dict[str, Any]:
-        return self.rpc.call("review", "claim_invitation_code", code=code, unit_id=unit_id, unit_name=unit_name)
+    def claim(self, code: str, unit_id: str, unit_name: str, uscc: str) -> dict[str, Any]:
+        try:
+            return self.rpc.call("review", "claim_invitation_code", code=code, unit_id=unit_id, unit_name=unit_name,
+                                 uscc=uscc)
+        except Exception as exc:  # a timeout or the broker: whether review claimed it is unknown
+            raise Unavailable("invitation_codes_unavailable", "the invitation code could not be checked just now; "
+                              "try again (a retry with the same USCC claims the same code)",
+                              "host_invitation_code") from exc

@@ -37,6 +37,10 @@ class RegistrationWorker(EventWorker):
     def on_personnel_confirmed(self, body):
         self.consume("PersonnelConfirmed", body)
 
+    @event_handler("review", "PersonnelUpgraded")
+    def on_personnel_upgraded(self, body):
+        self.consume("PersonnelUpgraded", body)
+
     @event_handler("billing", "OrderCreated")
     def on_order_created(self, body):
         self.consume("OrderCreated", body)
@@ -116,6 +120,12 @@ class RegistrationWorker(EventWorker):
         """The unit a person belongs to (ids only)."""
         with self.deps.uow() as (s, _):
             return answers.person_unit(s, person_id)
+
+    @rpc
+    def person_name(self, person_id):
+        """A person's name, for a message to their unit's contact (the check result)."""
+        with self.deps.uow() as (s, _):
+            return answers.person_name(s, person_id)
 
     @rpc
     def person_dossier(self, person_id):

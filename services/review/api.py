@@ -23,6 +23,7 @@ from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
 from .models import Admin, LoginFailure, UnitReview
 from .schemas import (
+    PublicEditionSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
@@ -340,6 +341,15 @@ def list_codes(args, delegation_id):
 
 
 # --- settings, statistics, audit -----------------------------------------------------------
+@bp.route("/edition", methods=["GET"])
+@bp.response(200, PublicEditionSchema)
+def public_edition():
+    """Public: the fee a badge costs this edition (one source: review's setting)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        return organisations.settings_for(s, deps.settings.edition)
+
+
 @bp.route("/settings", methods=["GET"])
 @require(*REVIEWERS)
 @bp.response(200, SettingsSchema)

@@ -135,6 +135,7 @@ class InvitationCode(Base):
     delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id"), index=True)
     used_by_unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     used_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    used_by_uscc: Mapped[str | None] = mapped_column(String(18), nullable=True)  # the enterprise may claim it again
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 

@@ -214,6 +214,14 @@ class SettingsSchema(Strict):
     personal_data_purged_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+class PublicEditionSchema(Strict):
+    """What anyone may know of the edition: the fee and review's deadlines (the home page)."""
+    edition = fields.String(dump_only=True)
+    fee_fen = Int(dump_only=True)
+    review_deadline = fields.DateTime(dump_only=True, allow_none=True)
+    labelling_deadline = fields.DateTime(dump_only=True, allow_none=True)
+
+
 class StatisticsQuerySchema(Strict):
     delegation_id = fields.String(load_default=None)
 
@@ -222,6 +230,8 @@ class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()
     parent_id = fields.String(allow_none=True)
+    industry = fields.Boolean()
+    rolls_up_to = fields.String(allow_none=True)  # an industry delegation's figures count there too
     target = Int()
     units = Int()
     approved_units = Int()

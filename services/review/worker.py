@@ -9,7 +9,6 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from shared.errors import Conflict, DomainError
 from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
@@ -52,15 +51,12 @@ class ReviewWorker(EventWorker):
 
     # --- RPC answers ---------------------------------------------------------------------
     @rpc
-    def claim_invitation_code(self, code, unit_id, unit_name) -> dict[str, Any]:
+    def claim_invitation_code(self, code, unit_id, unit_name, uscc=None) -> dict[str, Any]:
         """Asked by registration at sign-up: {"ok": true} or the refusal to show
-        (`conflict` tells registration whether to answer it as a Conflict)."""
-        try:
-            with self.deps.uow() as (s, _):
-                row = invitation_codes.claim_invitation_code(s, code, unit_id, unit_name)
-                return {"ok": True, "delegation_id": row.delegation_id}
-        except DomainError as err:
-            return {"ok": False, **err.to_dict(), "conflict": isinstance(err, Conflict)}
+        (`conflict` tells registration whether to answer it as a Conflict). `uscc` (added
+        later; older callers omit it) lets the same enterprise claim its code again."""
+        with self.deps.uow() as (s, _):
+            return invitation_codes.claim_answer(s, code, unit_id, unit_name, uscc)
 
 
 check_entrypoints(ReviewWorker)

@@ -67,7 +67,7 @@ def test_failed_check_ends_in_a_completed_refund(stack, dump_logs_on_failure):
                      message="the refund email")
     assert mails == ["【进博会专业观众】退款 200.00 元已完成"]
     results = [m["subject"] for m in stack.mailbox.to(email) if "人员审核结果" in m["subject"]]
-    assert results == ["【进博会专业观众】人员审核结果：未通过"]
+    assert results == ["【进博会专业观众】张三 人员审核结果：未通过"]  # which person
     assert "BLOCKLISTED" not in "".join(m["body"] for m in stack.mailbox.to(email))
 
 

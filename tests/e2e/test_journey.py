@@ -78,14 +78,14 @@ def test_journey_from_sign_up_to_dispatched_badge(stack, dump_logs_on_failure):
     assert "支付成功" in subjects[2]
     # the check result and the dispatch come from two services at nearly the same moment
     check, dispatch = sorted(subjects[3:], key=lambda x: "寄出" in x)
-    assert "人员审核结果：已通过" in check
+    assert "张三 人员审核结果：已通过" in check  # which person
     assert dispatched["credential_no"] in dispatch and "寄出" in dispatch
     assert any(dispatched["tracking_no"] in m["body"] for m in stack.mailbox.to(email))
     texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 6 and [x["text"] for x in m],
                      message="the code and five SMS")
     assert "验证码" in texts.pop(0)  # the sign-up code came first
     assert len(texts) == 5 and "审核通过" in texts[0] and "待支付" in texts[1] and "已支付" in texts[2]
-    assert {"人员审核已通过" in t or "已寄出" in t for t in texts[3:]} == {True}
+    assert {"人员张三审核已通过" in t or "已寄出" in t for t in texts[3:]} == {True}
     print(f"\nsubmission -> credential dispatched: {TIMINGS['submission_to_dispatch_s']:.2f}s; "
           f"stack RSS {stack.rss_bytes() / 2**20:.0f} MiB")
 

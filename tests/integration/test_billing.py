@@ -120,3 +120,54 @@ def test_transfer_flow_over_http(apps):
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert c.get(f"/invoices/{r.json['invoice_no']}/pdf", headers=unit_headers("other")).status_code == 404
     assert c.get("/finance/reconciliation", headers=finance).status_code == 200
+
+
+def finance_headers() -> dict:
+    return {"Authorization": "Bearer " + issue_token("fin-7", "finance", "review")}
+
+
+def test_reinvoicing_waits_for_a_refund_under_way(apps):
+    [(unit_id, order_id, person_id)] = paid_orders(1)
+    c, headers, FINANCE = apps["billing"], unit_headers(unit_id), finance_headers()
+    with deps_of("billing").uow() as (s, _):
+        order_no = s.get(Order, order_id).order_no
+    r = c.post(f"/orders/{order_no}/invoice", headers=headers, json={"kind": "ordinary", "title": "Example Co"})
+    assert r.status_code == 201
+    r = c.post(f"/finance/invoices/{r.json['invoice_no']}/reverse", headers={**FINANCE},
+               json={"reason": "person cancelled", "red_letter_applied": True})
+    assert r.status_code == 200 and r.json["status"] == "reversed"
+    with deps_of("billing").uow() as (s, emit):
+        refunds.make_refundable(s, emit, s.get(PayableItem, person_id), "cancelled")
+    r = c.post("/refunds", headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, json={"person_ids": [person_id]})
+    assert r.status_code == 201
+    r = c.post(f"/orders/{order_no}/invoice", headers=headers, json={"kind": "ordinary", "title": "Example Co"})
+    assert (r.status_code, r.json["code"]) == (409, "refund_under_way")
+    c.post(f"/finance/refunds/{c.get('/refunds', headers=headers).json[0]['id']}/reject", headers=FINANCE,
+           json={"reason": "the person attends after all"})
+    r = c.post(f"/orders/{order_no}/invoice", headers=headers, json={"kind": "ordinary", "title": "Example Co"})
+    assert r.status_code == 201 and r.json["amount_fen"] == 20000  # a second invoice after the reversed one
+
+
+def test_finance_asks_for_the_refunds_of_a_deleted_unit_over_http(apps):
+    from shared.events import make_event
+    from tests.integration.conftest import handlers_of
+    [(unit_id, order_id, person_id)] = paid_orders(1)
+    consumer = deps_of("billing").consumer(handlers_of("billing"))
+    event = make_event("UnitDeleted", {"unit_id": unit_id}, producer="review")
+    assert consumer.process("q", event, 1, published_by=deps_of("billing").broker.user) == "applied"
+    c, FINANCE = apps["billing"], finance_headers()
+    listed = c.get("/finance/payables", headers=FINANCE, query_string={"unit_id": unit_id}).json
+    assert [(p["person_id"], p["unit_id"], p["status"]) for p in listed] == [(person_id, unit_id, "refundable")]
+    assert c.get("/finance/payables", headers=unit_headers(unit_id)).status_code == 403
+    body = {"person_ids": [person_id]}
+    r = c.post("/finance/refunds", headers=unit_headers(unit_id), json=body)
+    assert r.status_code == 403  # a unit asks at /refunds, for its own people
+    key = uuid.uuid4().hex
+    r = c.post("/finance/refunds", headers={**FINANCE, "Idempotency-Key": key}, json=body)
+    assert r.status_code == 201, r.json
+    [refund] = r.json
+    assert (refund["amount_fen"], refund["requested_by"], refund["status"]) == (20000, "fin-7", "requested")
+    again = c.post("/finance/refunds", headers={**FINANCE, "Idempotency-Key": key}, json=body)
+    assert again.status_code == 201 and again.json[0]["id"] == refund["id"]
+    r = c.post(f"/finance/refunds/{refund['id']}/approve", headers=FINANCE)
+    assert r.status_code == 200 and r.json["status"] == "approved"

@@ -46,12 +46,13 @@ EVENTS = {  # event -> (payload, producer, a phrase of the Chinese subject, of t
     "BackgroundCheckFailed": ({"check_id": "k", "person_id": "p", "reason_code": "BLOCKLISTED"}, "police",
                               "未通过", "not passed", None),
     "ReminderDue": ({"kind": "payment", "deadline": "2026-10-15T16:00:00", "people": 2, "days_before": 3},
-                    "registration", "缴费将于 2026-10-15 16:00 截止", "Payment closes on", "2"),
+                    "registration", "缴费将于北京时间 2026-10-16 00:00 截止", "Payment closes on", "2"),
 }
 
 
 def rpc_for(contact: dict, unit_id: str) -> SimpleNamespace:
-    return SimpleNamespace(registration=SimpleNamespace(unit_contact=lambda u: contact, person_unit=lambda p: unit_id))
+    return SimpleNamespace(registration=SimpleNamespace(unit_contact=lambda u: contact, person_unit=lambda p: unit_id,
+                                                        person_name=lambda p: "王小明"))
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -73,6 +74,7 @@ def test_each_template_arrives_by_smtp_in_the_units_language(infra, apps, event_
         assert body in mail["body"]
     if event_type == "BackgroundCheckFailed":
         assert "BLOCKLISTED" not in mail["body"]  # the reason is never shown to the unit
+        assert "王小明" in mail["subject"] and "王小明" in mail["body"]  # which person
 
 
 def test_flaky_sms_provider_retries_with_backoff_then_dead_letters(infra, apps):

@@ -3,6 +3,7 @@ the three verifications, carry-over, reuse and one-click invitations."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from shared.auth import issue_token
 from tests.integration.test_services import age_sms_codes, sms_code
@@ -78,7 +79,9 @@ def test_one_click_invitation_prefills_sign_up(apps, email_outbox):
     r = c.post("/admin/previous-editions/invitations", headers=admin(), json={"edition": "CIIE-2025"})
     assert r.status_code == 200 and r.json["invited"] >= 1
     mail = next(m for m in email_outbox.sent if m["to"] == email)
-    token = mail["variables"]["link"].split("invitation=")[1]
+    link = urlsplit(mail["variables"]["link"])  # the portal's sign-up page reads `invitation`
+    assert (link.scheme, link.netloc, link.path) == ("http", "127.0.0.1:9", "/register")
+    [token] = parse_qs(link.query)["invitation"]
     preview = c.get(f"/invitations/{token}").json
     assert preview["uscc"] == uscc and "*" in preview["contact_email"]
     assert c.get("/invitations/not-a-token").status_code == 404
@@ -86,3 +89,26 @@ def test_one_click_invitation_prefills_sign_up(apps, email_outbox):
                                "phone": phone, "email": email, "delegation_id": "GD-GZ",
                                "sms_code": sms_code(apps, phone, "signup"), "invitation_token": token})
     assert r.status_code == 201, r.json
+
+
+def test_carry_over_and_reuse_close_at_the_registration_deadline(apps, monkeypatch):
+    import datetime as dt
+
+    from tests.integration.conftest import deps_of
+    c = apps["registration"]
+    uscc, phone, email = random_uscc(), random_phone(), f"{uuid.uuid4().hex[:6]}@example.cn"
+    import_unit(apps, uscc, phone, email)
+    token = c.post("/returning/verify", json={"method": "password", "uscc": uscc,
+                                              "password": "Old-passw0rd"}).json["returning_token"]
+    r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": f"Returning Co {uscc[-4:]}",
+                               "category": "enterprise", "phone": phone, "email": email, "delegation_id": "GD-GZ",
+                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token})
+    assert r.status_code == 201, r.json
+    headers = {"Authorization": "Bearer " + c.post("/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).json["token"]}
+    [old] = c.get("/units/me/previous-personnel", headers=headers).json
+    monkeypatch.setitem(deps_of("registration").deadlines, "submission", dt.datetime(2020, 1, 1))
+    for action, body in (("carry-over", {"entry_dates": ["2026-11-06"]}), ("reuse", {"entry_dates": ["2026-11-06"]})):
+        r = c.post(f"/units/me/previous-personnel/{old['id']}/{action}", headers=headers, json=body)
+        assert (r.status_code, r.json["code"]) == (409, "deadline_passed"), (action, r.json)
+        assert "Beijing time" in r.json["message"]
+    assert c.get("/units/me/personnel", headers=headers).json["total"] == 0  # nothing was added

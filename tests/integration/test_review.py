@@ -173,3 +173,68 @@ def test_recommendation_codes_and_budgets_are_for_admins_only(apps):
     assert next(d for d in admin if d["id"] == "GD")["recommendation_code"] == "Q2021089"
     assert "centralised_limit_fen" in admin[0]
     assert c.get("/delegations", headers={"Authorization": "Bearer forged"}).json == public
+
+
+class ReviewClaims:
+    """Stands in for the RPC from registration to review, answering from review's own
+    database as review's worker does; it can lose the answer to one claim after review
+    has made it (a timeout)."""
+
+    def __init__(self):
+        self.lose_next_answer, self.asked = False, 0
+
+    def claim(self, code, unit_id, unit_name, uscc):
+        from shared.errors import Unavailable
+        self.asked += 1
+        with deps_of("review").uow() as (s, _):
+            answer = invitation_codes.claim_answer(s, code, unit_id, unit_name, uscc)
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise Unavailable("invitation_codes_unavailable", "no answer", "host_invitation_code")
+        return answer
+
+
+def test_a_failed_sign_up_spends_neither_the_invitation_code_nor_the_sms_code(apps, monkeypatch):
+    from tests.integration.test_services import signed_up_unit, sms_code
+    from tests.journey import random_phone
+    claims = ReviewClaims()
+    monkeypatch.setattr(deps_of("registration"), "invitation_codes", claims)
+    with deps_of("review").uow() as (s, _):
+        [issued] = invitation_codes.issue_invitation_codes(s, organisations.Actor("a", "organising_committee", None),
+                                                           "FJ", 1)
+        code = issued.code
+    c = apps["registration"]
+    _, _, taken_uscc = signed_up_unit(apps)
+    phone = random_phone()
+    sms = sms_code(apps, phone, "signup")
+    body = {"password": "Passw0rd!", "name": "Host Invited Co", "category": "enterprise", "phone": phone,
+            "email": "invited@example.cn", "sms_code": sms, "host_invitation_code": code.lower()}
+
+    def unused() -> bool:
+        with deps_of("review").uow() as (s, _):
+            return s.get(type(issued), code).used_by_unit_id is None
+
+    r = c.post("/units", json={**body, "uscc": taken_uscc})
+    assert (r.status_code, r.json["code"]) == (409, "uscc_taken")
+    r = c.post("/units", json={**body, "uscc": random_uscc(), "referral_code": "RNOSUCH1"})
+    assert (r.status_code, r.json["code"]) == (400, "unknown_referral_code")
+    assert unused() and claims.asked == 0  # refused before review was asked
+
+    uscc = random_uscc()
+    claims.lose_next_answer = True  # review claims the code, its answer never arrives
+    r = c.post("/units", json={**body, "uscc": uscc})
+    assert (r.status_code, r.json["code"], r.json["field"]) == (503, "invitation_codes_unavailable",
+                                                                "host_invitation_code")
+    r = c.post("/units", json={**body, "uscc": uscc})  # the retry: the same SMS code, the same invitation code
+    assert r.status_code == 201, r.json
+    with deps_of("review").uow() as (s, _):
+        assert s.get(type(issued), code).used_by_unit_id == r.json["unit_id"]
+    unit = c.get("/units/me", headers={"Authorization": "Bearer " + c.post(
+        "/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).json["token"]}).json
+    assert unit["delegation_id"] == "FJ"
+    other_phone = random_phone()
+    r = c.post("/units", json={**body, "uscc": random_uscc(), "phone": other_phone,
+                               "sms_code": sms_code(apps, other_phone, "signup")})
+    assert (r.status_code, r.json["code"]) == (409, "invitation_code_used")
+    r = c.post("/units", json={**body, "uscc": random_uscc()})  # the first phone's code was used by the sign-up
+    assert (r.status_code, r.json["code"]) == (400, "sms_code_expired")

@@ -238,10 +238,11 @@ def test_delegation_paid_people_are_billed_to_the_delegation(session_for, emit):
     from shared.events import make_event, parse_event
     from shared.inbox import HandlerContext
     s = session_for("billing")
-    deps = SimpleNamespace(edition_fee_fen=orders.DEFAULT_FEE_FEN)  # what the handler reads of BillingDeps
+    deps = SimpleNamespace()  # the handler reads nothing of BillingDeps: the fee comes on the event
     for pid, payer in (("d1", "delegation"), ("d2", "delegation"), ("u1p", "unit"), ("v1", "free")):
         env = make_event("PersonnelConfirmed", {"person_id": pid, "unit_id": "u1", "delegation_id": "GD",
-                                                "label": "vip" if payer == "free" else "visitor", "payer": payer},
+                                                "label": "vip" if payer == "free" else "visitor", "payer": payer,
+                                                "fee_fen": 0 if payer == "free" else 20000},
                          producer="review")
         handlers.on_personnel_confirmed(HandlerContext(s, parse_event(env), emit, deps))
     s.flush()
@@ -317,3 +318,142 @@ def test_callback_for_cancelled_order_confirms_nothing(session_for, emit):
     order.status = "cancelled"
     assert orders.handle_payment_callback(s, emit, "sandbox", _params(order), True) == "order_closed"
     assert emit.types() == ["OrderCreated"]
+
+
+def test_payment_deadlines_given_with_an_offset_are_converted(monkeypatch):
+    from services.billing.bootstrap import payment_deadlines
+    from shared.config import load_settings
+    monkeypatch.setenv("TRANSFER_DEADLINE", "2026-10-12T17:00+08:00")
+    monkeypatch.setenv("ONLINE_PAYMENT_DEADLINE", "2026-10-15T16:00")  # no offset: UTC
+    found = payment_deadlines(load_settings("billing"))
+    assert found == {"transfer": dt.datetime(2026, 10, 12, 9), "online": dt.datetime(2026, 10, 15, 16)}
+    orders.check_payment_deadline("transfer", found, now=dt.datetime(2026, 10, 12, 8, 59))
+    with pytest.raises(DomainError) as err:  # a naive UTC clock compares with naive UTC deadlines
+        orders.check_payment_deadline("transfer", found, now=dt.datetime(2026, 10, 12, 9, 1))
+    assert err.value.message == "bank transfers closed on 2026-10-12 17:00 (Beijing time)"
+
+
+def test_payables_bill_the_fee_review_carried(session_for, emit):
+    """One source of the fee: review's setting, on the event; a message from before the
+    events carried it is billed the fee of that time."""
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("billing")
+    confirmed = {"unit_id": "u1", "delegation_id": "GD", "label": "visitor", "payer": "unit"}
+    for pid, fee in (("new", 35000), ("old", None)):
+        env = make_event("PersonnelConfirmed", {"person_id": pid, **confirmed, "fee_fen": fee}, producer="review")
+        if fee is None:
+            del env["payload"]["fee_fen"]  # as published before the field existed
+        handlers.on_personnel_confirmed(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    env = make_event("ReuseLocked", {"person_id": "reused", "unit_id": "u1", "label": "visitor", "payer": "unit",
+                                     "previous_credential_no": "202500000001", "fee_fen": 35000}, producer="review")
+    handlers.on_reuse_locked(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+    assert {p.person_id: p.fee_fen for p in orders.payables(s, "u1")} == {"new": 35000, "old": 20000, "reused": 35000}
+    assert orders.create_order(s, emit, "u1", ["new", "reused"], TTL).amount_fen == 70000
+
+
+def upgrade(s, emit, person_id):
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    env = make_event("PersonnelUpgraded", {"person_id": person_id, "unit_id": "u1", "from_label": "visitor",
+                                           "to_label": "staff"}, producer="review")
+    handlers.on_personnel_upgraded(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+
+
+def test_an_upgrade_drops_an_unpaid_fee_and_refunds_a_paid_one(session_for, emit):
+    s = session_for("billing")
+    items(s, "u1", "waiting", "ordered", "other")
+    order = orders.create_order(s, emit, "u1", ["ordered", "other"], TTL)
+    paid_order(s, emit, "paid")
+    upgrade(s, emit, "waiting")
+    upgrade(s, emit, "ordered")
+    upgrade(s, emit, "paid")
+    statuses = {i.person_id: i.status for i in s.query(PayableItem)}
+    assert statuses == {"waiting": "cancelled", "ordered": "cancelled", "other": "awaiting_payment",
+                        "paid": "refundable"}
+    assert order.status == "cancelled" and emit.types().count("OrderCancelled") == 1  # once, for "ordered"
+    assert orders.create_order(s, emit, "u1", ["other"], TTL).amount_fen == 20000  # the others pay on
+
+
+def test_an_upgrade_takes_a_person_off_the_delegations_bill(session_for, emit):
+    s = session_for("billing")
+    s.add(PayableItem(person_id="d1", unit_id="u1", label="visitor", payer="delegation", fee_fen=20000,
+                      delegation_id="GD", status="delegation_billed", created_at=dt.datetime(2026, 10, 1)))
+    s.flush()
+    assert orders.centralised_statement(s, "GD")["amount_fen"] == 20000
+    upgrade(s, emit, "d1")
+    assert orders.centralised_statement(s, "GD") == {"delegation_id": "GD", "people": 0, "amount_fen": 0}
+
+
+def test_an_upgrade_while_a_transfer_awaits_finance_waits_for_the_decision(session_for, emit):
+    s = session_for("billing")
+    items(s, "u1", "p1", "p2")
+    order = orders.create_order(s, emit, "u1", ["p1", "p2"], TTL)
+    transfer = transfers.submit_transfer(s, order, transfer_data(amount_fen=40000), photo_jpeg())
+    s.flush()
+    upgrade(s, emit, "p1")  # the order cannot be cancelled under the transfer: nothing fails
+    assert order.status == "unpaid" and s.get(PayableItem, "p1").status == "in_order"
+    transfers.decide_transfer(s, emit, transfer, True, None, "fin")
+    assert s.get(PayableItem, "p1").status == "refundable" and s.get(PayableItem, "p2").status == "paid"
+    [refund] = refunds.request_refunds(s, "u1", ["p1"], "original", None)
+    assert refund.amount_fen == 20000
+    # had the transfer been rejected and the order then cancelled, the upgraded person would be dropped
+    items(s, "u1", "p3", "p4")
+    second = orders.create_order(s, emit, "u1", ["p3", "p4"], TTL)
+    rejected = transfers.submit_transfer(s, second, transfer_data(amount_fen=40000), photo_jpeg())
+    s.flush()
+    upgrade(s, emit, "p3")
+    transfers.decide_transfer(s, emit, rejected, False, "voucher unreadable", "fin")
+    orders.cancel_order(s, emit, second, "changed")
+    assert s.get(PayableItem, "p3").status == "cancelled" and s.get(PayableItem, "p4").status == "awaiting_payment"
+
+
+def test_no_invoice_while_a_refund_is_under_way(session_for, emit):
+    """Reverse, ask for a refund, invoice again: the invoice waits for the refund, then
+    covers only what stayed paid."""
+    s = session_for("billing")
+    einvoicing = SandboxEInvoicing()
+    order = paid_order(s, emit, "p1", "p2", method="transfer")
+    first = invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+    s.flush()
+    invoices.reverse_invoice(s, emit, first, "person cancelled", True, None, False)
+    s.flush()
+    refunds.make_refundable(s, emit, s.get(PayableItem, "p1"), "cancelled")
+    [refund] = refunds.request_refunds(s, "u1", ["p1"], "original", None)
+    s.flush()
+    for status in ("requested", "approved", "processing"):
+        refund.status = status
+        with pytest.raises(Conflict) as err:
+            invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+        assert (err.value.code, status_of(err.value)) == ("refund_under_way", 409)
+    refund.provider_refund_id = "RFD9"
+    assert refunds.handle_refund_callback(s, emit, {"refund_txn_id": "RFD9", "out_refund_no": refund.id,
+                                                    "refund_fen": "20000", "refund_status": "REFUND_SUCCESS"},
+                                          True) == "completed"
+    second = invoices.issue_invoice(s, emit, order, {"kind": "ordinary", "title": "Example Co"}, einvoicing, "2644")
+    s.flush()  # the reversed invoice and the new one live side by side: one issued per order
+    assert second.amount_fen == 20000 and first.status == "reversed"
+    assert reconciliation.find_issues(s) == []
+
+
+def test_finance_asks_for_the_refunds_of_a_deleted_unit(session_for, emit):
+    """A deleted unit has no account left, yet its paid fees are refundable: finance asks."""
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("billing")
+    order = paid_order(s, emit, "p1", "p2")
+    env = make_event("UnitDeleted", {"unit_id": "u1"}, producer="review")
+    handlers.on_unit_deleted(HandlerContext(s, parse_event(env), emit, SimpleNamespace()))
+    s.flush()
+    assert [i.person_id for i in refunds.refundable_items(s, "u1", "refundable")] == ["p1", "p2"]
+    with pytest.raises(NotFound):
+        refunds.request_by_finance(s, ["p1", "nobody"], "original", None, "fin-1")
+    requested = refunds.request_by_finance(s, ["p2", "p1"], "original", None, "fin-1")
+    assert [(r["order_no"], r["person_ids"], r["amount_fen"], r["requested_by"]) for r in requested] == [
+        (order.order_no, ["p1", "p2"], 40000, "fin-1")]
+    assert {i.status for i in s.query(PayableItem).filter_by(unit_id="u1")} == {"refunding"}
+    refund = refunds.get_refund(s, requested[0]["id"])
+    refunds.approve_refund(s, refund, "fin-2")
+    assert refund.status == "approved" and refund.unit_id == "u1"

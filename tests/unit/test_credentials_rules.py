@@ -349,3 +349,45 @@ QR_BOX = (638 - 230, 1011 - 230, 638 - 30, 1011 - 30)
 def qr_image(reference):
     """The QR as card_png pastes it: compared pixel for pixel, no decoder needed."""
     return qrcode.make(reference, box_size=4, border=2).convert("RGB").resize((200, 200))
+
+
+def upgraded(s, emit, to_label="staff"):
+    handlers.on_personnel_upgraded(ctx(s, emit, "PersonnelUpgraded", {"person_id": "p1", "unit_id": "u1",
+                                                                      "from_label": "visitor", "to_label": to_label},
+                                       "review"))
+
+
+def test_upgrade_before_payment_sends_the_person_to_the_check(session_for, emit):
+    """Unpaid: the payment that would have asked for the check never comes."""
+    s = session_for("credentials")
+    confirmed(s, emit)  # the unit was to pay: no check yet
+    upgraded(s, emit)
+    assert emit.types() == ["BackgroundCheckRequested"]
+    passed(s, emit, emit.events[0][1]["check_id"])
+    [credential] = s.query(Credential).all()
+    assert credential.label == "staff" and credential.card["label"] == "staff" and credential.status == "queued"
+    paid(s, emit)  # a payment that raced the upgrade asks for nothing more
+    assert emit.types() == ["BackgroundCheckRequested"]
+
+
+def test_upgrade_heard_before_the_confirmation_is_kept(session_for, emit):
+    s = session_for("credentials")
+    upgraded(s, emit, "vip")
+    confirmed(s, emit)  # the older confirmation, arriving late on its own queue
+    passed(s, emit, emit.events[0][1]["check_id"])
+    assert s.query(Credential).one().label == "vip"
+
+
+def test_upgrade_after_payment_before_production_makes_the_card_with_the_new_label(session_for, emit):
+    s = session_for("credentials")
+    confirmed(s, emit)
+    paid(s, emit)
+    upgraded(s, emit)  # checking: the card is made when the check passes
+    passed(s, emit, emit.events[0][1]["check_id"])
+    [queued] = s.query(Credential).all()
+    assert queued.label == "staff"
+    upgraded(s, emit, "vip")  # queued, nothing printed: no revocation, no second number
+    production.produce_batch(s, emit, SECRET, "CIIE 2026", address)
+    [card] = s.query(Credential).all()
+    assert card.label == "vip" and card.card["label"] == "vip" and card.credential_no == queued.credential_no
+    assert "CredentialRevoked" not in emit.types() and emit.types().count("BackgroundCheckRequested") == 1

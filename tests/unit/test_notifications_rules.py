@@ -10,7 +10,7 @@ from services.notifications.providers import DeliveryError
 
 TEMPLATES = domain.SAMPLES
 PRINTED = {"comment", "reason", "order_no", "amount", "credential_no", "tracking_no", "invoice_no", "link", "code",
-           "deadline"}
+           "deadline", "person_name"}
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -104,7 +104,7 @@ def test_rate_limiter_caps_each_channel():
 
 def test_check_result_never_gives_the_reason():
     texts = domain.render("check_result", "zh", {"unit_name": "X", "contact_name": None, "portal_url": "u",
-                                                 "passed": False})
+                                                 "passed": False, "person_name": "张三"})
     assert "未通过" in texts["subject"] and "BLOCK" not in texts["email"]
 
 
@@ -113,3 +113,46 @@ def test_preview_of_every_template():
         assert domain.preview(template, "en", "http://portal")["subject"]
     with pytest.raises(KeyError):
         domain.preview("nope", "en", "x")
+
+
+@pytest.mark.parametrize("template", ["payment_due", "deadline_reminder"])
+def test_deadlines_are_shown_in_beijing_time(template):
+    from services.notifications.handlers import HANDLERS  # noqa: F401  (the handlers use beijing_time)
+    assert domain.beijing_time("2026-10-15T10:00:00") == "2026-10-15 18:00"  # naive: UTC
+    assert domain.beijing_time("2026-10-15T10:00:00.123456Z") == "2026-10-15 18:00"
+    assert domain.beijing_time("2026-10-15T18:00:00+08:00") == "2026-10-15 18:00"
+    for language, zone in (("zh", "北京时间"), ("en", "Beijing time")):
+        texts = domain.render(template, language, {"unit_name": "X", "contact_name": None, "portal_url": "u",
+                                                   **TEMPLATES[template], "deadline": "2026-10-15 18:00"})
+        for part in ("email", "sms"):
+            assert zone in texts[part] and "UTC" not in texts[part], (language, part)
+
+
+@pytest.mark.parametrize("event_type,passed", [("BackgroundCheckPassed", True), ("BackgroundCheckFailed", False)])
+def test_the_check_result_names_the_person(session_for, event_type, passed):
+    """One message per person checked: it says which person, asked of registration (a
+    name never rides on an event), to that person's own unit's contact."""
+    from services.notifications.handlers import HANDLERS
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    s = session_for("notifications")
+    names = {"p1": "张三", "p2": "李四"}
+    rpc = SimpleNamespace(registration=SimpleNamespace(
+        person_unit=lambda pid: "u1" if pid in names else None, person_name=names.get,
+        unit_contact=lambda u: {"unit_name": "Example Co", "email": "a@example.cn", "phone": "13800138000",
+                                "language": "zh", "contact_name": "Li"}))
+    deps = SimpleNamespace(settings=SimpleNamespace(public_base_url="http://portal"))
+    about = {}  # event id -> the person it is about
+    for person_id in ("p1", "p2", "gone"):
+        env = make_event(event_type, {"check_id": f"k-{person_id}", "person_id": person_id}, producer="police")
+        about[env["id"]] = person_id
+        HANDLERS[event_type](HandlerContext(s, parse_event(env), lambda *a: None, deps, rpc))
+    s.flush()
+    messages = s.query(Message).all()
+    assert sorted((about[m.source_event_id], m.channel) for m in messages) == [
+        ("p1", "email"), ("p1", "sms"), ("p2", "email"), ("p2", "sms")]  # none for one deleted with their unit
+    for message in messages:  # each names its own person, and only them
+        text = (message.subject or "") + message.body
+        assert [n for n in names.values() if n in text] == [names[about[message.source_event_id]]]
+    emails = [m for m in messages if m.channel == "email"]
+    assert all(("已通过" if passed else "未通过") in (m.subject or "") for m in emails)

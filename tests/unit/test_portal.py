@@ -46,7 +46,7 @@ def settings(**changes: Any) -> PortalSettings:
     values: dict[str, Any] = dict(
         api_url="http://unused", service_urls={}, secret_key=b"k" * 32, cookie_secure=False, proxy_hops=0,
         sandbox=False, edition="CIIE-2026", fair_days=(dt.date(2026, 11, 5), dt.date(2026, 11, 10)),
-        fee_fen=20000, deadlines={}, api_timeout=5.0, transfer_payee={"name": "P", "account": "1", "bank": "B"})
+        deadlines={}, api_timeout=5.0, transfer_payee={"name": "P", "account": "1", "bank": "B"})
     values.update(changes)
     return PortalSettings(**values)
 
@@ -118,6 +118,19 @@ def test_home_is_chinese_by_default_and_english_by_switch(client):
     assert "中文" in html  # the way back is always on the page
     client.get("/lang/zh")
     assert "专业观众注册报名" in client.get("/").get_data(as_text=True)
+
+
+def test_home_shows_the_fee_review_charges_and_copes_without_it(fake):
+    fake.on("GET", "/api/review/edition", 200, {"edition": "CIIE-2026", "fee_fen": 35000})
+    client = create_app(build(settings(), api_wsgi=fake)).test_client()
+    assert "¥350.00" in client.get("/").get_data(as_text=True)
+    client.get("/")
+    assert len([c for c in fake.calls if c["path"] == "/api/review/edition"]) == 1  # remembered a minute
+
+    fake.on("GET", "/api/review/edition", 503, {"code": "unavailable", "message": "down", "field": None})
+    client = create_app(build(settings(), api_wsgi=fake)).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert "¥350.00" not in html and "缴费时每人的费用会显示" in html
 
 
 def test_language_switch_never_redirects_off_site(client):

@@ -406,6 +406,26 @@ def test_referral_points_go_to_the_inviters_approved_people(session_for, emit):
         e.person_id for e in ledger["entries"]}
 
 
+def test_referral_links_open_the_portal_sign_up_page_with_the_code(session_for, emit):
+    """The portal serves the sign-up page at /register and reads `ref` (a referring unit's
+    code) and `invitation` (a one-click invitation's token): links are absolute, from the
+    configured base however it is written."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from services.registration.domain.links import sign_up_link
+    s = session_for("registration")
+    inviter = sign_up(s, emit)
+    for base in ("https://visitors.example.cn/ciie", "https://visitors.example.cn/ciie/"):
+        link = urlsplit(referrals.referral(s, inviter, base)["link"])
+        assert (link.scheme, link.netloc, link.path) == ("https", "visitors.example.cn", "/ciie/register")
+        assert parse_qs(link.query) == {"ref": [inviter.referral_code]}
+    invited = sign_up(s, emit, uscc="91110000802100433B", referral_code=parse_qs(link.query)["ref"][0])
+    assert invited.referred_by_unit_id == inviter.id
+    token = "a-Token_with+odd/chars="  # whatever a token holds arrives intact
+    link = urlsplit(sign_up_link("http://127.0.0.1:8080/", invitation=token))
+    assert (link.netloc, link.path, parse_qs(link.query)) == ("127.0.0.1:8080", "/register", {"invitation": [token]})
+
+
 def test_colleagues_join_with_the_unit_code_and_wait_for_approval(session_for, emit):
     s = session_for("registration")
     unit = sign_up(s, emit)
@@ -501,6 +521,27 @@ def test_credential_reuse_rules(session_for, emit):
     assert err.value.code == "reuse_not_allowed"
 
 
+def test_a_reused_credential_keeps_its_entry_dates(session_for, emit):
+    """Reuse means the card stays as it was: its entry dates cannot change afterwards."""
+    s = session_for("registration")
+    previous_edition(s)
+    unit = sign_up(s, emit)
+    returning.carry_over_into(unit, returning.latest_previous_unit(s, unit.uscc))
+    [old] = returning.previous_personnel(s, unit)
+    person = returning.request_reuse(s, unit, old, {"entry_dates": [DAYS[1], DAYS[2]]}, DAYS, CIPHER, "CIIE-2026",
+                                     emit)
+    person.status = "awaiting_payment"  # locked by the delegation, the unit pays; no order yet
+    with pytest.raises(Conflict) as err:
+        personnel.update_person(s, unit, person, {"entry_dates": [DAYS[1]]}, DAYS, CIPHER)
+    assert (err.value.code, err.value.field, status_of(err.value)) == ("reused_card_unchanged", "entry_dates", 409)
+    assert person.entry_dates == ["2026-11-06", "2026-11-07"]
+    personnel.update_person(s, unit, person, {"entry_dates": [DAYS[2], DAYS[1]]}, DAYS, CIPHER)  # the same days
+    fresh = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)  # not reused: may still change
+    fresh.status = "awaiting_payment"
+    personnel.update_person(s, unit, fresh, {"entry_dates": [DAYS[3]]}, DAYS, CIPHER)
+    assert fresh.entry_dates == ["2026-11-08"]
+
+
 def test_one_click_invitations_skip_registered_units(session_for, emit):
     s = session_for("registration")
     previous_edition(s)
@@ -551,3 +592,49 @@ def test_registration_closes_at_its_deadline():
     assert (err.value.code, status_of(err.value)) == ("deadline_passed", 409)
     assert deadlines.deadlines(type("S", (), {"get": lambda self, k, d=None: {"REGISTRATION_DEADLINE": "2026-10-15T16:00"}.get(k, d)})()) == {
         "submission": deadline}
+
+
+def _configured(**values):
+    return type("S", (), {"get": lambda self, k, d=None: values.get(k, d)})()
+
+
+def test_deadlines_given_with_an_offset_are_converted_and_shown_in_beijing_time():
+    found = deadlines.deadlines(_configured(REGISTRATION_DEADLINE="2026-10-15T18:00+08:00",
+                                            PAYMENT_DEADLINE="2026-10-15T10:00:00Z"))
+    assert found == {"submission": dt.datetime(2026, 10, 15, 10), "payment": dt.datetime(2026, 10, 15, 10)}
+    deadlines.check_registration_open(found["submission"], now=dt.datetime(2026, 10, 15, 9, 59))
+    with pytest.raises(DomainError) as err:  # 10:01 UTC is 18:01 in Beijing: closed
+        deadlines.check_registration_open(found["submission"], now=dt.datetime(2026, 10, 15, 10, 1))
+    assert err.value.message == "registration closed on 2026-10-15 18:00 (Beijing time)"
+
+
+def _handle(session, emit, event_type, payload, producer="review"):
+    from services.registration import handlers
+    from shared.events import make_event, parse_event
+    from shared.inbox import HandlerContext
+    handlers.HANDLERS[event_type](HandlerContext(session, parse_event(make_event(event_type, payload, producer)),
+                                                 emit, None))
+
+
+@pytest.mark.parametrize("before", ["awaiting_payment", "awaiting_check", "check_passed", "in_production"])
+def test_an_upgrade_moves_an_unpaid_person_on_and_relabels_any(session_for, emit, before):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)
+    person.status, person.label, person.payer, person.order_no = before, "visitor", "unit", "V1"
+    _handle(s, emit, "PersonnelUpgraded", {"person_id": person.id, "unit_id": unit.id, "from_label": "visitor",
+                                           "to_label": "staff"})
+    expected = "awaiting_check" if before == "awaiting_payment" else before  # never backwards
+    assert (person.status, person.label, person.payer) == (expected, "staff", "free")
+
+
+def test_a_late_confirmation_does_not_undo_an_upgrade(session_for, emit):
+    s = session_for("registration")
+    unit = sign_up(s, emit)
+    person = personnel.add_person(s, unit, person_data(), DAYS, CIPHER)
+    person.status = "awaiting_confirmation"
+    _handle(s, emit, "PersonnelUpgraded", {"person_id": person.id, "unit_id": unit.id, "from_label": "visitor",
+                                           "to_label": "vip"})
+    _handle(s, emit, "PersonnelConfirmed", {"person_id": person.id, "unit_id": unit.id, "delegation_id": "GD-GZ",
+                                            "label": "visitor", "payer": "unit", "fee_fen": 20000})
+    assert (person.status, person.label, person.payer) == ("awaiting_check", "vip", "free")

@@ -17,7 +17,7 @@ USCC = "91350100M000100Y43"
 @pytest.fixture
 def s(session_for, emit):
     session = session_for("review")
-    organisations.seed_defaults(session, emit)
+    organisations.seed_defaults(session, emit, "CIIE-2026")
     emit.events.clear()
     return session
 
@@ -103,6 +103,18 @@ def test_deadline_refuses_late_decisions(s, emit):
     decisions.approve(s, emit, review, GZ_ADMIN, now=dt.datetime(2026, 10, 14))
 
 
+def test_deadlines_set_with_an_offset_are_stored_as_utc(s):
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    settings = organisations.update_settings(s, COMMITTEE, "CIIE-2026", {
+        "labelling_deadline": dt.datetime(2026, 10, 15, 18, 0, tzinfo=beijing),
+        "locking_deadline": dt.datetime(2026, 10, 15, 18, 0)})  # no offset: UTC
+    assert settings.labelling_deadline == dt.datetime(2026, 10, 15, 10, 0)
+    assert settings.locking_deadline == dt.datetime(2026, 10, 15, 18, 0)
+    with pytest.raises(DomainError) as err:
+        organisations.check_deadline(settings.labelling_deadline, "labelling", now=dt.datetime(2026, 10, 15, 10, 1))
+    assert err.value.message == "labelling closed on 2026-10-15 18:00 (Beijing time)"
+
+
 def test_reassign_and_delete(s, emit):
     review = pending_unit(s)
     with pytest.raises(Forbidden):
@@ -135,6 +147,28 @@ def test_centralised_payment_never_exceeds_its_limit(s, emit):
         personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10000)  # below what is committed
     with pytest.raises(NotFound):  # a sub-delegation does not even see its delegation's settings
         personnel.set_centralised_payment(s, GZ_ADMIN, "GD", True, 10 ** 6)
+
+
+def test_confirmations_carry_the_one_fee_setting(s, emit):
+    """Review's edition setting is the fee: what 统付 spends and what billing bills."""
+    organisations.update_settings(s, COMMITTEE, "CIIE-2026", {"fee_fen": 35000})
+    personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 10 ** 6)
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=1, staff=0)
+    review = pending_unit(s)
+    review.status = "approved"
+    person(s, review, "unit-pays"), person(s, review, "delegation-pays"), person(s, review, "vip", "vip")
+    personnel.confirm_payer(s, emit, ["unit-pays"], False, GZ_ADMIN)
+    personnel.confirm_payer(s, emit, ["delegation-pays"], True, GZ_ADMIN)
+    personnel.grant_label(s, emit, ["vip"], "vip", GZ_ADMIN)
+    fees = {p["person_id"]: p["fee_fen"] for t, p in emit.events if t == "PersonnelConfirmed"}
+    assert fees == {"unit-pays": 35000, "delegation-pays": 35000, "vip": 0}
+    assert s.get(Delegation, "GD").centralised_spent_fen == 35000
+    locked = ReviewPerson(person_id="r1", unit_id=review.unit_id, requested_label="visitor", status="pending_lock",
+                          fee_fen=0, previous_credential_no="2025001", reused_label="visitor")
+    s.add(locked)
+    s.flush()
+    personnel.lock_reuse(s, emit, ["r1"], GZ_ADMIN)
+    assert emit.events[-1][0] == "ReuseLocked" and emit.events[-1][1]["fee_fen"] == 35000
 
 
 def test_labels_within_quota_and_upgrades(s, emit):
@@ -221,6 +255,40 @@ def test_statistics_against_targets(s, emit):
         statistics.statistics(s, GZ_ADMIN, "GD-FS")
 
 
+def test_statistics_roll_up_the_guangdong_table(s, emit):
+    """The seed's 26-member table: each member's units count in its own row and in
+    Guangdong's, against the 3,500 target; an industry delegation's count in its own row
+    and in the local delegation it rolls up to."""
+    organisations.create_delegation(s, emit, COMMITTEE, {
+        "id": "MED", "name": "医药行业交易团", "parent_id": None, "recommendation_code": "Q2021500", "target": 50,
+        "two_level": False, "industry": True, "rollup_delegation_id": "GD"})
+    members = [d.id for d in s.query(Delegation).filter_by(parent_id="GD").order_by(Delegation.id)]
+    assert len(members) == 26
+    for number, delegation_id in enumerate(members + ["MED", "FJ"]):
+        s.add(UnitReview(unit_id=f"u{number}", edition="CIIE-2026", uscc=USCC, name="Unit", category="enterprise",
+                         region="mainland", delegation_id=delegation_id, status="approved", automatic=True,
+                         submissions=1))
+    pending_unit(s, "u-pending", "GD-FS")
+    s.add(ReviewPerson(person_id="p1", unit_id="u0", requested_label="visitor", status="confirmed", fee_fen=0))
+    s.add(ReviewPerson(person_id="p2", unit_id="u26", requested_label="visitor", status="confirmed", fee_fen=0))
+    s.flush()
+    rows = {r["delegation_id"]: r for r in statistics.statistics(s, GD_SECRETARIAT)}
+    gd = rows["GD"]
+    assert (gd["target"], gd["approved_units"], gd["units"], gd["people"]) == (3500, 27, 28, 2)
+    assert gd["units_by_status"] == {"approved": 27, "pending": 1} and gd["completion"] == round(27 / 3500, 4)
+    assert sum(rows[m]["approved_units"] for m in members) == 26
+    assert sum(rows[m]["target"] for m in members) == 3500
+    assert all(rows[m]["approved_units"] == 1 for m in members)
+    assert rows["GD-FS"]["units"] == 2 and rows[members[0]]["people"] == 1
+    assert "FJ" not in rows and "MED" not in rows  # outside Guangdong's tree, though counted in its total
+    everything = {r["delegation_id"]: r for r in statistics.statistics(s, COMMITTEE)}
+    assert everything["MED"]["approved_units"] == 1 and everything["MED"]["people"] == 1
+    assert (everything["MED"]["industry"], everything["MED"]["rolls_up_to"]) == (True, "GD")
+    assert everything["FJ"]["approved_units"] == 1 and everything["GD"]["approved_units"] == 27
+    own = {r["delegation_id"]: r for r in statistics.statistics(s, GZ_ADMIN)}
+    assert list(own) == ["GD-GZ"] and own["GD-GZ"]["approved_units"] == 1
+
+
 def test_admins_create_admins_only_in_their_scope(s):
     with pytest.raises(Forbidden):
         organisations.create_admin(s, GD_SECRETARIAT, {"username": "fj", "password": "x" * 10,
@@ -255,3 +323,34 @@ def test_edit_a_directly_attached_unit(s, emit):
     decisions.edit_unit(s, emit, review, {"name": "广州市商务局", "category": None}, GZ_ADMIN)
     assert review.name == "广州市商务局" and emit.events[-1] == ("UnitEdited", {"unit_id": "u1", "name": "广州市商务局",
                                                                           "category": None})
+
+
+def test_upgrading_a_delegation_paid_person_gives_the_budget_back(s, emit):
+    personnel.set_centralised_payment(s, GD_SECRETARIAT, "GD", True, 20000)  # room for exactly one fee
+    personnel.set_quota(s, emit, GD_SECRETARIAT, "CIIE-2026", USCC, vip=0, staff=1)
+    review = pending_unit(s)
+    review.status = "approved"
+    paid_for, waiting = person(s, review, "p1"), person(s, review, "p2")
+    personnel.confirm_payer(s, emit, ["p1"], True, GZ_ADMIN)
+    assert s.get(Delegation, "GD").centralised_spent_fen == 20000
+    personnel.upgrade(s, emit, "p1", "staff", GZ_ADMIN)
+    assert (paid_for.label, paid_for.payer, paid_for.fee_fen) == ("staff", "free", 0)
+    assert s.get(Delegation, "GD").centralised_spent_fen == 0
+    assert emit.events[-1] == ("PersonnelUpgraded", {"person_id": "p1", "unit_id": review.unit_id,
+                                                     "from_label": "visitor", "to_label": "staff"})
+    personnel.confirm_payer(s, emit, ["p2"], True, GZ_ADMIN)  # the budget given back pays for another
+    assert waiting.payer == "delegation" and s.get(Delegation, "GD").centralised_spent_fen == 20000
+
+
+def test_the_enterprise_that_claimed_an_invitation_code_may_claim_it_again(s):
+    """Registration claims last in a sign-up: a second claim by the same USCC is that
+    enterprise's retry after an answer was lost, and names the unit finally created."""
+    [code] = invitation_codes.issue_invitation_codes(s, GD_SECRETARIAT, "GD", 1)
+    assert invitation_codes.claim_answer(s, code.code, "u-lost", "First Co", USCC) == {"ok": True,
+                                                                                      "delegation_id": "GD"}
+    assert invitation_codes.claim_answer(s, code.code, "u-retry", "First Co", USCC)["ok"]
+    assert (code.used_by_unit_id, code.used_by_uscc) == ("u-retry", USCC)
+    refused = invitation_codes.claim_answer(s, code.code, "u2", "Second Co", "91110000802100433B")
+    assert (refused["ok"], refused["code"], refused["conflict"]) == (False, "invitation_code_used", True)
+    assert not invitation_codes.claim_answer(s, code.code, "u3", "Third Co")["ok"]  # an older caller, no USCC
+    assert code.used_by_unit_id == "u-retry"

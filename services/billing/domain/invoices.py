@@ -14,7 +14,7 @@ from shared.outbox import Emit
 
 from ..models import Invoice, InvoiceSequence, Order
 from .orders import get_order, normalise_name, order_no_of
-from .refunds import refunded_amount
+from .refunds import refund_under_way, refunded_amount
 
 if TYPE_CHECKING:
     from ..bootstrap import EInvoicing
@@ -36,8 +36,10 @@ def next_invoice_no(session: Session, prefix: str) -> str:
 
 def issue_invoice(session: Session, emit: Emit, order: Order, data: dict[str, Any], einvoicing: EInvoicing,
                   prefix: str) -> Invoice:
-    """数电普票 or 数电专票 for a paid order; one valid invoice per order. For B2B and
-    transfer payments the title is the paying unit and cannot be changed."""
+    """数电普票 or 数电专票 for a paid order; one valid invoice per order (a reversed one may
+    be followed by a new one), for what was paid less what was refunded — never while a
+    refund is under way. For B2B and transfer payments the title is the paying unit and
+    cannot be changed."""
     if order.status != "paid":
         raise Conflict("order_not_paid", "only a paid order can be invoiced", "order_no")
     if session.scalar(select(Invoice.id).where(Invoice.order_id == order.id, Invoice.status == "issued")):
@@ -48,6 +50,9 @@ def issue_invoice(session: Session, emit: Emit, order: Order, data: dict[str, An
         raise DomainError("title_locked", f"the invoice title must be the paying unit: {order.payer_title}", "title")
     if data["kind"] == "special" and not data.get("tax_no"):
         raise DomainError("tax_no_required", "a special VAT invoice needs the buyer's tax number", "tax_no")
+    if refund_under_way(session, order):
+        raise Conflict("refund_under_way", "a refund of this order is under way: invoice the order once it is "
+                       "completed or rejected", "order_no")
     amount = order.amount_fen - refunded_amount(session, order)
     if amount <= 0:
         raise Conflict("nothing_to_invoice", "everything on this order was refunded", "order_no")

@@ -17,13 +17,17 @@ from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, NotFound
 from shared.idempotency import replay_or_none, run_idempotent
 from shared.outbox import Emit
+from shared.times import beijing_text
 
 from ..models import IdempotencyKey, Order, OrderItem, PayableItem, Payment, PaymentCallback, TransferSubmission
 
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps
 
-DEFAULT_FEE_FEN = 20000  # 200.00 CNY, the seeds' professional-visitor fee
+# The fee is review's edition setting, carried on PersonnelConfirmed and ReuseLocked. Only a
+# message published before the events carried it falls back to this, the fee of that time
+# (200.00 CNY, the seeds' professional-visitor fee).
+FEE_BEFORE_EVENTS_CARRIED_IT = 20000
 MAX_PEOPLE_PER_ORDER = 500
 
 
@@ -32,8 +36,12 @@ def new_order_no(now: dt.datetime) -> str:
     return "V" + now.strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(9))
 
 
-def fee_for(label: str, payer: str, edition_fee_fen: int) -> int:
-    return 0 if label in ("vip", "staff") or payer == "free" else edition_fee_fen
+def fee_for(label: str, payer: str, carried_fee_fen: int | None) -> int:
+    """What a confirmed person's payer owes: the fee the event carried; nothing for a free
+    label whatever it says."""
+    if label in ("vip", "staff") or payer == "free":
+        return 0
+    return FEE_BEFORE_EVENTS_CARRIED_IT if carried_fee_fen is None else carried_fee_fen
 
 
 def normalise_name(name: str) -> str:
@@ -189,7 +197,8 @@ def mark_paid(session: Session, emit: Emit, order: Order, payment: Payment, paye
     person_ids = order_person_ids(session, order)
     for item in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(person_ids))
                                 .order_by(PayableItem.person_id).with_for_update()):
-        item.status = "paid"
+        # one who stopped owing the fee while a transfer awaited finance gets it back
+        item.status = "refundable" if item.refundable_reason else "paid"
     emit("PaymentConfirmed", {"payment_id": payment.id, "order_id": order.id, "order_no": order.order_no,
                               "unit_id": order.unit_id, "person_ids": person_ids,
                               "amount_fen": order.amount_fen, "method": payment.method})
@@ -261,19 +270,27 @@ def receive_payment_callback(deps: BillingDeps, provider_name: str, params: dict
 
 
 # --- cancelling and expiring orders ----------------------------------------------------
+def transfer_pending(session: Session, order: Order) -> bool:
+    """A bank transfer for the order awaits finance's decision."""
+    return session.scalar(select(TransferSubmission.id).where(TransferSubmission.order_id == order.id,
+                                                              TransferSubmission.status == "submitted")) is not None
+
+
 def cancel_order(session: Session, emit: Emit, order: Order, reason: str, status: str = "cancelled") -> Order:
     """An unpaid order can be cancelled (or expires); its people can be selected again."""
     if order.status != "unpaid":
         raise Conflict("order_not_unpaid", f"the order is {order.status}", "order_no")
-    if session.scalar(select(TransferSubmission.id).where(TransferSubmission.order_id == order.id,
-                                                          TransferSubmission.status == "submitted")):
+    if transfer_pending(session, order):
         raise Conflict("transfer_pending", "a bank transfer for this order awaits finance's decision", "order_no")
     order.status = status
     person_ids = order_person_ids(session, order)
     for item in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(person_ids))
                                 .order_by(PayableItem.person_id).with_for_update()):
         if item.order_id == order.id and item.status == "in_order":
-            item.status, item.order_id = "awaiting_payment", None
+            if item.refundable_reason:  # stopped owing the fee while a transfer awaited finance
+                item.status = "cancelled"
+            else:
+                item.status, item.order_id = "awaiting_payment", None
     for payment in session.scalars(select(Payment).where(Payment.order_id == order.id, Payment.status == "initiated")):
         payment.status = "closed"  # a late callback for it is recorded, never confirmed
     emit("OrderCancelled", {"order_id": order.id, "order_no": order.order_no, "unit_id": order.unit_id,
@@ -318,5 +335,4 @@ def check_payment_deadline(method: str, deadlines: dict[str, dt.datetime], now: 
     deadline = deadlines.get(kind)
     if deadline is not None and (now or utcnow()) > deadline:
         what = "bank transfers" if kind == "transfer" else "online payments"
-        raise DeadlinePassed("deadline_passed", f"{what} closed on {deadline.isoformat(timespec='minutes')} UTC",
-                             "method")
+        raise DeadlinePassed("deadline_passed", f"{what} closed on {beijing_text(deadline)}", "method")

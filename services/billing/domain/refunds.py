@@ -17,7 +17,7 @@ from shared.errors import Conflict, DomainError, NotFound
 from shared.outbox import Emit
 
 from ..models import Invoice, Order, PayableItem, Payment, Refund
-from .orders import callback_refused, cancel_order, order_by_id, order_no_of
+from .orders import callback_refused, cancel_order, order_by_id, order_no_of, transfer_pending
 
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps
@@ -31,17 +31,24 @@ log = logging.getLogger(__name__)
 
 # --- who is refundable --------------------------------------------------------------------
 def make_refundable(session: Session, emit: Emit, item: PayableItem, reason: str) -> None:
-    """A person who will not attend: a paid fee becomes refundable; an unpaid one is
-    dropped (its unpaid order is cancelled so the others can be paid)."""
+    """A person who no longer owes the fee (will not attend, or upgraded to a free label): a
+    paid fee becomes refundable; an unpaid one is dropped (its unpaid order is cancelled so
+    the others can be paid); a delegation no longer owes it under 统付. While a bank
+    transfer for the order awaits finance, the order cannot be cancelled: the item waits
+    with its reason, and the decision settles it (refundable if the transfer is confirmed,
+    dropped if the order ends unpaid)."""
     if item.status == "paid":
         item.status, item.refundable_reason = "refundable", reason
     elif item.status == "in_order":
         order = session.get(Order, item.order_id, with_for_update=True) if item.order_id else None
         if order is not None and order.status == "unpaid":
+            if transfer_pending(session, order):
+                item.refundable_reason = reason
+                return
             cancel_order(session, emit, order, f"person {reason}")
         item.status = "cancelled"
-    elif item.status == "awaiting_payment":
-        item.status = "cancelled"
+    elif item.status in ("awaiting_payment", "delegation_billed"):
+        item.status, item.refundable_reason = "cancelled", reason
 
 
 # --- requests and decisions -----------------------------------------------------------------
@@ -58,13 +65,23 @@ def check_payee(payee: dict[str, Any] | None) -> dict[str, Any]:
     return {k: str(payee[k]).strip() for k in ("name", "account", "bank", "bank_code")}
 
 
+REFUND_UNDER_WAY = ("requested", "approved", "processing")
+
+
 def refunded_amount(session: Session, order: Order) -> int:
     return sum(session.scalars(select(Refund.amount_fen).where(Refund.order_id == order.id,
                                                                Refund.status.in_(("completed",))))) or 0
 
 
+def refund_under_way(session: Session, order: Order) -> bool:
+    """A refund of the order is asked for, approved or on its way: how much of the order
+    stays paid is not known until it completes (or is rejected, or fails)."""
+    return session.scalar(select(Refund.id).where(Refund.order_id == order.id,
+                                                  Refund.status.in_(REFUND_UNDER_WAY))) is not None
+
+
 def request_refunds(session: Session, unit_id: str, person_ids: list[str], route: str,
-                    payee: dict[str, Any] | None) -> list[Refund]:
+                    payee: dict[str, Any] | None, requested_by: str | None = None) -> list[Refund]:
     """One refund per order for the chosen refundable people (a batch may span orders).
     The people are locked: a second request for the same person finds them refunding."""
     ids = sorted(set(person_ids))
@@ -91,7 +108,7 @@ def request_refunds(session: Session, unit_id: str, person_ids: list[str], route
         refund = Refund(id=new_id(), order_id=order.id, unit_id=unit_id, person_ids=[i.person_id for i in order_items],
                         amount_fen=sum(i.fee_fen for i in order_items), route=route,
                         payee=check_payee(payee) if route == "other_account" else None, status="requested",
-                        requested_at=utcnow())
+                        requested_at=utcnow(), requested_by=requested_by)
         session.add(refund)
         for item in order_items:
             item.status = "refunding"
@@ -100,11 +117,41 @@ def request_refunds(session: Session, unit_id: str, person_ids: list[str], route
 
 
 def request_for_unit(session: Session, unit_id: str, person_ids: list[str], route: str,
-                     payee: dict[str, Any] | None) -> list[dict[str, Any]]:
+                     payee: dict[str, Any] | None, requested_by: str | None = None) -> list[dict[str, Any]]:
     """The unit's refund request, as the API shows it."""
-    refunds = request_refunds(session, unit_id, person_ids, route, payee)
+    refunds = request_refunds(session, unit_id, person_ids, route, payee, requested_by)
     session.flush()
     return [refund_view(session, r) for r in refunds]
+
+
+def request_by_finance(session: Session, person_ids: list[str], route: str, payee: dict[str, Any] | None,
+                       requested_by: str) -> list[dict[str, Any]]:
+    """Finance asks for the refunds a unit cannot ask for any more — a unit its delegation
+    deleted has no account left, yet its paid fees are refundable: one refund per order,
+    whichever units the people belong to, as the API shows them."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        raise DomainError("no_people", "choose at least one refundable person", "person_ids")
+    units = dict(session.execute(select(PayableItem.person_id, PayableItem.unit_id)
+                                 .where(PayableItem.person_id.in_(ids))).tuples().all())
+    missing = [pid for pid in ids if pid not in units]
+    if missing:
+        raise NotFound(f"payable item for person {missing[0]}", "person_ids")
+    refunds: list[Refund] = []
+    for unit_id in sorted(set(units.values())):
+        refunds += request_refunds(session, unit_id, [p for p in ids if units[p] == unit_id], route, payee,
+                                   requested_by)
+    session.flush()
+    return [refund_view(session, r) for r in refunds]
+
+
+def refundable_items(session: Session, unit_id: str | None, status: str) -> list[PayableItem]:
+    """Payable items in a status (refundable by default) for finance, one unit's or all,
+    oldest first: what finance may ask refunds for."""
+    query = select(PayableItem).where(PayableItem.status == status)
+    if unit_id is not None:
+        query = query.where(PayableItem.unit_id == unit_id)
+    return list(session.scalars(query.order_by(PayableItem.created_at, PayableItem.person_id).limit(1000)))
 
 
 def get_refund(session: Session, refund_id: str, lock: bool = True) -> Refund:
@@ -119,6 +166,7 @@ def refund_view(session: Session, refund: Refund, order_no: str | None = None) -
     return {"id": refund.id, "order_no": order_no or order_no_of(session, refund.order_id),
             "person_ids": refund.person_ids, "amount_fen": refund.amount_fen, "route": refund.route,
             "status": refund.status, "failure": refund.failure, "requested_at": refund.requested_at,
+            "requested_by": refund.requested_by,
             "completed_at": refund.completed_at}
 
 

@@ -18,17 +18,21 @@ if TYPE_CHECKING:
     from ..bootstrap import CredentialsDeps, Rpc
 
 POLICE_ANSWER_EXCHANGE = "police.events"
+LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}  # an upgrade only goes up
 
 
 # --- who needs a check ----------------------------------------------------------------------
 def record_holder(session: Session, person: dict[str, Any], reuse_no: str | None = None) -> Holder:
-    """What review confirmed of a person: label, payer, delegation, and a reuse request if any."""
+    """What review confirmed of a person: label, payer, delegation, and a reuse request if any.
+    An upgrade heard first (the events come on different queues) is not undone by the older
+    confirmation."""
     holder = session.get(Holder, person["person_id"], with_for_update=True)
     if holder is None:
         holder = Holder(person_id=person["person_id"], unit_id=person["unit_id"], cancelled=False)
         session.add(holder)
     holder.delegation_id = person.get("delegation_id", holder.delegation_id)
-    holder.label, holder.payer = person["label"], person["payer"]
+    if holder.label is None or LABEL_RANK[holder.label] <= LABEL_RANK[person["label"]]:
+        holder.label, holder.payer = person["label"], person["payer"]
     if reuse_no:
         holder.reuse_credential_no = reuse_no
     session.flush()

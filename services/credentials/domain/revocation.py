@@ -15,7 +15,7 @@ from shared.outbox import Emit
 
 from .. import cards
 from ..models import Credential, Holder
-from . import production
+from . import checks, production
 
 if TYPE_CHECKING:
     from ..bootstrap import Rpc
@@ -32,14 +32,27 @@ def current_credential(session: Session, person_id: str) -> Credential | None:
                                                    Credential.status != "revoked").with_for_update())
 
 
-def upgrade(session: Session, emit: Emit, rpc: Rpc, person_id: str, to_label: str, edition: str) -> None:
-    """An upgrade revokes the old credential and issues a new one with the new label."""
+def upgrade(session: Session, emit: Emit, rpc: Rpc, person_id: str, unit_id: str, to_label: str,
+            edition: str) -> None:
+    """An upgrade makes the person free (staff or VIP). One who was never checked — still
+    awaiting payment, which will now never come — goes to the police check; a card waiting
+    for production is made with the new label; a produced card is revoked and a new one
+    issued with the new label."""
     holder = session.get(Holder, person_id, with_for_update=True)
-    if holder is not None:
-        holder.label = to_label
-        holder.reuse_credential_no = None  # a new card: a new number
+    if holder is None:  # heard before the confirmation
+        holder = Holder(person_id=person_id, unit_id=unit_id, cancelled=False)
+        session.add(holder)
+    holder.label, holder.payer = to_label, "free"
+    holder.reuse_credential_no = None  # a new card: a new number
+    session.flush()
+    if holder.cancelled:
+        return
+    checks.request_check(session, emit, rpc, person_id, unit_id)  # a no-op once a check exists
     current = current_credential(session, person_id)
     if current is None or current.label == to_label:
+        return
+    if current.status == "queued":  # nothing printed yet: the card is made with the new label
+        current.label, current.card = to_label, {**current.card, "label": to_label}
         return
     revoke(emit, current, f"upgraded to {to_label}")
     production.queue_credential(session, emit, rpc, person_id, edition)

@@ -16,7 +16,7 @@ LANG_COOKIE = "portal_lang"
 def home() -> str:
     settings = portal().settings
     return render_template("public/home.html", days=settings.fair_day_list, deadlines=settings.deadlines,
-                           fee_fen=settings.fee_fen, today=dt.date.today())
+                           fee_fen=portal().edition_fee(), today=dt.date.today())
 
 
 @bp.get("/help")

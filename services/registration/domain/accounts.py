@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
@@ -45,17 +47,23 @@ def check_sign_up(data: dict[str, Any]) -> None:
     check_password_policy(data["password"])
 
 
+def delegation_by_code(session: Session, recommendation_code: str | None) -> DelegationView | None:
+    """The active delegation a recommendation code names (None without a code)."""
+    if not recommendation_code:
+        return None
+    by_code = session.scalar(select(DelegationView).where(
+        DelegationView.recommendation_code == recommendation_code, DelegationView.active.is_(True)))
+    if by_code is None:
+        raise DomainError("unknown_recommendation_code", "no delegation has this recommendation code",
+                          "recommendation_code")
+    return by_code
+
+
 def choose_delegation(session: Session, region: str, delegation_id: str | None,
                       recommendation_code: str | None) -> str | None:
     """Every domestic unit joins exactly one (sub-)delegation from the list review
     publishes. Industry delegations admit units only through their recommendation code."""
-    by_code = None
-    if recommendation_code:
-        by_code = session.scalar(select(DelegationView).where(
-            DelegationView.recommendation_code == recommendation_code, DelegationView.active.is_(True)))
-        if by_code is None:
-            raise DomainError("unknown_recommendation_code", "no delegation has this recommendation code",
-                           "recommendation_code")
+    by_code = delegation_by_code(session, recommendation_code)
     if delegation_id is None:
         if region == "mainland":
             raise DomainError("delegation_required", "choose your (sub-)delegation", "delegation_id")
@@ -76,19 +84,37 @@ def _new_referral_code(session: Session) -> str:
             return code
 
 
-def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, unit_id: str | None = None) -> Unit:
-    uscc = data["uscc"]
-    check_sign_up(data)
-    if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == uscc)):
+def check_new_unit(session: Session, data: dict[str, Any], edition: str,
+                   delegation_from_claim: bool = False) -> tuple[str | None, Unit | None]:
+    """Registration's own checks of a sign-up, answered before anything is spent (an SMS
+    code, a CIFTIS invitation code): the USCC is free in the edition, the (sub-)delegation
+    and recommendation code are known — unless an invitation code will decide the
+    delegation — and the referral code is. Returns the delegation and the referring unit."""
+    if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == data["uscc"])):
         raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
-    delegation_id = choose_delegation(session, data["region"], data.get("delegation_id"),
-                                      data.get("recommendation_code"))
+    if delegation_from_claim:
+        delegation_by_code(session, data.get("recommendation_code"))
+        delegation_id = None
+    else:
+        delegation_id = choose_delegation(session, data["region"], data.get("delegation_id"),
+                                          data.get("recommendation_code"))
     referrer = None
     if data.get("referral_code"):
         referrer = session.scalar(select(Unit).where(Unit.referral_code == data["referral_code"],
                                                      Unit.edition == edition))
         if referrer is None:
             raise DomainError("unknown_referral_code", "this referral link is not valid", "referral_code")
+    return delegation_id, referrer
+
+
+def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, unit_id: str | None = None,
+            delegation_from_claim: Callable[[Unit], str] | None = None) -> Unit:
+    """The unit's account. With `delegation_from_claim` (a CIFTIS invitation code, claimed in
+    review), the claim is made last: once the unit's row holds the edition's USCC and
+    nothing of registration's own can refuse any more; it answers the delegation."""
+    uscc = data["uscc"]
+    check_sign_up(data)
+    delegation_id, referrer = check_new_unit(session, data, edition, delegation_from_claim is not None)
     unit = Unit(
         id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
         password_hash=hash_password(data["password"]), name=data["name"],
@@ -98,8 +124,15 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
         contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
         info={}, status="draft", token_version=0, created_at=utcnow(),
     )
-    session.add(unit)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(unit)
+            session.flush()  # a concurrent sign-up with the same USCC waits here, then fails
+    except IntegrityError:
+        raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc") from None
+    if delegation_from_claim is not None:
+        unit.delegation_id = choose_delegation(session, data["region"], delegation_from_claim(unit),
+                                               data.get("recommendation_code"))
     emit("UnitRegistered", {"unit_id": unit.id, "edition": edition, "delegation_id": unit.delegation_id,
                             "visitor_kind": unit.visitor_kind, "region": unit.region,
                             "category": unit.category, "referrer_unit_id": unit.referred_by_unit_id})

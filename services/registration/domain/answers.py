@@ -42,3 +42,9 @@ def person_unit(session: Session, person_id: str) -> str | None:
     """The unit a person belongs to (ids only)."""
     person = session.get(Person, person_id)
     return person.unit_id if person else None
+
+
+def person_name(session: Session, person_id: str) -> str | None:
+    """A person's name, for a message to their own unit's contact (never on an event)."""
+    person = session.get(Person, person_id)
+    return person.name if person else None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import DeadlinePassed
 from shared.outbox import Emit
+from shared.times import beijing_text, parse_moment
 
 from ..models import Person, ReminderSent, Unit
 
@@ -19,19 +20,21 @@ class Configuration(Protocol):
 
 
 def deadlines(settings: Configuration) -> dict[str, dt.datetime]:
-    """Configured edition deadlines (UTC): REGISTRATION_DEADLINE and PAYMENT_DEADLINE (ISO)."""
+    """Configured edition deadlines, as naive UTC: REGISTRATION_DEADLINE and PAYMENT_DEADLINE
+    (ISO 8601; an offset such as +08:00 is converted, a moment without one is UTC)."""
     found = {}
     for kind, name in (("submission", "REGISTRATION_DEADLINE"), ("payment", "PAYMENT_DEADLINE")):
         value = settings.get(name)
         if value:
-            found[kind] = dt.datetime.fromisoformat(value).replace(tzinfo=None)
+            found[kind] = parse_moment(value)
     return found
 
 
 def check_registration_open(deadline: dt.datetime | None, now: dt.datetime | None = None) -> None:
-    """Sign-up, personnel and submission close at the registration deadline."""
+    """Sign-up, personnel (new, carried over or reused) and submission close at the
+    registration deadline."""
     if deadline is not None and (now or utcnow()) > deadline:
-        raise DeadlinePassed("deadline_passed", f"registration closed on {deadline.isoformat(timespec='minutes')} UTC")
+        raise DeadlinePassed("deadline_passed", f"registration closed on {beijing_text(deadline)}")
 
 
 def reminder_days(settings: Configuration) -> list[int]:

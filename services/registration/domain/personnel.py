@@ -120,7 +120,11 @@ def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt
 def update_person(session: Session, unit: Unit, person: Person, changes: dict[str, Any], days: list[dt.date],
                   cipher: FieldCipher) -> Person:
     """Saved records stay editable; submitted ones are locked. Entry dates may still
-    change until the person is in an order (billing refuses them after that)."""
+    change until the person is in an order (billing refuses them after that) — never for a
+    reused credential (证件复用), whose card, entry dates included, stays as it was."""
+    if person.reuse_credential_no and "entry_dates" in changes and \
+            sorted(d.isoformat() for d in changes["entry_dates"]) != sorted(person.entry_dates or []):
+        raise Conflict("reused_card_unchanged", "a reused credential keeps the entry dates printed on it", "entry_dates")
     if person.status != "saved":
         if set(changes) == {"entry_dates"} and person.status in ("submitted", "awaiting_confirmation",
                                                                   "awaiting_payment") and not person.order_no:
@@ -226,6 +230,9 @@ def personnel_page(session: Session, unit_id: str, filters: dict[str, Any], ciph
     items = session.scalars(query.order_by(Person.created_at, Person.id).offset((page - 1) * per_page)
                             .limit(per_page)).all()
     return {"items": list(items), "total": total, "page": page, "per_page": per_page}
+
+
+LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}  # an upgrade only goes up
 
 
 PERSON_STATUS_RANK = {

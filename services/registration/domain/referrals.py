@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from shared.db import new_id, utcnow
 
 from ..models import Person, PointsEntry, Unit
+from .links import sign_up_link
 
 
 REGISTRATION_POINTS = 5
@@ -53,5 +54,5 @@ def points(session: Session, unit_id: str) -> dict[str, Any]:
 def referral(session: Session, unit: Unit, public_base_url: str) -> dict[str, Any]:
     """The unit's referral link: approved invited units earn its approved people points."""
     invited = session.scalar(select(func.count()).select_from(Unit).where(Unit.referred_by_unit_id == unit.id))
-    return {"code": unit.referral_code, "link": f"{public_base_url}/register?ref={unit.referral_code}",
+    return {"code": unit.referral_code, "link": sign_up_link(public_base_url, ref=unit.referral_code),
             "invited_units": invited or 0}

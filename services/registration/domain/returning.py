@@ -18,6 +18,7 @@ from shared.passwords import hash_password, password_matches
 from shared.validators import is_valid_uscc
 
 from ..models import Person, PreviousPerson, PreviousUnit, Unit
+from .links import sign_up_link
 from .personnel import add_person, identity_columns, validate_entry_dates
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def send_invitations(deps: RegistrationDeps, edition: str) -> dict[str, int]:
     for prev_id, email, name, token in invited:
         try:
             deps.emails.send(email, "registration_invitation", "zh", {
-                "unit_name": name, "link": f"{deps.settings.public_base_url}/register?invitation={token}"})
+                "unit_name": name, "link": sign_up_link(deps.settings.public_base_url, invitation=token)})
         except Exception:
             failed += 1
             with deps.uow() as (s, _):

@@ -71,10 +71,11 @@ def issue_sms_code(session: Session, cipher: FieldCipher, phone: str, purpose: s
 
 
 def check_sms_code(session: Session, cipher: FieldCipher, phone: str, purpose: str, code: str | None,
-                   now: dt.datetime | None = None) -> DomainError | None:
-    """None when `code` is the phone's current code for `purpose` (it is then used up);
-    otherwise the error to answer. Wrong tries are counted (the caller commits before it
-    answers the error) and void the code after SMS_MAX_TRIES."""
+                   now: dt.datetime | None = None, consume: bool = True) -> DomainError | None:
+    """None when `code` is the phone's current code for `purpose` (it is then used up,
+    unless `consume` is false: the caller uses it up later, in the transaction of what it
+    was asked for); otherwise the error to answer. Wrong tries are counted (the caller
+    commits before it answers the error) and void the code after SMS_MAX_TRIES."""
     now = now or utcnow()
     row = session.scalar(select(SmsCode).where(
         SmsCode.phone_hash == cipher.lookup_hash(phone), SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
@@ -86,7 +87,8 @@ def check_sms_code(session: Session, cipher: FieldCipher, phone: str, purpose: s
         if row.attempts >= SMS_MAX_TRIES:
             return DomainError("sms_code_voided", "too many wrong codes; ask for a new one", "sms_code")
         return DomainError("sms_code_wrong", "the code is not right", "sms_code")
-    row.used_at = now
+    if consume:
+        row.used_at = now
     return None
 
 
@@ -108,10 +110,20 @@ def send_code(deps: RegistrationDeps, target: str, purpose: str, client_ip: str 
         raise unavailable from exc
 
 
-def verify_code(deps: RegistrationDeps, target: str, purpose: str, code: str | None) -> None:
+def verify_code(deps: RegistrationDeps, target: str, purpose: str, code: str | None, consume: bool = True) -> None:
     """Check a code in its own transaction, so that wrong tries count even though the
-    request then fails."""
+    request then fails. With `consume` false a right code stays unused (`use_code` uses it
+    up with the effect it was asked for, so that a request failing afterwards spends it not)."""
     with deps.uow() as (s, _):
-        error = check_sms_code(s, deps.cipher, target, purpose, code)
+        error = check_sms_code(s, deps.cipher, target, purpose, code, consume=consume)
+    if error is not None:
+        raise error
+
+
+def use_code(session: Session, cipher: FieldCipher, target: str, purpose: str, code: str | None) -> None:
+    """Use up a code checked before (`verify_code(..., consume=False)`) in the caller's
+    transaction: with its effect, or not at all. The code's row is locked: of two requests
+    with one code, one gets it."""
+    error = check_sms_code(session, cipher, target, purpose, code)
     if error is not None:
         raise error

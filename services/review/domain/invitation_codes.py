@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -44,16 +44,34 @@ def list_invitation_codes(session: Session, actor: Actor, delegation_id: str,
     return list(session.scalars(query.order_by(InvitationCode.created_at, InvitationCode.code)))
 
 
-def claim_invitation_code(session: Session, code: str, unit_id: str, unit_name: str) -> InvitationCode:
+def claim_invitation_code(session: Session, code: str, unit_id: str, unit_name: str,
+                          uscc: str | None = None) -> InvitationCode:
     """Single use, even when two enterprises sign up at the same moment: the guarded
-    UPDATE lets exactly one of them through."""
+    UPDATE lets exactly one of them through. The enterprise (its USCC) that claimed it may
+    claim it again: registration claims last in a sign-up, so a second claim is that
+    enterprise's retry after a sign-up whose answer was lost (the code then names the unit
+    that was finally created)."""
+    free: ColumnElement[bool] = InvitationCode.used_by_unit_id.is_(None)
+    if uscc:
+        free = or_(free, InvitationCode.used_by_uscc == uscc)
     # a DML statement executes to a CursorResult (rowcount); the typing says only Result
     result = cast(CursorResult[Any], session.execute(
-        update(InvitationCode).where(InvitationCode.code == code, InvitationCode.used_by_unit_id.is_(None))
-        .values(used_by_unit_id=unit_id, used_by_name=unit_name, used_at=utcnow())))
+        update(InvitationCode).where(InvitationCode.code == code, free)
+        .values(used_by_unit_id=unit_id, used_by_name=unit_name, used_by_uscc=uscc, used_at=utcnow())))
     row = session.get(InvitationCode, code, populate_existing=True)
     if row is None:
         raise DomainError("unknown_invitation_code", "no such invitation code", "invitation_code")
     if result.rowcount == 1 or row.used_by_unit_id == unit_id:  # claimed now, or by this unit before
         return row
     raise Conflict("invitation_code_used", "this invitation code has already been used", "invitation_code")
+
+
+def claim_answer(session: Session, code: str, unit_id: str, unit_name: str, uscc: str | None = None) -> dict[str, Any]:
+    """The claim as registration is answered over RPC: {"ok": true, "delegation_id"} or the
+    refusal to show (`conflict` tells registration whether to answer it as a Conflict)."""
+    try:
+        with session.begin_nested():
+            row = claim_invitation_code(session, code, unit_id, unit_name, uscc)
+            return {"ok": True, "delegation_id": row.delegation_id}
+    except DomainError as err:
+        return {"ok": False, **err.to_dict(), "conflict": isinstance(err, Conflict)}

@@ -15,6 +15,7 @@ from shared.errors import Conflict, DeadlinePassed, DomainError, Forbidden, NotF
 from shared.outbox import Emit
 from shared.passwords import hash_password, password_matches
 from shared.revocation import record_revocation
+from shared.times import beijing_text, naive_utc
 
 from ..models import Admin, AuditEntry, Delegation, EditionSettings, TokenRevocation
 
@@ -62,8 +63,7 @@ def announce_delegation(emit: Emit, d: Delegation) -> None:
                                "active": bool(d.active)})
 
 
-def seed_defaults(session: Session, emit: Emit, admin_password: str | None = None,
-                  edition: str = "CIIE-2026") -> None:
+def seed_defaults(session: Session, emit: Emit, edition: str, admin_password: str | None = None) -> None:
     """Idempotent: the Guangdong delegation with its 26 members and targets, the Fujian
     delegation with its recommendation code (announced to registration), the edition's
     settings and, if a password is given, an organising-committee admin `admin`."""
@@ -220,19 +220,21 @@ def settings_for(session: Session, edition: str) -> EditionSettings:
 
 
 def update_settings(session: Session, actor: Actor, edition: str, changes: dict[str, Any]) -> EditionSettings:
-    """Edition deadlines (stored as naive UTC) for review, labelling and locking, and the fee."""
+    """Edition deadlines (stored as naive UTC: a moment given with an offset is converted, one
+    without is UTC) for review, labelling and locking, the fee, and the retention period."""
     settings = settings_for(session, edition)
+    changes = {k: naive_utc(v) if isinstance(v, dt.datetime) else v for k, v in changes.items()}
     retained_until = changes.get("personal_data_retained_until")
     if "personal_data_retained_until" in changes:
         if settings.personal_data_purged_at is not None:
             raise Conflict("personal_data_purged", "the edition's personal data has already been erased",
                            "personal_data_retained_until")
-        if retained_until is not None and retained_until.replace(tzinfo=None) <= utcnow() + dt.timedelta(days=1):
+        if retained_until is not None and retained_until <= utcnow() + dt.timedelta(days=1):
             raise DomainError("retention_too_short", "keep personal data at least until tomorrow; erasing cannot "
                               "be undone", "personal_data_retained_until")
     before = {k: str(getattr(settings, k)) for k in changes}
     for key, value in changes.items():
-        setattr(settings, key, value.replace(tzinfo=None) if hasattr(value, "tzinfo") and value.tzinfo else value)
+        setattr(settings, key, value)
     audit(session, actor, "settings.update", "edition", edition, None, before,
           {k: str(v) for k, v in changes.items()})
     return settings
@@ -240,7 +242,7 @@ def update_settings(session: Session, actor: Actor, edition: str, changes: dict[
 
 def check_deadline(deadline: dt.datetime | None, what: str, now: dt.datetime | None = None) -> None:
     if deadline is not None and (now or utcnow()) > deadline:
-        raise DeadlinePassed("deadline_passed", f"{what} closed on {deadline.isoformat(timespec='minutes')} UTC")
+        raise DeadlinePassed("deadline_passed", f"{what} closed on {beijing_text(deadline)}")
 
 
 def end_admin_sessions(session: Session, emit: Emit, admin: Admin, reason: str) -> None:

@@ -36,10 +36,22 @@ def confirmation_for(requested_label: str, delegation: Delegation | None) -> tup
     return None
 
 
-def _confirm(emit: Emit, review: UnitReview, person: ReviewPerson, label: str, payer: str) -> None:
+def fee_owed(session: Session, review: UnitReview, label: str, payer: str) -> int:
+    """What a confirmed person's payer owes: the edition's fee — review's setting is its one
+    source, carried to billing on the events that create payables — and nothing for a
+    free label."""
+    if payer == "free" or label in ("vip", "staff"):
+        return 0
+    return settings_for(session, review.edition or "").fee_fen
+
+
+def _confirm(session: Session, emit: Emit, review: UnitReview, person: ReviewPerson, label: str, payer: str) -> None:
+    # a delegation-paid person owes what was spent from the delegation's budget for them
+    fee = person.fee_fen if payer == "delegation" else fee_owed(session, review, label, payer)
     person.label, person.payer, person.status, person.confirmed_at = label, payer, "confirmed", utcnow()
     emit("PersonnelConfirmed", {"person_id": person.person_id, "unit_id": person.unit_id,
-                                "delegation_id": review.delegation_id, "label": label, "payer": payer})
+                                "delegation_id": review.delegation_id, "label": label, "payer": payer,
+                                "fee_fen": fee})
 
 
 def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> None:
@@ -53,7 +65,7 @@ def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> No
         person.status = "awaiting_confirmation"
         decision = confirmation_for(person.requested_label, delegation)
         if decision:
-            _confirm(emit, review, person, *decision)
+            _confirm(session, emit, review, person, *decision)
 
 
 def people_in_scope(session: Session, person_ids: list[str], actor: Actor,
@@ -106,7 +118,7 @@ def confirm_payer(session: Session, emit: Emit, person_ids: list[str], delegatio
             fee = settings_for(session, review.edition or "").fee_fen
             spend(session, top, fee)
             person.fee_fen = fee
-        _confirm(emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
+        _confirm(session, emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
         audit(session, actor, "person.confirm_delegation_pays" if delegation_pays else "person.cancel_delegation_pays",
               "person", person.person_id, review.delegation_id, {"status": "awaiting_confirmation"},
               {"label": "visitor", "payer": person.payer})
@@ -197,15 +209,23 @@ def free_quota(session: Session, review: UnitReview, label: str) -> None:
                     .values({column: column - 1}))
 
 
-def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
-    """Give back what a person held: quota for a free label, centralised-payment budget."""
-    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
-        free_quota(session, review, person.label)
-    if person.status in ("confirmed", "locked") and person.payer == "delegation" and person.fee_fen:
+def give_back_budget(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+    """The fee spent from the delegation's centralised budget for a person it no longer pays
+    for (cancelled, or upgraded to a free label) goes back to the budget."""
+    if person.payer == "delegation" and person.fee_fen:
         top = top_delegation(session, review.delegation_id)
         if top is not None:
             locked = _locked_delegation(session, top.id)
             locked.centralised_spent_fen = max(0, locked.centralised_spent_fen - person.fee_fen)
+        person.fee_fen = 0
+
+
+def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+    """Give back what a person held: quota for a free label, centralised-payment budget."""
+    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
+        free_quota(session, review, person.label)
+    if person.status in ("confirmed", "locked"):
+        give_back_budget(session, review, person)
 
 
 def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str, actor: Actor,
@@ -219,10 +239,10 @@ def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str,
             person.requested_label = "visitor"
             decision = confirmation_for("visitor", top_delegation(session, review.delegation_id))
             if decision:
-                _confirm(emit, review, person, *decision)
+                _confirm(session, emit, review, person, *decision)
         else:
             use_quota(session, review, label)
-            _confirm(emit, review, person, label, "free")
+            _confirm(session, emit, review, person, label, "free")
         audit(session, actor, "person.label", "person", person.person_id, review.delegation_id,
               {"requested_label": person.requested_label}, {"label": label})
     return [p for p, _ in rows]
@@ -230,7 +250,10 @@ def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str,
 
 def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: Actor,
             now: dt.datetime | None = None) -> ReviewPerson:
-    """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota."""
+    """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota. The new
+    label is free: a delegation that paid for the person gets its budget back, billing drops
+    or refunds the fee, registration moves an unpaid person on to the police check and
+    credentials checks them (or reissues the card of one already produced)."""
     [(person, review)] = people_in_scope(session, [person_id], actor, ("confirmed", "locked"))
     check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
     if person.reused_label == "vip":
@@ -240,7 +263,8 @@ def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: 
     use_quota(session, review, to_label)
     if person.label in ("vip", "staff"):
         free_quota(session, review, person.label)
-    before = {"label": person.label, "payer": person.payer}
+    before = {"label": person.label, "payer": person.payer, "fee_fen": person.fee_fen}
+    give_back_budget(session, review, person)
     emit("PersonnelUpgraded", {"person_id": person.person_id, "unit_id": person.unit_id,
                                "from_label": person.label, "to_label": to_label})
     person.label, person.payer = to_label, "free"
@@ -331,7 +355,8 @@ def lock_reuse(session: Session, emit: Emit, person_ids: list[str], actor: Actor
         payer = "free" if label in ("vip", "staff") else "unit"
         person.label, person.payer, person.status, person.confirmed_at = label, payer, "locked", utcnow()
         emit("ReuseLocked", {"person_id": person.person_id, "unit_id": person.unit_id, "label": label,
-                             "payer": payer, "previous_credential_no": person.previous_credential_no})
+                             "payer": payer, "previous_credential_no": person.previous_credential_no,
+                             "fee_fen": fee_owed(session, review, label, payer)})
         audit(session, actor, "person.lock_reuse", "person", person.person_id, review.delegation_id,
               {"status": "pending_lock"}, {"status": "locked", "label": label})
     return [p for p, _ in rows]

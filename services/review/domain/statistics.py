@@ -15,41 +15,82 @@ from ..models import Delegation, ReviewPerson, UnitReview
 from .organisations import Actor, in_scope, subtree
 
 
+Counts = dict[str, int]
+
+
+def _add(into: Counts, counts: Counts) -> None:
+    for status, count in counts.items():
+        into[status] = into.get(status, 0) + count
+
+
+def counted_in(delegation: Delegation, known: set[str]) -> str | None:
+    """Where a delegation's figures roll up: an industry delegation's into the local
+    delegation it names (its units are reviewed by it but counted there), any other's into
+    its parent."""
+    if delegation.industry and delegation.rollup_delegation_id in known:
+        return delegation.rollup_delegation_id
+    return delegation.parent_id
+
+
+def rolled_up(delegations: list[Delegation], own: dict[str | None, Counts]) -> dict[str, Counts]:
+    """Each delegation's own counts plus everything that rolls up into it, all the way down
+    (a delegation its sub-delegations', those their industry delegations', …)."""
+    known = {d.id for d in delegations}
+    below: dict[str, list[str]] = {}
+    for d in delegations:
+        parent = counted_in(d, known)
+        if parent is not None and parent in known:
+            below.setdefault(parent, []).append(d.id)
+    totals: dict[str, Counts] = {}
+
+    def total(delegation_id: str, path: frozenset[str]) -> Counts:
+        if delegation_id not in totals:
+            counts = dict(own.get(delegation_id, {}))
+            for child in below.get(delegation_id, []):
+                if child not in path:  # a misconfigured loop is counted once, never forever
+                    _add(counts, total(child, path | {child}))
+            totals[delegation_id] = counts
+        return totals[delegation_id]
+
+    for d in delegations:
+        total(d.id, frozenset({d.id}))
+    return totals
+
+
 def statistics(session: Session, actor: Actor, root_id: str | None = None) -> list[dict[str, Any]]:
-    """Per (sub-)delegation: its target, units by status and people by status. Industry
-    delegations count towards the local delegation they roll up to."""
+    """Per (sub-)delegation in the actor's part of the tree: its target, and its units and
+    people by status — its own and all that roll up into it (a delegation counts its
+    sub-delegations'; an industry delegation's figures count in its own row and in the
+    local delegation they roll up to)."""
     root = root_id or actor.delegation_id
     if root is not None and not in_scope(session, root, actor.delegation_id):
         raise NotFound("delegation", "delegation_id")
     delegations = list(session.scalars(select(Delegation).order_by(Delegation.id)))
-    if root is not None:
-        ids = subtree(session, root)
-        delegations = [d for d in delegations if d.id in ids]
-    # units and people of no delegation are counted under None, which no row shows
-    rollup: dict[str | None, str | None] = {
-        d.id: d.rollup_delegation_id for d in session.scalars(select(Delegation).where(Delegation.industry))}
-    units: dict[str | None, dict[str, int]] = {}
+    shown = subtree(session, root) if root is not None else {d.id for d in delegations}
+    # units and people of no (known) delegation are counted under None, which no row shows
+    own_units: dict[str | None, Counts] = {}
     for delegation_id, status, count in session.execute(
             select(UnitReview.delegation_id, UnitReview.status, func.count()).where(
                 UnitReview.status.not_in(("not_submitted", "deleted"))).group_by(UnitReview.delegation_id,
                                                                                  UnitReview.status)):
-        key = rollup.get(delegation_id) or delegation_id
-        units.setdefault(key, {})[status] = units.get(key, {}).get(status, 0) + count
-    people: dict[str | None, dict[str, int]] = {}
+        _add(own_units.setdefault(delegation_id, {}), {status: count})
+    own_people: dict[str | None, Counts] = {}
     for delegation_id, status, count in session.execute(
             select(UnitReview.delegation_id, ReviewPerson.status, func.count())
             .join(UnitReview, UnitReview.unit_id == ReviewPerson.unit_id)
             .where(ReviewPerson.status != "deleted").group_by(UnitReview.delegation_id, ReviewPerson.status)):
-        key = rollup.get(delegation_id) or delegation_id
-        people.setdefault(key, {})[status] = people.get(key, {}).get(status, 0) + count
+        _add(own_people.setdefault(delegation_id, {}), {status: count})
+    units, people = rolled_up(delegations, own_units), rolled_up(delegations, own_people)
+    known = {d.id for d in delegations}
     rows = []
     for d in delegations:
-        if d.industry and d.rollup_delegation_id:
-            continue  # counted in its local delegation
-        u = units.get(d.id, {})
-        rows.append({"delegation_id": d.id, "name": d.name, "parent_id": d.parent_id, "target": d.target,
+        if d.id not in shown:
+            continue
+        u, p = units.get(d.id, {}), people.get(d.id, {})
+        rows.append({"delegation_id": d.id, "name": d.name, "parent_id": d.parent_id, "industry": bool(d.industry),
+                     "rolls_up_to": counted_in(d, known) if d.industry else None, "target": d.target,
                      "units": sum(u.values()), "units_by_status": u, "approved_units": u.get("approved", 0),
-                     "people": sum(people.get(d.id, {}).values()), "people_by_status": people.get(d.id, {}),
+                     "people": sum(p.values()), "people_by_status": p,
                      "completion": round(u.get("approved", 0) / d.target, 4) if d.target else None})
     return rows
 
