@@ -42,19 +42,19 @@ from collections.abc import Iterable, Mapping
 
 from kombu import Exchange, Queue
 
-from shared.broker import producer_users
+from shared.broker import DEFAULT_RETRY_DELAYS_MS, producer_users
 from shared.config import SERVICES
 from shared.events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE
-from shared.topology import (DEAD_LETTER_EXCHANGE, REQUEUE_EXCHANGE, RPC_CALLERS, RPC_EXCHANGE, SUBSCRIPTIONS,
-                             declarations, handler_queue_name, producers)
+from shared.topology import (DEAD_LETTER_EXCHANGE, POLICE_DEAD_LETTERS, QUEUE_TYPES, REQUEUE_EXCHANGE, RPC_CALLERS,
+                             RPC_EXCHANGE, SUBSCRIPTIONS, dead_letter_queue_name, declarations, handler_queue_name,
+                             producers)
 
 VHOST = "accr"
 POLICE = "police"
 ROLES = (*SERVICES, POLICE)
 DEFAULT_USERS: dict[str, str] = {**{s: f"accr-{s}" for s in SERVICES}, POLICE: "police"}
 MONITORING = "monitoring"  # the role of an autoscaler's user (its password: AMQP_PASSWORD_MONITORING)
-QUEUE_TYPES = ("classic", "quorum")
-PRODUCTION_RETRY_DELAYS_MS = (1000, 5000, 30000)  # the default of RETRY_DELAYS_MS
+PRODUCTION_RETRY_DELAYS_MS = DEFAULT_RETRY_DELAYS_MS  # the default of RETRY_DELAYS_MS
 MIN_PASSWORD_LENGTH = 16
 # nameko names RPC reply queues rpc.reply-<service>-<uuid> (standalone proxies, as in the
 # API processes, use "standalone_rpc_proxy") and routes replies by the uuid.
@@ -95,17 +95,19 @@ def service_permissions(service: str, user: str, vhost: str) -> tuple[dict, list
     """The (configure, write, read) permission and the topic permissions of a service's user."""
     handler_queues = [handler_queue_name(service, t) for t in SUBSCRIPTIONS[service]]
     answers_rpc, calls = service in RPC_CALLERS, rpc_calls_by(service)
-    own_queues = [_literal(q) for q in handler_queues]
+    own_queues = [_literal(q) for q in handler_queues] + [_literal(dead_letter_queue_name(service))]
     if answers_rpc:
         own_queues.append(_literal(f"rpc-{service}"))
     if calls:
         own_queues.append(rf"rpc\.reply-({_literal(service)}|{STANDALONE_RPC_PROXY})-{UUID_RE}")
     consumed_from = sorted({LATEST[t].producer for t in SUBSCRIPTIONS[service]})
     produced = produced_events(service)
-    write = [r"accr\.retry\.[0-9]+ms", _literal(DEAD_LETTER_EXCHANGE), *own_queues]
+    # retries, dead letters, and replays of its own dead letters (the requeue exchange routes by
+    # queue name; a message another service puts in someone's queue is refused by the consumer)
+    write = [r"accr\.retry\.[0-9]+ms", _literal(DEAD_LETTER_EXCHANGE), _literal(REQUEUE_EXCHANGE), *own_queues]
     if produced:
         write.append(_literal(f"{service}.events"))
-    read = [_literal(f"{p}.events") for p in consumed_from] + own_queues
+    read = [_literal(f"{p}.events") for p in consumed_from] + own_queues + [_literal(DEAD_LETTER_EXCHANGE)]
     if handler_queues:
         read.append(_literal(REQUEUE_EXCHANGE))
     if answers_rpc or calls:
@@ -161,7 +163,7 @@ def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
     if monitoring_user is not None and monitoring_user in users.values():
         raise ValueError(f"the monitoring user {monitoring_user!r} is already a service's or the police's")
     exchanges, queues, bindings = {}, {}, []
-    for item in declarations(retry_delays_ms):
+    for item in declarations(retry_delays_ms, queue_type or "classic"):
         if isinstance(item, Exchange):
             exchanges[item.name] = {"name": item.name, "vhost": vhost, "type": item.type, "durable": True,
                                     "auto_delete": False, "internal": False, "arguments": {}}
@@ -200,7 +202,8 @@ def definitions(vhost: str = VHOST, users: Mapping[str, str] | None = None,
         "topic_permissions": topic_permissions,
         "policies": [{"vhost": vhost, "name": "police-requests-dead-letters",
                       "pattern": _any_of([POLICE_REQUEST_QUEUE]), "apply-to": "queues", "priority": 10,
-                      "definition": {"dead-letter-exchange": DEAD_LETTER_EXCHANGE}}],
+                      "definition": {"dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                                     "dead-letter-routing-key": POLICE_DEAD_LETTERS}}],
         "exchanges": sorted(exchanges.values(), key=lambda e: e["name"]),
         "queues": sorted(queues.values(), key=lambda q: q["name"]),
         "bindings": sorted(bindings, key=lambda b: (b["source"], b["destination"], b["routing_key"])),

@@ -15,9 +15,20 @@ from .topology import declarations, producers, service_declarations
 log = logging.getLogger(__name__)
 
 
+# A failed handler is tried again after 30 s, 2, 10 and 30 minutes (each shortened by up to a
+# quarter, at random), then dead-lettered: a service restarting or a database failing over
+# is outlasted, and a message that always fails stops costing anything within the hour.
+DEFAULT_RETRY_DELAYS_MS = (30_000, 120_000, 600_000, 1_800_000)
+
+
 def retry_delays_ms() -> tuple[int, ...]:
-    raw = env("RETRY_DELAYS_MS", "1000,5000,30000")
-    return tuple(int(x) for x in raw.split(",") if x.strip())
+    raw = env("RETRY_DELAYS_MS")
+    if not raw:
+        return DEFAULT_RETRY_DELAYS_MS
+    delays = tuple(int(x) for x in raw.split(",") if x.strip())
+    if not delays or any(d <= 0 for d in delays):
+        raise ValueError(f"RETRY_DELAYS_MS must be positive milliseconds, comma-separated, not {raw!r}")
+    return delays
 
 
 def broker_user(amqp_uri: str) -> str:
@@ -80,14 +91,16 @@ class Broker:
             self._connect()
 
     def publish(self, exchange: str, routing_key: str, body: Any, headers: dict | None = None,
-                message_id: str | None = None, correlation_id: str | None = None) -> None:
+                message_id: str | None = None, correlation_id: str | None = None,
+                expiration_ms: int | None = None) -> None:
         """Returns once the broker has confirmed the message; raises otherwise."""
+        extra = {"expiration": expiration_ms / 1000} if expiration_ms is not None else {}  # kombu takes seconds
         with self._lock:
             try:
                 producer = self._connect()
                 producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
                                  delivery_mode=2, headers=headers or {}, message_id=message_id,
-                                 correlation_id=correlation_id, user_id=self.user, retry=False)
+                                 correlation_id=correlation_id, user_id=self.user, retry=False, **extra)
             except Exception:
                 self.close()
                 raise

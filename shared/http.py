@@ -139,8 +139,9 @@ class ServiceFlask(Flask):
 
 def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start_relay: bool = True,
                        issues_tokens: bool = False) -> Flask:
-    """The service's API. `issues_tokens`: this API signs tokens (registration's, review's),
-    so in production it must hold the private key that its worker need not."""
+    """The service's API: its blueprints and the operations routes every service has
+    (shared.ops). `issues_tokens`: this API signs tokens (registration's, review's), so in
+    production it must hold the private key that its worker need not."""
     if issues_tokens and deps.settings.production:
         ready = Readiness(deps.settings)
         ready.token_keys(issuer=True)
@@ -154,7 +155,8 @@ def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}},
     )
     api = ServiceApi(app)
-    for bp in blueprints:
+    from .ops import ops_blueprint  # it uses this module's `require`
+    for bp in [*blueprints, ops_blueprint()]:
         api.register_blueprint(bp)
     register_error_handlers(app)  # after Api(): ours replace flask-smorest's error format
     app.extensions["deps"] = deps

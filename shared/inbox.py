@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,10 +18,19 @@ from .db import retry_transient, utcnow
 from .events import Event, InvalidEvent, parse_event
 from .logsafe import describe
 from .outbox import Emit, Outbox
+from .deadletters import dead_letter_headers
 from .topology import DEAD_LETTER_EXCHANGE, retry_exchange_name
 
 log = logging.getLogger(__name__)
 D = TypeVar("D")
+RETRY_JITTER = 0.25  # a retry waits between 75% and 100% of its delay
+
+
+def jittered(delay_ms: int) -> int:
+    """A retry's own wait: its queue's delay shortened by a random share, so that the
+    messages that failed together (a service restarting) do not all come back together.
+    Shortened, not lengthened: the queue's TTL is the upper bound."""
+    return max(1, int(delay_ms * (1 - RETRY_JITTER * random.random())))
 
 
 class InboxMixin:
@@ -136,22 +146,25 @@ class EventConsumer(Generic[D]):
                 log.warning("after-commit step for %s %s failed: %s", event.type, event.id, describe(exc))
         return True
 
-    def publisher_refusal(self, event: Event, published_by: str | None, attempt: int) -> str | None:
+    def publisher_refusal(self, event: Event, published_by: str | None, attempt: int,
+                          replayed: bool = False) -> str | None:
         """Why a message may not be applied because of who published it, or None.
 
         `published_by` is the message's `user_id`, which RabbitMQ has checked against the
         publishing connection's user. An event is the producer's only when its producer's
         broker user published it; a retry (attempt > 1) may also come back from this
-        consumer's own user, which republished it after accepting it the first time."""
+        consumer's own user, which republished it after accepting it the first time, and so
+        may a replayed dead letter (which this service accepted before it died)."""
         expected = self.broker.user_of(event.producer)
         if published_by == expected:
             return None
-        if attempt > 1 and published_by == self.broker.user:
+        if (attempt > 1 or replayed) and published_by == self.broker.user:
             return None
         return (f"forged producer: {event.type} is {event.producer}'s and must be published by broker user "
                 f"{expected!r}, not {published_by!r}")
 
-    def process(self, queue: str, body: Any, attempt: int, rpc: Any = None, *, published_by: str | None) -> str:
+    def process(self, queue: str, body: Any, attempt: int, rpc: Any = None, *, published_by: str | None,
+                replayed: bool = False) -> str:
         """Entry point for a delivered message; `published_by` is its validated `user_id`.
         Never raises: a failure is retried after a back-off (through a TTL queue), then
         dead-lettered; a message its producer did not publish is dead-lettered at once,
@@ -161,9 +174,9 @@ class EventConsumer(Generic[D]):
         except InvalidEvent as exc:
             self.dead_letter(queue, body, attempt, f"invalid event: {exc}")
             return "dead-lettered"
-        refusal = self.publisher_refusal(event, published_by, attempt)
+        refusal = self.publisher_refusal(event, published_by, attempt, replayed)
         if refusal is not None:
-            self.dead_letter(queue, body, attempt, refusal)
+            self.dead_letter(queue, body, attempt, refusal, event)
             return "refused"
         try:
             outcome = "applied" if self.apply(queue, event, rpc) else "duplicate"
@@ -173,15 +186,18 @@ class EventConsumer(Generic[D]):
             reason = describe(exc)
             log.warning("handler for %s %s failed (attempt %d): %s", event.type, event.id, attempt, reason)
             if attempt <= len(self.delays):
-                self.broker.publish(retry_exchange_name(self.delays[attempt - 1]), queue, body,
-                                    headers={"x-attempt": attempt + 1}, message_id=event.id)
+                delay = self.delays[attempt - 1]
+                self.broker.publish(retry_exchange_name(delay), queue, body, headers={"x-attempt": attempt + 1},
+                                    message_id=event.id, expiration_ms=jittered(delay))
                 return "retry-scheduled"
-            self.dead_letter(queue, body, attempt, reason)
+            self.dead_letter(queue, body, attempt, reason, event)
             return "dead-lettered"
 
-    def dead_letter(self, queue: str, body: Any, attempt: int, reason: str) -> None:
+    def dead_letter(self, queue: str, body: Any, attempt: int, reason: str, event: Event | None = None) -> None:
+        """To this service's dead-letter queue, with why; its worker records it (shared.deadletters)."""
         log.error("dead-lettering a message from %s after %d attempt(s): %s", queue, attempt, reason)
-        self.broker.publish(DEAD_LETTER_EXCHANGE, queue, body if isinstance(body, (dict, list)) else
-                            {"raw": json.dumps(body, default=str)},
-                            headers={"x-original-queue": queue, "x-attempts": attempt,
-                                     "x-reason": reason[:500]})
+        self.broker.publish(DEAD_LETTER_EXCHANGE, str(self.broker.service),
+                            body if isinstance(body, (dict, list)) else {"raw": json.dumps(body, default=str)},
+                            headers=dead_letter_headers(queue, attempt, reason, event.id if event else None,
+                                                        event.type if event else None),
+                            message_id=event.id if event else None)

@@ -29,13 +29,18 @@ from kombu import Connection, Consumer, Exchange, Queue
 from nameko.events import EventHandler
 from nameko.exceptions import RpcTimeout, UnknownService, deserialize
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
+from nameko.messaging import Consumer as NamekoConsumer
 from nameko.rpc import Rpc
 from nameko.timer import timer
 
+from . import deadletters
+from .config import env
 from .events import LATEST
 from .inbox import Handler
+from .logsafe import describe
 from .service import ServiceDeps
-from .topology import RPC_CALLERS, SUBSCRIPTIONS, handler_queue_name, method_name
+from .topology import (RPC_CALLERS, SUBSCRIPTIONS, dead_letter_queue, durable_queue_arguments, handler_queue_name,
+                       method_name)
 
 log = logging.getLogger(__name__)
 # nameko's RPC exchange, as nameko declares it (nameko.rpc.get_rpc_exchange), but only checked:
@@ -73,6 +78,7 @@ class ProducerCheckedEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         self.queue.exchange.passive = True
+        self.queue.queue_arguments = durable_queue_arguments()  # as provisioned: quorum or classic
 
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         data = super().unpack_message_headers(message)
@@ -81,6 +87,27 @@ class ProducerCheckedEventHandler(EventHandler):
 
 
 event_handler = ProducerCheckedEventHandler.decorator
+
+
+class DeadLetterConsumer(NamekoConsumer):
+    """The worker's dead-letter queue (named for its service): each message is recorded, then
+    acknowledged; one that cannot be recorded yet (the database is away) goes back to the
+    queue, so the broker keeps it until the database has it."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(queue=None, requeue_on_error=True, **kwargs)
+
+    def setup(self) -> None:
+        self.queue = dead_letter_queue(self.container.service_name, passive_exchange=True)
+        super().setup()
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        data = super().unpack_message_headers(message)
+        data[PUBLISHED_BY] = message.properties.get("user_id") or ""
+        return data
+
+
+dead_letter_consumer = DeadLetterConsumer.decorator
 
 
 class Dependencies(DependencyProvider):
@@ -108,6 +135,21 @@ class Attempt(DependencyProvider):
             return 1
 
 
+class ReplayOf(DependencyProvider):
+    """The dead letter a replayed message was (its row id), or None for an ordinary delivery."""
+
+    def get_dependency(self, worker_ctx: Any) -> str | None:
+        value = worker_ctx.context_data.get("x-replay-of")
+        return value if isinstance(value, str) and value else None
+
+
+class MessageHeaders(DependencyProvider):
+    """The headers of the message being handled."""
+
+    def get_dependency(self, worker_ctx: Any) -> dict[str, Any]:
+        return dict(worker_ctx.context_data)
+
+
 class PublishedBy(DependencyProvider):
     """The broker user that published the message being handled (its validated
     `user_id`), or None when the message carries none."""
@@ -124,6 +166,9 @@ class EventWorker:
     deps: Any  # the service's deps class, given by its Dependencies provider
     attempt = Attempt()
     published_by = PublishedBy()
+    replay_of = ReplayOf()
+    headers = MessageHeaders()
+    DEAD_LETTER_PAUSE = 2.0  # seconds before a dead letter that could not be recorded is offered again
 
     def rpc_proxies(self) -> Any:
         """RPC proxies the handlers may use (`ctx.rpc.<service>.<method>(...)`)."""
@@ -132,7 +177,22 @@ class EventWorker:
     def consume(self, event_type: str, body: Any) -> None:
         queue = handler_queue_name(self.name, event_type)
         self.deps.consumer(self.handlers).process(queue, body, self.attempt, rpc=self.rpc_proxies(),
-                                                  published_by=self.published_by)
+                                                  published_by=self.published_by,
+                                                  replayed=self.replay_of is not None)
+
+    @dead_letter_consumer
+    def record_dead_letter(self, body: Any) -> None:
+        headers = self.headers
+        if self.published_by != self.deps.broker.user:  # kept as evidence, never replayed
+            headers["x-reason"] = (f"forged producer: a dead letter published by {self.published_by!r}, not this "
+                                   f"service; {headers.get('x-reason') or ''}")
+        try:
+            with self.deps.uow() as (session, _):
+                deadletters.record(session, self.deps.dead_letter_model, body, headers)
+        except Exception as exc:
+            log.warning("could not record a dead letter yet: %s", describe(exc))
+            time.sleep(self.DEAD_LETTER_PAUSE)  # eventlet's, under nameko: only this worker waits
+            raise
 
     @timer(interval=1.0, eager=True)
     def relay_outbox(self) -> None:
@@ -170,12 +230,20 @@ def check_entrypoints(worker: type[EventWorker]) -> None:
                            f"{sorted(RPC_CALLERS.get(service, {}))} (topology.RPC_CALLERS)")
 
 
+def rpc_timeout() -> float:
+    """RPC_TIMEOUT_SECONDS (default 10): how long a caller waits for another service."""
+    value = float(env("RPC_TIMEOUT_SECONDS", "10") or 10)
+    if not 0 < value <= 120:
+        raise ValueError("RPC_TIMEOUT_SECONDS must be between 0 and 120")
+    return value
+
+
 class RemoteService(DependencyProvider):
     """Another service's RPC methods for a worker (`self.registration.unit_contact(unit_id)`),
     through this process's RpcClient: a timeout, requests that expire with it, one reply
     queue, instead of nameko's RpcProxy, which waits for ever."""
 
-    def __init__(self, service: str, timeout: float = 10.0):
+    def __init__(self, service: str, timeout: float | None = None):
         self.service, self.timeout = service, timeout
 
     def setup(self) -> None:
@@ -206,8 +274,8 @@ class RpcClient:
     message TTL equal to the timeout), so no worker ever works on a request nobody awaits.
     Thread-safe: callers publish in turn and whichever waits reads the replies for all."""
 
-    def __init__(self, amqp_uri: str, timeout: float = 10.0):
-        self.amqp_uri, self.timeout = amqp_uri, timeout
+    def __init__(self, amqp_uri: str, timeout: float | None = None):
+        self.amqp_uri, self.timeout = amqp_uri, timeout if timeout is not None else rpc_timeout()
         self._reset()
 
     def _reset(self) -> None:

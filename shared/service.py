@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Self
 
 from sqlalchemy.orm import Session
@@ -27,15 +28,19 @@ class ServiceDeps:
     outbox: Outbox
     inbox_model: type
     revocation_model: type
+    dead_letter_model: type
 
     @staticmethod
-    def infrastructure(service: str, outbox_model: type) -> dict[str, Any]:
-        """The common parts, as keyword arguments for a service's deps class."""
+    def infrastructure(service: str, models: ModuleType) -> dict[str, Any]:
+        """The common parts, as keyword arguments for a service's deps class. `models` is the
+        service's models module, with the tables every service has (OutboxMessage,
+        InboxMessage, TokenRevocation, DeadLetter)."""
         settings = load_settings(service)
         db = Database(settings.database_url)
         broker = Broker(settings.amqp_uri, service)
         return {"settings": settings, "db": db, "broker": broker,
-                "outbox": Outbox(service, db, outbox_model, broker)}
+                "outbox": Outbox(service, db, models.OutboxMessage, broker), "inbox_model": models.InboxMessage,
+                "revocation_model": models.TokenRevocation, "dead_letter_model": models.DeadLetter}
 
     @property
     def service(self) -> str:

@@ -16,6 +16,7 @@ import re
 
 from kombu import Exchange, Queue
 
+from .config import env
 from .events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE
 
 # The events each service handles. A service's worker must implement exactly these.
@@ -52,8 +53,30 @@ RPC_CALLERS: dict[str, dict[str, tuple[str, ...]]] = {
 RPC_EXCHANGE = "nameko-rpc"  # nameko's default
 
 REQUEUE_EXCHANGE = "accr.requeue"   # retry queues dead-letter back here, keyed by queue name
-DEAD_LETTER_EXCHANGE = "accr.dead"
-DEAD_LETTER_QUEUE = "accr.dead-letters"
+# Dead letters, keyed by the service that gave up on them (or "police" for a background-check
+# request the police integration rejected), each into its own queue: the service's worker
+# records them for operations to list and replay (shared.deadletters).
+DEAD_LETTER_EXCHANGE = "accr.dead-letters"
+POLICE_DEAD_LETTERS = "police"
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def dead_letter_queue_name(owner: str) -> str:
+    return f"accr.dead-letters.{owner}"
+
+
+def queue_type() -> str:
+    """QUEUE_TYPE: classic (one node) or quorum (replicated, for a RabbitMQ cluster)."""
+    value = (env("QUEUE_TYPE", "classic") or "classic").strip().lower()
+    if value not in QUEUE_TYPES:
+        raise ValueError(f"QUEUE_TYPE must be one of {QUEUE_TYPES}, not {value!r}")
+    return value
+
+
+def durable_queue_arguments(kind: str | None = None) -> dict[str, str]:
+    """The arguments of every durable queue of ours (handler, retry and dead-letter queues):
+    with quorum, `x-queue-type` says so explicitly, which any RabbitMQ 3.8+ honours."""
+    return {"x-queue-type": "quorum"} if (kind or queue_type()) == "quorum" else {}
 
 
 def method_name(event_type: str) -> str:
@@ -85,45 +108,59 @@ def producers() -> list[str]:
     return sorted({spec.producer for spec in LATEST.values()})
 
 
-def handler_queues(service: str, passive_exchanges: bool = False) -> list[Queue]:
+def handler_queues(service: str, passive_exchanges: bool = False, kind: str | None = None) -> list[Queue]:
     """A service's handler queues, each bound to its producer's exchange (by event type)
-    and to the requeue exchange (by queue name, for retries)."""
+    and to the requeue exchange (by queue name, for retries and replays)."""
     requeue = Exchange(REQUEUE_EXCHANGE, type="direct", durable=True, passive=passive_exchanges)
+    arguments = durable_queue_arguments(kind)
     queues: list[Queue] = []
     for event_type in SUBSCRIPTIONS[service]:
         name = handler_queue_name(service, event_type)
         exchange = event_exchange(LATEST[event_type].producer, passive=passive_exchanges)
         queues.append(Queue(name, exchange=exchange, routing_key=event_type, durable=True,
-                            auto_delete=False, exclusive=False))
+                            auto_delete=False, exclusive=False, queue_arguments=arguments))
         queues.append(Queue(name, exchange=requeue, routing_key=name, durable=True,
-                            auto_delete=False, exclusive=False))
+                            auto_delete=False, exclusive=False, queue_arguments=arguments))
     return queues
+
+
+def dead_letter_exchange(passive: bool = False) -> Exchange:
+    return Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True, passive=passive)
+
+
+def dead_letter_queue(owner: str, passive_exchange: bool = False, kind: str | None = None) -> Queue:
+    return Queue(dead_letter_queue_name(owner), exchange=dead_letter_exchange(passive_exchange), routing_key=owner,
+                 durable=True, auto_delete=False, exclusive=False, queue_arguments=durable_queue_arguments(kind))
 
 
 def service_declarations(service: str) -> list:
     """What a service's processes declare at start with the service's own broker user: its
-    handler queues. The exchanges belong to the provisioning; they are only checked."""
-    return handler_queues(service, passive_exchanges=True)
+    handler queues and its dead-letter queue. The exchanges belong to the provisioning; they
+    are only checked."""
+    return [*handler_queues(service, passive_exchanges=True), dead_letter_queue(service, passive_exchange=True)]
 
 
-def declarations(retry_delays_ms: tuple[int, ...]) -> list:
+def declarations(retry_delays_ms: tuple[int, ...], kind: str | None = None) -> list:
     """The whole topology, for provisioning (an administrator, or the definitions)."""
+    kind = kind or queue_type()
     requeue = Exchange(REQUEUE_EXCHANGE, type="direct", durable=True)
-    dead = Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
-    items: list = [requeue, dead, Queue(DEAD_LETTER_QUEUE, exchange=dead, routing_key="#", durable=True),
-                   rpc_exchange()]
+    items: list = [requeue, dead_letter_exchange(), rpc_exchange()]
     for producer in producers():
         items.append(event_exchange(producer))
     for service in SUBSCRIPTIONS:
-        items.extend(handler_queues(service))
+        items.extend(handler_queues(service, kind=kind))
+        items.append(dead_letter_queue(service, kind=kind))
+    items.append(dead_letter_queue(POLICE_DEAD_LETTERS, kind=kind))
     for delay in retry_delays_ms:
         ex = Exchange(retry_exchange_name(delay), type="fanout", durable=True)
         items.append(ex)
+        # A message waits here its delay (or less: the consumer shortens it by a random
+        # jitter with a per-message expiration), then goes back to its queue by name.
         items.append(Queue(retry_exchange_name(delay), exchange=ex, routing_key="#", durable=True,
-                           queue_arguments={"x-message-ttl": delay,
-                                            "x-dead-letter-exchange": REQUEUE_EXCHANGE}))
+                           queue_arguments={"x-message-ttl": delay, "x-dead-letter-exchange": REQUEUE_EXCHANGE,
+                                            **durable_queue_arguments(kind)}))
     police = Exchange(POLICE_REQUEST_EXCHANGE, type="direct", durable=True)
     items.append(police)
     items.append(Queue(POLICE_REQUEST_QUEUE, exchange=police, routing_key="BackgroundCheckRequested",
-                       durable=True))
+                       durable=True, queue_arguments=durable_queue_arguments(kind)))
     return items

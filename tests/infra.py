@@ -214,3 +214,80 @@ def free_port() -> int:
 
 def new_tag() -> str:
     return uuid.uuid4().hex[:8]
+
+
+RABBITMQ_LIB = "/usr/lib/rabbitmq/bin"
+
+
+class PrivateBroker:
+    """A RabbitMQ node of a test's own (its own port, data folder and Erlang cookie), which
+    the test may stop and start — never the machine's broker that other runs share."""
+
+    def __init__(self, workdir: str | os.PathLike[str]):
+        self.dir = os.fspath(workdir)
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"accr-{new_tag()}@localhost"
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return os.path.exists(f"{RABBITMQ_LIB}/rabbitmq-server")
+
+    @property
+    def uri(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        d = self.dir
+        return {**os.environ, "HOME": d, "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_PORT": str(self.port),
+                "RABBITMQ_DIST_PORT": str(self.dist_port), "RABBITMQ_MNESIA_BASE": f"{d}/mnesia",
+                "RABBITMQ_LOG_BASE": f"{d}/log", "RABBITMQ_LOGS": f"{d}/log/node.log", "RABBITMQ_PID_FILE": f"{d}/pid",
+                "RABBITMQ_ENABLED_PLUGINS_FILE": f"{d}/enabled_plugins", "RABBITMQ_CONFIG_FILE": f"{d}/rabbitmq",
+                "RABBITMQ_ADVANCED_CONFIG_FILE": f"{d}/advanced.config", "RABBITMQ_CONF_ENV_FILE": f"{d}/env.conf",
+                "RABBITMQ_GENERATED_CONFIG_DIR": f"{d}/generated", "RABBITMQ_SCHEMA_DIR": f"{d}/schema"}
+
+    def start(self, timeout: float = 60) -> str:
+        os.makedirs(self.dir, exist_ok=True)
+        with open(f"{self.dir}/enabled_plugins", "w") as plugins:
+            plugins.write("[].\n")  # no management plugin: its port would clash with the machine's
+        log = open(f"{self.dir}/server.log", "ab")
+        self.proc = subprocess.Popen([f"{RABBITMQ_LIB}/rabbitmq-server"], env=self._env(), stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._accepts, timeout=timeout, interval=0.25, message=f"RabbitMQ node {self.node}")
+        return self.uri
+
+    def _accepts(self) -> bool:
+        from kombu import Connection
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"RabbitMQ node {self.node} exited: see {self.dir}/server.log")
+        try:
+            with Connection(self.uri, connect_timeout=1) as conn:
+                conn.ensure_connection(max_retries=1)
+            return True
+        except Exception:
+            return False
+
+    def stop(self, timeout: float = 60) -> None:
+        """As an operator stops it: the node closes every connection and exits."""
+        if self.proc is None:
+            return
+        subprocess.run([f"{RABBITMQ_LIB}/rabbitmqctl", "-n", self.node, "-q", "stop"], env=self._env(),
+                       capture_output=True, timeout=timeout)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            if self.proc is not None:
+                os.killpg(self.proc.pid, 9)

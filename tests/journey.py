@@ -46,6 +46,8 @@ def photo_jpeg(width: int = 480, height: int = 640, fmt: str = "JPEG") -> bytes:
 
 
 class Portal:
+    poll_interval = 0.05  # seconds between looks while waiting (a benchmark sets it higher)
+
     def __init__(self, base_url: str):
         self.base = base_url.rstrip("/")
         self.http = requests.Session()
@@ -67,7 +69,8 @@ class Portal:
         """Ask registration for a code and read it off the phone (the SMS sandbox)."""
         before = len(self.sms(phone))
         self.call("POST", "registration/sms-codes", 202, json={"phone": phone, "purpose": purpose})
-        messages = wait_for(lambda: (m := self.sms(phone)) and len(m) > before and m, message="the SMS code")
+        messages = wait_for(lambda: (m := self.sms(phone)) and len(m) > before and m, interval=self.poll_interval,
+                            message="the SMS code")
         found = re.search(r"\d{6}", messages[-1]["text"])
         assert found is not None, "the SMS holds no code"
         return found.group()
@@ -126,11 +129,11 @@ class Portal:
         def billed() -> list[dict] | None:
             items = self.call("GET", "billing/payables", 200).json()
             return items if set(person_ids) <= {p["person_id"] for p in items} else None
-        return wait_for(billed, timeout=timeout, message="billing's payable items")
+        return wait_for(billed, timeout=timeout, interval=self.poll_interval, message="billing's payable items")
 
     def wait_person_status(self, person_id: str, status: str, timeout: float = 30) -> dict:
-        return wait_for(lambda: (p := self.person(person_id))["status"] == status and p,
-                        timeout=timeout, message=f"person {person_id} to be {status}")
+        return wait_for(lambda: (p := self.person(person_id))["status"] == status and p, timeout=timeout,
+                        interval=self.poll_interval, message=f"person {person_id} to be {status}")
 
     def create_order(self, person_ids: list[str], key: str | None = None):
         return self.call("POST", "billing/orders", json={"person_ids": person_ids},

@@ -92,7 +92,7 @@ def _listed(value: str | None) -> set[str]:
 
 @functools.cache
 def bootstrap() -> BillingDeps:
-    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    parts = ServiceDeps.infrastructure(SERVICE, models)
     settings = parts["settings"]
     get = settings.get
     ready = Readiness(settings)
@@ -103,7 +103,7 @@ def bootstrap() -> BillingDeps:
     payments = SandboxPaymentProvider(parts["db"], callback_secret(settings), settings.public_base_url,
                                       callback_delay=float(get("PAYMENT_SANDBOX_CALLBACK_DELAY", "0.2")))
     return BillingDeps(
-        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, payment_provider=payments,
+        **parts, payment_provider=payments,
         refund_provider=SandboxPaymentRefunds(payments, _listed(get("REFUND_SANDBOX_FAIL_ACCOUNTS"))),
         einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
         invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"),

@@ -7,6 +7,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.deadletters import DeadLetterMixin
 from shared.idempotency import IdempotencyMixin
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
@@ -22,6 +23,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

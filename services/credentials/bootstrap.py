@@ -60,14 +60,14 @@ class CredentialsDeps(ServiceDeps):
 
 @functools.cache
 def bootstrap() -> CredentialsDeps:
-    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    parts = ServiceDeps.infrastructure(SERVICE, models)
     settings = parts["settings"]
     ready = Readiness(settings)
     qr_secret = ready.key("QR_KEY", settings.data_dir / "keys" / "credentials-qr.key")
     ready.token_keys(issuer=False)
     ready.verify()
     return CredentialsDeps(
-        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, qr_secret=qr_secret,
+        **parts, qr_secret=qr_secret,
         check_timeout=dt.timedelta(seconds=float(settings.get("CHECK_TIMEOUT_SECONDS", "3600"))),
         check_max_sends=int(settings.get("CHECK_MAX_SENDS", "3")),
         fair_timezone=ZoneInfo(settings.get("FAIR_TIMEZONE", "Asia/Shanghai")))

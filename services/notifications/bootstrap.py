@@ -37,7 +37,7 @@ class NotificationsDeps(ServiceDeps):
 
 @functools.cache
 def bootstrap() -> NotificationsDeps:
-    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    parts = ServiceDeps.infrastructure(SERVICE, models)
     get = parts["settings"].get
     email = SmtpSender(get("SMTP_HOST", "127.0.0.1") or "127.0.0.1", int(get("SMTP_PORT", "2525") or 2525),
                        get("SMTP_FROM") or "CIIE Accreditation <noreply@accreditation.local>",
@@ -49,5 +49,5 @@ def bootstrap() -> NotificationsDeps:
     ready.no_sandbox("SMS gateway")
     ready.token_keys(issuer=False)
     ready.verify()
-    return NotificationsDeps(**parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, email=email,
+    return NotificationsDeps(**parts, email=email,
                              sms=SandboxSmsProvider(parts["db"], failing, keep_inbox=parts["settings"].sandbox), limiter=limiter)

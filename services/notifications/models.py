@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.deadletters import DeadLetterMixin
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
 from shared.revocation import TokenRevocationMixin
@@ -19,6 +20,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

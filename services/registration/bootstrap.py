@@ -41,7 +41,7 @@ class RegistrationDeps(ServiceDeps):
 
 @functools.cache
 def bootstrap() -> RegistrationDeps:
-    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    parts = ServiceDeps.infrastructure(SERVICE, models)
     settings = parts["settings"]
     ready = Readiness(settings)
     key = ready.key("DATA_KEY", settings.data_dir / "keys" / f"{SERVICE}.key")
@@ -50,7 +50,7 @@ def bootstrap() -> RegistrationDeps:
     ready.verify()
     rpc = RpcClient(settings.amqp_uri)
     return RegistrationDeps(
-        **parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation, cipher=cipher, sms_codes=SmsCodesOverRpc(rpc),
+        **parts, cipher=cipher, sms_codes=SmsCodesOverRpc(rpc),
         emails=EmailsOverRpc(rpc), invitation_codes=InvitationCodesOverRpc(rpc),
         fair_days=fair_days(settings.get("FAIR_DAYS")), deadlines=deadlines(settings),
         reminder_days=reminder_days(settings),

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from shared.crypto import CipherSlot, Encrypted
+from shared.deadletters import DeadLetterMixin
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
 from shared.revocation import TokenRevocationMixin
@@ -26,6 +27,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

@@ -20,7 +20,7 @@ class ReviewDeps(ServiceDeps):
 
 @functools.cache
 def bootstrap() -> ReviewDeps:
-    parts = ServiceDeps.infrastructure(SERVICE, models.OutboxMessage)
+    parts = ServiceDeps.infrastructure(SERVICE, models)
     ready = Readiness(parts["settings"])
     ready.verify()
-    return ReviewDeps(**parts, inbox_model=models.InboxMessage, revocation_model=models.TokenRevocation)
+    return ReviewDeps(**parts)

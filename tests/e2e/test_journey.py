@@ -7,8 +7,10 @@ import time
 import uuid
 
 import requests
+from kombu import Connection
 
 from services.billing.providers import sign
+from shared.topology import handler_queue_name
 from tests.e2e.conftest import SANDBOX_SECRET
 from tests.infra import wait_for
 from tests.journey import Portal, random_phone, random_uscc
@@ -136,7 +138,6 @@ def test_unsigned_or_tampered_callbacks_are_rejected_and_confirm_nothing(stack):
     for params in (unsigned, tampered, forged):
         r = requests.post(callback, data=params, timeout=10)
         assert r.status_code == 400 and r.json()["code"] == "callback_bad_signature", r.text
-    time.sleep(0.5)  # give a wrongly confirmed payment the chance to show up before checking
     assert portal.call("GET", f"billing/orders/{order['order_no']}", 200).json()["status"] == "unpaid"
     assert portal.person(person["id"])["status"] == "awaiting_payment"
 
@@ -153,8 +154,10 @@ def test_the_same_callback_delivered_twice_confirms_one_payment(stack):
         answers.append(requests.post(callback, data=params, timeout=10))
 
     threads = [threading.Thread(target=deliver) for _ in range(2)]
-    [t.start() for t in threads]
-    [t.join(15) for t in threads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
     assert [a.status_code for a in answers] == [200, 200] and {a.text for a in answers} == {"success"}
     again = requests.post(callback, data=params, timeout=10)  # and a late replay
     assert again.status_code == 200 and again.text == "success"
@@ -173,7 +176,10 @@ def test_killing_a_worker_mid_journey_loses_no_event(stack, dump_logs_on_failure
     stack.kill_worker("credentials")  # SIGKILL: no goodbye
     order = pay_order(portal, [person["id"]])
     portal.wait_person_status(person["id"], "awaiting_check")  # billing and registration go on
-    time.sleep(1)  # PaymentConfirmed now waits in credentials' queue
+    queue = handler_queue_name("credentials", "PaymentConfirmed")
+    with Connection(stack.env["AMQP_URI"]) as conn:  # PaymentConfirmed waits in credentials' queue
+        wait_for(lambda: conn.default_channel.queue_declare(queue, passive=True).message_count >= 1,
+                 message="the payment waiting for credentials")
     assert portal.person(person["id"])["status"] == "awaiting_check"
     stack.start_worker("credentials")
     dispatched = portal.wait_person_status(person["id"], "dispatched", timeout=60)

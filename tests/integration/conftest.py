@@ -140,7 +140,8 @@ class Pump:
                     break
                 attempt = int(message.headers.get("x-attempt", 1))
                 outcomes.append(consumer.process(queue_name, message.payload, attempt, rpc=rpc,
-                                                 published_by=message.properties.get("user_id")))
+                                                 published_by=message.properties.get("user_id"),
+                                                 replayed=bool(message.headers.get("x-replay-of"))))
                 message.ack()
         return outcomes
 

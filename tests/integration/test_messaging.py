@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import func, select
 
 from shared.events import make_event, parse_event
-from shared.topology import DEAD_LETTER_QUEUE, handler_queue_name
+from shared.topology import dead_letter_queue_name, handler_queue_name
 from services.registration import models as registration_models
 from services.review import models as review_models
 from tests.integration.conftest import deps_of, handlers_of
@@ -102,10 +102,13 @@ def test_concurrent_twins_apply_once(infra):
     assert sorted(results) == [False, True]
 
 
+REVIEW_DEAD_LETTERS = dead_letter_queue_name("review")
+
+
 def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
     rt = deps_of("review")
     pump.purge(UNIT_SUBMITTED_Q)
-    pump.purge(DEAD_LETTER_QUEUE)
+    pump.purge(REVIEW_DEAD_LETTERS)
     attempts = []
 
     def broken(ctx):
@@ -120,7 +123,7 @@ def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
              or "dead-lettered" in outcomes, timeout=15, message="dead letter")
     assert outcomes.count("retry-scheduled") == 2  # RETRY_DELAYS_MS=100,200: two retries
     assert len(attempts) == 3
-    dead = pump.get_raw(DEAD_LETTER_QUEUE)
+    dead = pump.get_raw(REVIEW_DEAD_LETTERS)
     assert dead is not None and dead.payload["id"] == env["id"]
     assert dead.headers["x-original-queue"] == UNIT_SUBMITTED_Q and dead.headers["x-attempts"] == 3
     # the effect never happened
@@ -131,7 +134,7 @@ def test_failing_handler_retries_with_backoff_then_dead_letters(infra, pump):
 
 def test_invalid_event_goes_straight_to_dead_letters(infra, pump):
     rt = deps_of("review")
-    pump.purge(DEAD_LETTER_QUEUE)
+    pump.purge(REVIEW_DEAD_LETTERS)
     env = unit_submitted("u-invalid")
     env["payload"]["category"] = None  # breaks the contract
     rt.broker.publish("registration.events", "UnitSubmitted", env)
@@ -139,7 +142,7 @@ def test_invalid_event_goes_straight_to_dead_letters(infra, pump):
     outcomes = []
     wait_for(lambda: outcomes.extend(pump.drain("review", "UnitSubmitted")) or outcomes, message="a message")
     assert outcomes == ["dead-lettered"]
-    dead = pump.get_raw(DEAD_LETTER_QUEUE)
+    dead = pump.get_raw(REVIEW_DEAD_LETTERS)
     assert dead is not None and "invalid event" in dead.headers["x-reason"]
 
 

@@ -14,9 +14,9 @@ from kombu import Connection, Queue
 from deploy.rabbitmq import POLICE, render
 from shared.broker import Broker
 from shared.config import SERVICES
-from shared.events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE, make_event
+from shared.events import LATEST, POLICE_REQUEST_EXCHANGE, POLICE_REQUEST_QUEUE, make_event, parse_event
 from shared.inbox import EventConsumer
-from shared.topology import (DEAD_LETTER_QUEUE, RPC_EXCHANGE, SUBSCRIPTIONS, handler_queue_name, producers,
+from shared.topology import (REQUEUE_EXCHANGE, RPC_EXCHANGE, dead_letter_queue_name, SUBSCRIPTIONS, handler_queue_name, producers,
                              retry_exchange_name)
 from tests.infra import BrokerUsers, Vhost, new_tag, wait_for
 
@@ -105,6 +105,45 @@ def test_a_service_may_not_configure_what_is_not_its_own(broker):
     broker.refused("review", lambda c: c.channel().queue_declare("anything-of-its-own-choosing", durable=True))
     for exchange in ("review.events", RPC_EXCHANGE, POLICE_REQUEST_EXCHANGE):  # nor delete (and replace) one
         broker.refused("review", lambda c, e=exchange: c.channel().exchange_delete(e))
+
+
+def test_a_service_reads_its_own_dead_letters_and_no_one_elses(broker):
+    def read(queue: str):
+        def action(conn: Connection) -> None:
+            with conn.SimpleQueue(Queue(queue, no_declare=True)) as q:
+                try:
+                    q.get(timeout=0.2)
+                except q.Empty:
+                    pass
+        return action
+    broker.allowed("billing", read(dead_letter_queue_name("billing")))
+    broker.refused("billing", read(dead_letter_queue_name("registration")))
+    broker.refused("billing", read(dead_letter_queue_name(POLICE)))  # a police request holds personal data
+
+
+def test_a_replay_another_service_sends_into_someones_queue_is_refused_by_its_consumer(broker, monkeypatch):
+    """Replays go through the requeue exchange (by queue name), which every service may write
+    to; the consumer accepts a replay only from its own broker user."""
+    queue = handler_queue_name("credentials", "PaymentConfirmed")
+    event = make_event("PaymentConfirmed", {"payment_id": "pay-2", "order_id": "o-2", "order_no": "N2",
+                                            "unit_id": "u-2", "person_ids": ["p-2"], "amount_fen": 20000,
+                                            "method": "qr"}, producer="billing")
+    monkeypatch.setenv("AMQP_USERS", broker.users.amqp_users())
+    credentials_broker = Broker(broker.uri("credentials"), "credentials")
+    consumer = EventConsumer(None, None, {"PaymentConfirmed": lambda ctx: None}, None,  # type: ignore[arg-type]
+                             broker=credentials_broker)
+    try:
+        refusal = consumer.publisher_refusal(parse_event(event), broker.users.names["review"], 1, replayed=True)
+        assert refusal is not None and refusal.startswith("forged producer")
+        assert consumer.publisher_refusal(parse_event(event), broker.users.names["credentials"], 1,
+                                          replayed=True) is None
+    finally:
+        credentials_broker.close()
+    broker.allowed("review", publish(REQUEUE_EXCHANGE, queue, event, user_id=broker.users.names["review"],
+                                     headers={"x-replay-of": "forged"}))
+    with Connection(broker.admin) as admin:
+        with admin.SimpleQueue(Queue(queue, no_declare=True)) as q:
+            q.clear()
 
 
 # --- each service publishes only the events it produces -----------------------------------
@@ -226,7 +265,7 @@ def test_a_forged_event_routed_through_the_retry_exchange_is_dead_lettered_never
         credentials_broker.close()
     assert applied == []
     with Connection(broker.admin) as admin:
-        with admin.SimpleQueue(Queue(DEAD_LETTER_QUEUE, no_declare=True)) as dead:
+        with admin.SimpleQueue(Queue(dead_letter_queue_name("credentials"), no_declare=True)) as dead:
             letters = [dead.get(timeout=5) for _ in range(2)]
             for letter in letters:
                 letter.ack()
@@ -249,8 +288,8 @@ def test_the_policy_sends_refused_police_requests_to_the_dead_letters(broker):
     with broker.connect(POLICE) as police:
         with police.SimpleQueue(Queue(POLICE_REQUEST_QUEUE, no_declare=True)) as q:
             q.get(timeout=5).reject(requeue=False)  # what the police client does with a forged request
-    with Connection(broker.admin) as admin:
-        with admin.SimpleQueue(Queue(DEAD_LETTER_QUEUE, no_declare=True)) as dead:
+    with Connection(broker.admin) as admin:  # the police's own dead letters, which no service records
+        with admin.SimpleQueue(Queue(dead_letter_queue_name(POLICE), no_declare=True)) as dead:
             letter = dead.get(timeout=5)
             assert letter.payload["type"] == "BackgroundCheckRequested"
             letter.ack()

@@ -160,11 +160,13 @@ def test_amqp_users_names_each_producer_and_defaults_to_the_one_dev_user():
 class FakeBroker:
     def __init__(self, user: str, users: dict[str, str]):
         self.user, self.producer_users, self.published = user, users, []
+        self.service = "credentials"
 
     def user_of(self, producer: str) -> str:
         return self.producer_users[producer]
 
-    def publish(self, exchange, routing_key, body, headers=None, message_id=None, correlation_id=None):
+    def publish(self, exchange, routing_key, body, headers=None, message_id=None, correlation_id=None,
+                expiration_ms=None):
         self.published.append((exchange, routing_key, body, headers))
 
 
@@ -189,7 +191,8 @@ def test_an_event_its_producer_did_not_publish_is_dead_lettered_with_the_reason_
     assert consumer.process("q", payment_confirmed(), attempt, published_by=published_by) == "refused"
     assert applied == []
     [(exchange, queue, body, headers)] = broker.published
-    assert exchange == "accr.dead" and queue == "q" and body["type"] == "PaymentConfirmed"
+    assert exchange == "accr.dead-letters" and queue == "credentials" and body["type"] == "PaymentConfirmed"
+    assert headers["x-original-queue"] == "q"
     assert headers["x-reason"].startswith("forged producer") and "'u-billing'" in headers["x-reason"]
 
 
