@@ -7,7 +7,9 @@ import logging
 import threading
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from kombu import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .config import SERVICES, env
 from .topology import declarations, producers, service_declarations
@@ -96,14 +98,22 @@ class Broker:
         """Returns once the broker has confirmed the message; raises otherwise."""
         extra = {"expiration": expiration_ms / 1000} if expiration_ms is not None else {}  # kombu takes seconds
         with self._lock:
-            try:
-                producer = self._connect()
-                producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
-                                 delivery_mode=2, headers=headers or {}, message_id=message_id,
-                                 correlation_id=correlation_id, user_id=self.user, retry=False, **extra)
-            except Exception:
-                self.close()
-                raise
+            for attempt in (1, 2):
+                try:
+                    producer = self._connect()
+                    producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
+                                     delivery_mode=2, headers=headers or {}, message_id=message_id,
+                                     correlation_id=correlation_id, user_id=self.user, retry=False, **extra)
+                    return
+                except (OSError, AMQPError, KombuOperationalError):
+                    # the kept connection died with a broker restart: once more on a fresh one
+                    # (a message sent twice is told apart by its id downstream)
+                    self.close()
+                    if attempt == 2:
+                        raise
+                except Exception:
+                    self.close()
+                    raise
 
     def ping(self) -> bool:
         try:

@@ -19,17 +19,20 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import nameko.rpc
-from amqp.exceptions import ChannelError
+from amqp.exceptions import AMQPError, ChannelError
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Connection, Consumer, Exchange, Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.events import EventHandler
 from nameko.exceptions import RpcTimeout, UnknownService, deserialize
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.messaging import Consumer as NamekoConsumer
+from nameko.messaging import QueueConsumer as NamekoQueueConsumer
 from nameko.rpc import Rpc
 from nameko.timer import timer
 
@@ -69,11 +72,63 @@ _nameko_rpc_exchange = nameko.rpc.get_rpc_exchange
 nameko.rpc.get_rpc_exchange = _provisioned_rpc_exchange  # RpcConsumer, ReplyListener and standalone proxies
 
 
+def _settle_unless_connection_lost(settle: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """nameko's QueueConsumer acks and requeues only while the message's connection is alive,
+    and ignores AMQP's ConnectionError; but a broker that has just gone away shows up as a
+    socket error (ConnectionResetError, BrokenPipeError) from the ack, which kills the whole
+    container while the process lives on, consuming nothing. The broker takes back every
+    unacknowledged message of a lost connection and delivers it again, and the inbox makes
+    the second delivery harmless: a lost ack is nothing to die for."""
+    def settle_message(consumer: Any, message: Any) -> None:
+        try:
+            settle(consumer, message)
+        except OSError as exc:
+            log.warning("%s lost with its connection (%s); the broker delivers it again",
+                        "ack" if settle is _nameko_ack else "requeue", describe(exc))
+    return settle_message
+
+
+def _send_response_unless_broker_away(responder: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+    """nameko's RPC answer whose publishing fails (the broker restarting) kills the container,
+    and with it the worker process. The caller is waiting with a timeout and asks again (RPCs
+    here are reads), so the answer is given up and the worker lives on."""
+    try:
+        return _nameko_send_response(responder, result, exc_info)
+    except (OSError, KombuOperationalError) as exc:
+        log.warning("an RPC answer was lost with the broker (%s); its caller times out", describe(exc))
+        return result, exc_info
+
+
+@contextmanager
+def _establish_connection_soon(consumer: Any) -> Iterator[Any]:
+    """kombu's consumers wait 2, 4, 6 ... up to 30 s between tries to reach a broker that went
+    away, so a worker can stay deaf for half a minute after the broker is back; every second
+    or two is cheap for a handful of processes and keeps a broker restart short."""
+    with consumer.create_connection() as conn:
+        conn.ensure_connection(consumer.on_connection_error, consumer.connect_max_retries,
+                               interval_start=1, interval_step=1, interval_max=2)
+        yield conn
+
+
+NamekoQueueConsumer.establish_connection = _establish_connection_soon
+_nameko_send_response = nameko.rpc.Responder.send_response
+nameko.rpc.Responder.send_response = _send_response_unless_broker_away
+_nameko_ack, _nameko_requeue = NamekoQueueConsumer.ack_message, NamekoQueueConsumer.requeue_message
+NamekoQueueConsumer.ack_message = _settle_unless_connection_lost(_nameko_ack)
+NamekoQueueConsumer.requeue_message = _settle_unless_connection_lost(_nameko_requeue)
+
+
 class ProducerCheckedEventHandler(EventHandler):
-    """nameko's event handler, with two changes: the producer's exchange is checked, not
-    declared (it is the producer's, provisioned), and the message's validated `user_id`
+    """nameko's event handler, with three changes: the producer's exchange is checked, not
+    declared (it is the producer's, provisioned); the message's validated `user_id`
     reaches the worker so that the consumer can refuse an event its producer did not
-    publish."""
+    publish; and a message whose handling raised goes back to its queue instead of being
+    acknowledged — the consumer raises only when it could not even schedule a retry (the
+    broker away), and then the message must not be lost."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("requeue_on_error", True)
+        super().__init__(*args, **kwargs)
 
     def setup(self) -> None:
         super().setup()
@@ -176,9 +231,14 @@ class EventWorker:
 
     def consume(self, event_type: str, body: Any) -> None:
         queue = handler_queue_name(self.name, event_type)
-        self.deps.consumer(self.handlers).process(queue, body, self.attempt, rpc=self.rpc_proxies(),
-                                                  published_by=self.published_by,
-                                                  replayed=self.replay_of is not None)
+        try:
+            self.deps.consumer(self.handlers).process(queue, body, self.attempt, rpc=self.rpc_proxies(),
+                                                      published_by=self.published_by,
+                                                      replayed=self.replay_of is not None)
+        except Exception as exc:  # no retry could be scheduled: the message goes back to its queue
+            log.warning("%s back to its queue: %s", event_type, describe(exc))
+            time.sleep(self.DEAD_LETTER_PAUSE)  # eventlet's, under nameko: only this worker waits
+            raise
 
     @dead_letter_consumer
     def record_dead_letter(self, body: Any) -> None:
@@ -293,17 +353,24 @@ class RpcClient:
         if self._pid != os.getpid():
             self._reset()
         deadline = time.monotonic() + self.timeout
-        correlation_id = uuid.uuid4().hex
-        replies = self._reply_queue()
-        with self._answered:
-            self._awaited.add(correlation_id)
-        try:
-            self._publish(service, method, list(args), kwargs, correlation_id, replies.routing_key)
-            answer = self._await(correlation_id, replies, deadline)
-        finally:
+        for attempt in (1, 2):
+            correlation_id = uuid.uuid4().hex
+            replies = self._reply_queue()
             with self._answered:
-                self._awaited.discard(correlation_id)
-                self._answers.pop(correlation_id, None)
+                self._awaited.add(correlation_id)
+            try:
+                self._publish(service, method, list(args), kwargs, correlation_id, replies.routing_key)
+                answer = self._await(correlation_id, replies, deadline)
+                break
+            except (OSError, AMQPError, KombuOperationalError):
+                # the kept connections died with a broker restart; the first call to notice
+                # asks once more on fresh ones (RPCs here are reads) rather than failing
+                if attempt == 2 or time.monotonic() >= deadline:
+                    raise
+            finally:
+                with self._answered:
+                    self._awaited.discard(correlation_id)
+                    self._answers.pop(correlation_id, None)
         if answer.get("error"):
             raise deserialize(answer["error"])
         return answer.get("result")

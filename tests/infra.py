@@ -285,6 +285,12 @@ class PrivateBroker:
         self.stop()
         self.start()
 
+    def ctl(self, *args: str) -> list[str]:
+        """rabbitmqctl against this node, its output's lines."""
+        done = subprocess.run([f"{RABBITMQ_LIB}/rabbitmqctl", "-n", self.node, "-q", *args], env=self._env(),
+                              capture_output=True, text=True, timeout=60)
+        return done.stdout.splitlines()
+
     def close(self) -> None:
         try:
             self.stop()

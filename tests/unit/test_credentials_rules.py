@@ -391,3 +391,30 @@ def test_upgrade_after_payment_before_production_makes_the_card_with_the_new_lab
     [card] = s.query(Credential).all()
     assert card.label == "vip" and card.card["label"] == "vip" and card.credential_no == queued.credential_no
     assert "CredentialRevoked" not in emit.types() and emit.types().count("BackgroundCheckRequested") == 1
+
+
+def test_a_batch_that_cannot_be_rendered_gives_its_cards_back_at_once(session_for, emit):
+    """Registration away while the courier addresses are asked for: the sweep does not keep
+    the cards for the lease's ten minutes; the next sweep produces them."""
+    from contextlib import contextmanager
+
+    from services.credentials.models import ProductionBatch
+    s = session_for("credentials")
+    confirmed(s, emit)
+    paid(s, emit)
+    passed(s, emit, emit.events[0][1]["check_id"])
+
+    @contextmanager
+    def uow():
+        yield s, emit
+        s.flush()
+    deps = SimpleNamespace(uow=uow, db=SimpleNamespace(is_postgres=False), qr_secret=SECRET, fair_name="CIIE 2026")
+
+    def registration_away(unit_id):
+        raise ConnectionRefusedError("registration is not answering")
+    assert production.produce(deps, registration_away) is None
+    [credential] = s.query(Credential).all()
+    assert (credential.status, credential.batch_id, credential.produced_at) == ("queued", None, None)
+    assert s.query(ProductionBatch).count() == 0
+    assert production.produce(deps, address) is not None
+    assert credential.status == "dispatched"

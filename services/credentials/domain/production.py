@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound
+from shared.logsafe import describe
 from shared.masking import mask_phone
 from shared.outbox import Emit
 
@@ -23,6 +25,8 @@ from ..models import Credential, CredentialSequence, Holder, ProductionBatch
 
 if TYPE_CHECKING:
     from ..bootstrap import CredentialsDeps, Rpc
+
+log = logging.getLogger(__name__)
 
 # Statuses of a credential that was issued and not revoked.
 VALID = ("produced", "dispatched", "ready_for_pickup", "delivered", "collected", "reused")
@@ -180,10 +184,33 @@ def produce(deps: CredentialsDeps, address_of: AddressOf, limit: int = 100) -> s
         if batch is None:
             return None
         taken = batch_cards(s, batch.id)
-    printed = render_batch(batch.id, taken, deps.qr_secret, deps.fair_name, address_of)
+    try:
+        printed = render_batch(batch.id, taken, deps.qr_secret, deps.fair_name, address_of)
+    except Exception as exc:
+        # registration or the broker away (the courier addresses), or a card that will not
+        # render: the cards go back to the queue now rather than after the lease, and the
+        # next sweep tries again
+        with deps.uow() as (s, _):
+            released = release_batch(s, batch.id)
+        log.warning("production batch %s not rendered, %d cards queued again: %s", batch.id, released,
+                    describe(exc))
+        return None
     with deps.uow() as (s, emit):
         complete_batch(s, emit, printed)
     return printed.batch_id
+
+
+def release_batch(session: Session, batch_id: str) -> int:
+    """A batch that could not be rendered gives its cards back to the queue, in their order."""
+    released = 0
+    for credential in session.scalars(select(Credential).where(Credential.batch_id == batch_id,
+                                                               Credential.status == "producing").with_for_update()):
+        credential.status, credential.batch_id, credential.produced_at = "queued", None, None
+        released += 1
+    batch = session.get(ProductionBatch, batch_id)
+    if batch is not None:
+        session.delete(batch)
+    return released
 
 
 def courier_tracking_no() -> str:
