@@ -174,7 +174,12 @@ class Stack:
     def start_worker(self, service: str, index: int = 0) -> None:
         name = f"{service}-worker" + (f"-{index}" if index else "")
         self.spawn(name, [str(self.bin / "nameko"), "run", WORKER_CLASSES[service],
-                          "--broker", self.full_env(service)["AMQP_URI"]], role=service)
+                          "--broker", self.full_env(service)["AMQP_URI"]], role=service,
+                   extra_env={"WORKER_HEARTBEAT_FILE": str(self.heartbeat_of(name))})
+
+    def heartbeat_of(self, name: str) -> Path:
+        """Where a worker process of this stack beats (shared.heartbeat)."""
+        return self.workdir / "run" / f"{name}.heartbeat"
 
     def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = STOP_GRACE_SECONDS) -> None:
         proc = self.procs.get(name)

@@ -161,8 +161,17 @@ def create_service_app(deps: ServiceDeps, blueprints: Iterable[Blueprint], start
     register_error_handlers(app)  # after Api(): ours replace flask-smorest's error format
     app.extensions["deps"] = deps
 
+    @app.get("/healthz")
+    def alive():
+        """Liveness: the process answers. Nothing it depends on is asked, so a database
+        failover never gets a healthy API restarted."""
+        return jsonify({"service": service, "status": "alive"})
+
+    @app.get("/readyz")
     @app.get("/health")
-    def health():
+    def readiness():
+        """Readiness: its database and the broker answer (503 otherwise: out of the gateway's
+        and the cluster's rotation meanwhile)."""
         report = deps.health()
         return jsonify(report), 200 if report["status"] == "ok" else 503
 

@@ -36,7 +36,7 @@ from nameko.messaging import QueueConsumer as NamekoQueueConsumer
 from nameko.rpc import Rpc
 from nameko.timer import timer
 
-from . import deadletters
+from . import deadletters, heartbeat
 from .config import env
 from .events import LATEST
 from .inbox import Handler
@@ -257,6 +257,11 @@ class EventWorker:
     @timer(interval=1.0, eager=True)
     def relay_outbox(self) -> None:
         self.deps.outbox.publish_pending()
+
+    @timer(interval=heartbeat.HEARTBEAT_SECONDS, eager=True)
+    def write_heartbeat(self) -> None:
+        """For the liveness probe (deploy.heartbeat): the worker's event loop still turns."""
+        heartbeat.beat(heartbeat.heartbeat_path(self.name), self.name)
 
 
 def check_entrypoints(worker: type[EventWorker]) -> None:

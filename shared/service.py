@@ -4,8 +4,9 @@ dependencies (ciphers, providers, RPC clients) and builds it once per process.""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Self
 
@@ -19,6 +20,8 @@ from .inbox import EventConsumer, Handler
 from .outbox import Emit, Outbox
 from .revocation import is_revoked
 
+HEALTH_CACHE_SECONDS = 2.0
+
 
 @dataclass
 class ServiceDeps:
@@ -29,6 +32,8 @@ class ServiceDeps:
     inbox_model: type
     revocation_model: type
     dead_letter_model: type
+    # the last health report and when it was made (see `health`)
+    _last_health: tuple[float, dict[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @staticmethod
     def infrastructure(service: str, models: ModuleType) -> dict[str, Any]:
@@ -61,7 +66,15 @@ class ServiceDeps:
             return is_revoked(s, self.revocation_model, principal)
 
     def health(self) -> dict[str, str]:
+        """Whether the database and the broker answer. Asked again at most every
+        HEALTH_CACHE_SECONDS: probes from every gateway and kubelet then cost one database
+        query and one broker connection per period, not one per probe."""
+        now = time.monotonic()
+        if self._last_health is not None and now - self._last_health[0] < HEALTH_CACHE_SECONDS:
+            return self._last_health[1]
         db_ok, broker_ok = self.db.ping(), self.broker.ping()
-        return {"service": self.service, "database": "ok" if db_ok else "unreachable",
-                "broker": "ok" if broker_ok else "unreachable",
-                "status": "ok" if db_ok and broker_ok else "degraded"}
+        report = {"service": self.service, "database": "ok" if db_ok else "unreachable",
+                  "broker": "ok" if broker_ok else "unreachable",
+                  "status": "ok" if db_ok and broker_ok else "degraded"}
+        self._last_health = (now, report)
+        return report

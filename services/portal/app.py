@@ -50,8 +50,12 @@ def create_app(portal: Portal | None = None, api_wsgi: Any = None) -> Flask:
     register_template_helpers(app)
     app.after_request(secure_headers)
 
+    @app.get("/healthz")
+    @app.get("/readyz")
     @app.get("/health")
     def health() -> Response:
+        """Liveness and readiness alike: the portal keeps no state and holds no connection;
+        an API it calls that is away is shown to the person as such, page by page."""
         return jsonify({"service": "portal", "status": "ok"})
 
     return app

@@ -207,7 +207,7 @@ def test_replay(faulty, logs_on_failure):
     portal.wait_person_status(person["id"], "awaiting_payment", timeout=60)  # registration caught up
 
     api, admin = f"{faulty.url}/api/notifications/ops/dead-letters", committee_token(faulty)
-    listed = requests.get(api, params={"event_type": "UnitApproved", "per_page": 200}, headers=admin, timeout=10)
+    listed = requests.get(api, params={"event_type": "UnitApproved", "per_page": "200"}, headers=admin, timeout=10)
     assert listed.status_code == 200 and dead[0][0] in [r["id"] for r in listed.json()["items"]]
     replay = requests.post(f"{api}/replay", json={"ids": [dead[0][0]]}, headers=admin, timeout=10)
     assert replay.status_code == 200 and replay.json()["replayed"] == [dead[0][0]]
@@ -237,8 +237,9 @@ def test_duplicate_delivery(faulty, broker, logs_on_failure):
     [(payment_id,)] = sql(faulty, "billing", "SELECT id FROM outbox WHERE event_type = 'PaymentConfirmed' AND "
                                              "body LIKE %s", f"%{done['order_no']}%")
     for consumer in ("registration", "credentials", "notifications"):  # it did arrive again, everywhere
-        wait_for(lambda c=consumer: f"{payment_id} duplicate" in faulty.log_of(f"{c}-worker").read_text(),
-                 timeout=30, message=f"{consumer} to see the second PaymentConfirmed")
+        log = faulty.log_of(f"{consumer}-worker")
+        wait_for(lambda: f"{payment_id} duplicate" in log.read_text(), timeout=30,
+                 message=f"{consumer} to see the second PaymentConfirmed")
     after = {s: sql(faulty, s, "SELECT count(*) FROM inbox")[0][0] for s in SERVICES}
     assert after == before  # every duplicate recognised, none applied
     assert_exactly_once(faulty, [done])

@@ -582,11 +582,23 @@ def test_apis_and_the_portal_are_probed_on_their_health_endpoint(built):
     _, objects = built
     for name in [f"{s}-api" for s in SERVICES] + ["portal"]:
         c = container(find(objects, "Deployment", name))
-        for probe in ("readinessProbe", "livenessProbe"):
-            assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}, (name, probe)
-        # liveness outlasts a database failover: /health answers 503 while the database is away
-        liveness = c["livenessProbe"]
-        assert liveness["periodSeconds"] * liveness["failureThreshold"] >= 60, name
+        # readiness asks the database and the broker; liveness only that the process answers,
+        # so that a database failover takes an API out of rotation without restarting it
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, name
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, name
+        if "startupProbe" in c:
+            assert c["startupProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, name
+
+
+def test_workers_are_probed_on_their_heartbeat(built):
+    _, objects = built
+    for service in SERVICES:
+        c = container(find(objects, "Deployment", f"{service}-worker"))
+        command = c["livenessProbe"]["exec"]["command"]
+        assert command[:4] == ["python", "-m", "deploy.heartbeat", service], service
+        # the worker beats every 5 s; the probe forgives a minute of a busy event loop
+        max_age = float(command[command.index("--max-age") + 1])
+        assert max_age >= 60 and c["livenessProbe"]["periodSeconds"] * c["livenessProbe"]["failureThreshold"] >= 60
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -597,7 +609,7 @@ def test_the_health_endpoint_the_probes_use_exists(service, tmp_path, monkeypatc
     importlib.import_module(f"services.{service}.bootstrap").bootstrap.cache_clear()
     try:
         app = importlib.import_module(f"services.{service}.app").create_app(start_relay=False)
-        assert "/health" in {str(rule) for rule in app.url_map.iter_rules()}
+        assert {"/health", "/healthz", "/readyz"} <= {str(rule) for rule in app.url_map.iter_rules()}
     finally:
         importlib.import_module(f"services.{service}.bootstrap").bootstrap.cache_clear()
 
