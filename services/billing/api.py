@@ -202,10 +202,7 @@ def import_statement():
 @bp.response(201, InvoiceSchema)
 def issue_invoice(data, order_no):
     """数电普票 (ordinary) or 数电专票 (special, needs the tax number); one per order."""
-    deps = bootstrap()
-    with deps.uow() as (s, emit):
-        return invoices.issue_for_unit(s, emit, caller_unit_id(), order_no, data, deps.einvoicing,
-                                       deps.invoice_prefix)
+    return invoices.issue_for_unit(bootstrap(), caller_unit_id(), order_no, data)
 
 
 @bp.route("/invoices", methods=["GET"])

@@ -183,7 +183,9 @@ class Invoice(Base):
     title: Mapped[str] = mapped_column(String(200))
     tax_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10))  # issued / reversed
+    # issuing (number taken, being filed with the platform) / issued / reversed / refused
+    # (the platform refused it: its number stays on record, the reason in reversal_reason)
+    status: Mapped[str] = mapped_column(String(10))
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
     reversed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

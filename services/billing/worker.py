@@ -10,7 +10,7 @@ from nameko.timer import timer
 from shared.nameko_edge import Dependencies, EventWorker, check_entrypoints, event_handler
 
 from .bootstrap import SERVICE, bootstrap
-from .domain import orders, refunds
+from .domain import invoices, orders, refunds
 from .handlers import HANDLERS
 
 
@@ -60,6 +60,12 @@ class BillingWorker(EventWorker):
     @timer(interval=2)
     def send_refunds(self):
         refunds.send_approved(self.deps)
+
+    @timer(interval=30)
+    def file_pending_invoices(self):
+        """Invoices a crash or an unanswering platform left `issuing` (the invoice number is
+        the platform's idempotency key, so two workers filing one is harmless)."""
+        invoices.file_pending(self.deps)
 
 
 check_entrypoints(BillingWorker)

@@ -96,7 +96,8 @@ UNIT_STATUS_TONE = {"draft": "neutral", "submitted": "info", "approved": "good",
 ORDER_STATUS = {"unpaid": _l("Unpaid"), "paid": _l("Paid"), "cancelled": _l("Cancelled"), "expired": _l("Expired")}
 ORDER_STATUS_TONE = {"unpaid": "wait", "paid": "good", "cancelled": "neutral", "expired": "neutral"}
 INVOICE_KINDS = {"ordinary": _l("Digital ordinary invoice"), "special": _l("Digital special VAT invoice")}
-INVOICE_STATUS = {"issued": _l("Issued"), "reversed": _l("Reversed")}
+INVOICE_STATUS = {"issuing": _l("Being issued"), "issued": _l("Issued"), "reversed": _l("Reversed"),
+                  "refused": _l("Refused by the tax platform")}
 REFUND_STATUS = {"requested": _l("Requested"), "approved": _l("Approved"), "processing": _l("Being refunded"),
                  "completed": _l("Completed"), "failed": _l("Failed"), "rejected": _l("Rejected")}
 REFUND_STATUS_TONE = {"requested": "wait", "approved": "info", "processing": "info", "completed": "good",

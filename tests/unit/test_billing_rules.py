@@ -457,3 +457,72 @@ def test_finance_asks_for_the_refunds_of_a_deleted_unit(session_for, emit):
     refund = refunds.get_refund(s, requested[0]["id"])
     refunds.approve_refund(s, refund, "fin-2")
     assert refund.status == "approved" and refund.unit_id == "u1"
+
+
+class FlakyPlatform(SandboxEInvoicing):
+    """The sandbox platform, which can be away, and which notes whether it was called while
+    the caller held a transaction open."""
+
+    def __init__(self, in_transaction, **kwargs):
+        super().__init__(**kwargs)
+        self.away, self.calls, self.in_transaction = False, [], in_transaction
+
+    def issue(self, invoice_no, kind, title, tax_no, amount_fen, order_no):
+        self.calls.append((invoice_no, self.in_transaction()))
+        if self.away:
+            raise TimeoutError("the e-invoicing platform did not answer")
+        return super().issue(invoice_no, kind, title, tax_no, amount_fen, order_no)
+
+
+def billing_deps(s, emit, platform_of):
+    """Deps whose units of work share the test's session and say when one is open."""
+    from contextlib import contextmanager
+    state = {"open": False}
+
+    @contextmanager
+    def uow():
+        state["open"] = True
+        try:
+            yield s, emit
+            s.flush()
+        finally:
+            state["open"] = False
+    deps = SimpleNamespace(uow=uow, invoice_prefix="2644")
+    deps.einvoicing = platform_of(lambda: state["open"])
+    return deps
+
+
+def test_an_invoice_is_filed_with_no_transaction_open_and_refiled_when_the_platform_was_away(session_for, emit):
+    s = session_for("billing")
+    deps = billing_deps(s, emit, lambda in_tx: FlakyPlatform(in_tx))
+    order = paid_order(s, emit, "p1")
+    deps.einvoicing.away = True
+    view = invoices.issue_for_unit(deps, "u1", order.order_no, {"kind": "ordinary", "title": "Example Co"})
+    assert view["status"] == "issuing" and view["invoice_no"] == "26440000000000000001"
+    assert "InvoiceIssued" not in emit.types()
+    with pytest.raises(Conflict):  # one valid invoice per order: the one being issued counts
+        invoices.issue_for_unit(deps, "u1", order.order_no, {"kind": "ordinary", "title": "Example Co"})
+    assert invoices.file_pending(deps, older_than=dt.timedelta(0)) == 0  # still away: left for the next sweep
+    deps.einvoicing.away = False
+    assert invoices.file_pending(deps, older_than=dt.timedelta(0)) == 1
+    assert invoices.file_pending(deps, older_than=dt.timedelta(0)) == 0
+    [invoice] = invoices.unit_invoices(s, "u1")
+    assert invoice["status"] == "issued" and invoice["invoice_no"] == "26440000000000000001"
+    assert emit.types().count("InvoiceIssued") == 1
+    # the same number every time (the platform's idempotency key), never inside a transaction
+    assert {no for no, _ in deps.einvoicing.calls} == {"26440000000000000001"}
+    assert not any(open_ for _, open_ in deps.einvoicing.calls)
+
+
+def test_a_refused_invoice_keeps_its_number_on_record_and_the_order_can_be_invoiced_again(session_for, emit):
+    s = session_for("billing")
+    deps = billing_deps(s, emit, lambda in_tx: FlakyPlatform(in_tx, failing_titles={"Refused Co"}))
+    order = paid_order(s, emit, "p1")
+    with pytest.raises(DomainError) as refused:
+        invoices.issue_for_unit(deps, "u1", order.order_no, {"kind": "ordinary", "title": "Refused Co"})
+    assert refused.value.code == "einvoice_refused"
+    first = invoices.unit_invoices(s, "u1")
+    assert [(i["invoice_no"], i["status"]) for i in first] == [("26440000000000000001", "refused")]
+    view = invoices.issue_for_unit(deps, "u1", order.order_no, {"kind": "ordinary", "title": "Example Co"})
+    assert (view["invoice_no"], view["status"]) == ("26440000000000000002", "issued")  # no gap, no reuse
+    assert emit.types().count("InvoiceIssued") == 1

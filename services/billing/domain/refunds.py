@@ -100,7 +100,8 @@ def request_refunds(session: Session, unit_id: str, person_ids: list[str], route
     refunds = []
     for order_id, order_items in sorted(by_order.items()):
         order = order_by_id(session, order_id, lock=True)
-        if session.scalar(select(Invoice.invoice_no).where(Invoice.order_id == order.id, Invoice.status == "issued")):
+        if session.scalar(select(Invoice.invoice_no).where(Invoice.order_id == order.id,
+                                                           Invoice.status.in_(("issued", "issuing")))):
             raise Conflict("invoice_not_reversed", f"reverse the invoice of order {order.order_no} first", "person_ids")
         if route == "other_account" and order.paid_by != "transfer":
             raise DomainError("original_route_only", "QR and B2B payments are refunded by the original route",

@@ -229,14 +229,18 @@ def request_invoice(order_no: str) -> Any:
     values = {"kind": form_text("kind", 10) or "ordinary", "title": form_text("title", 200),
               "tax_no": form_text("tax_no", 20).upper() or None}
     try:
-        api().send("POST", "billing", f"/orders/{order_no}/invoice", json=values)
+        invoice = api().send("POST", "billing", f"/orders/{order_no}/invoice", json=values) or {}
     except ApiProblem as problem:
         if problem.status == 401:
             raise
         errors = FormErrors()
         errors.add_problem(problem, known={"kind", "title", "tax_no"})
         return _detail_page(order_no, errors, 400, values)
-    flash(_("The invoice was issued. You can download it now."), "success")
+    if invoice.get("status") == "issuing":  # the tax platform did not answer at once: billing files it again
+        flash(_("The invoice number is taken and the invoice is being issued. Its PDF will be here shortly."),
+              "info")
+    else:
+        flash(_("The invoice was issued. You can download it now."), "success")
     return redirect(url_for("orders.invoices"))
 
 
