@@ -343,6 +343,17 @@ class StatisticsQuerySchema(Strict):
     delegation_id = fields.String(load_default=None)
 
 
+class DailyQuerySchema(Strict):
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    from_ = fields.Date(load_default=None, data_key="from")  # Beijing days, inclusive
+    to = fields.Date(load_default=None)
+
+
+class DailyRowSchema(Strict):
+    date = fields.String()
+    units = Int()
+
+
 class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()

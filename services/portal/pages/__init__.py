@@ -6,6 +6,7 @@ from .admin import bp as admin
 from .admin_personnel import bp as admin_personnel
 from .admin_quotas import bp as admin_quotas
 from .admin_review import bp as admin_review
+from .admin_stats import bp as admin_stats
 from .badges import bp as badges
 from .orders import bp as orders
 from .personnel import bp as personnel
@@ -15,4 +16,4 @@ from .unit import bp as unit
 
 BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
               # the back office (/admin/…): one blueprint per desk
-              admin, admin_review, admin_personnel, admin_quotas)
+              admin, admin_review, admin_personnel, admin_quotas, admin_stats)
