@@ -203,3 +203,31 @@ def test_exports_are_xlsx_with_text_kept_as_text():
     content = exports.workbook("units", ("uscc", "id"), [("91350100M000100Y43", "0012345"), ("x", None)])
     rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert rows == [("uscc", "id"), ("91350100M000100Y43", "0012345"), ("x", None)]
+
+
+# --- audit ---------------------------------------------------------------------------------------
+def test_the_audit_log_is_searched_by_actor_target_and_time(s, emit):
+    import datetime as dt
+    from services.review.domain import decisions
+    from services.review.models import AuditEntry
+    actor = admin(s, role="sub_delegation_admin", delegation="GD-GZ")
+    review = _unit(s, "u-audit")
+    review.name, review.uscc = "审计示例公司", "91110000600037341L"
+    decisions.return_for_modification(s, emit, review, "请补充", actor)
+    other = organisations.Actor("a2", "sub_delegation_admin", "GD-GZ")
+    decisions.approve(s, emit, _unit(s, "u-other"), other)
+    s.query(AuditEntry).filter_by(target_id="u-other").one().at = dt.datetime(2026, 1, 1)
+    committee = organisations.Actor("oc", "organising_committee", None)
+
+    def search(**filters):
+        return [(e.action, e.target_id) for e in organisations.audit_page(s, committee, filters)["items"]]
+    assert search(actor="gd-sec") == [("unit.return", "u-audit")]  # by username
+    assert search(actor="gd-") == [("unit.return", "u-audit")]      # or a part of it
+    assert search(target="91110000600037341L") == search(target="审计示例") == [("unit.return", "u-audit")]
+    assert search(since=dt.datetime(2025, 12, 31), until=dt.datetime(2026, 1, 2)) == [("unit.approve", "u-other")]
+    assert search(since=dt.datetime(2026, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))) == [
+        ("unit.return", "u-audit")]
+    [entry] = organisations.audit_page(s, committee, {"actor": "gd-sec"})["items"]
+    assert entry.admin_username == "gd-sec" and entry.target_name == "审计示例公司"
+    fj = organisations.Actor("fj", "delegation_secretariat", "FJ")
+    assert organisations.audit_page(s, fj, {})["total"] == 0  # another delegation's actions stay unseen

@@ -166,7 +166,8 @@ def test_no_back_office_url_answers_a_server_error(client, fake):
              "/admin/review/units/{}/document", "/admin/review/units/{}/personnel/{}/photo.jpg",
              "/admin/personnel?q={}&status={}&page={}", "/admin/quotas?uscc={}&page={}&edit={}",
              "/admin/codes?delegation_id={}&used={}", "/admin/codes/{}.xlsx", "/admin/statistics?from={}&to={}",
-             "/admin/statistics/{}", "/admin/statistics/units.xlsx?delegation_id={}"]
+             "/admin/statistics/{}", "/admin/statistics/units.xlsx?delegation_id={}",
+             "/admin/audit?actor={}&target={}&from={}&to={}&action={}&role={}&page={}"]
     for template in paths:
         for value in HOSTILE:
             r = client.get(template.replace("{}", value[:1500]))
