@@ -120,7 +120,7 @@ def account_contact() -> Any:
     errors = FormErrors()
     values = {"phone": form_text("phone", 20), "email": form_text("email", 254)}
     body: dict[str, Any] = {"current_password": form_text("contact_password", 128)}
-    body.update({k: v for k, v in values.items() if v or request.form.get(f"clear_{k}")})
+    body.update({k: v for k, v in values.items() if v})
     if not body["current_password"]:
         errors.add("contact_password", _("Enter your current password to confirm the change."))
     elif len(body) == 1:
