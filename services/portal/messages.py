@@ -117,12 +117,30 @@ BY_CODE = {
     "trade_closed": _l("This payment is closed."),
     # generic
     "forbidden": _l("You may not do this."),
+    "wrong_password": _l("The current password is not right."),
+    "nothing_to_change": _l("Nothing was changed."),
+    # the back office
+    "not_pending": _l("This unit is not waiting for a decision (someone may have decided it already)."),
+    "comment_required": _l("Say what the unit must change."),
+    "reason_required": _l("Give the reason for the rejection."),
+    "same_delegation": _l("The unit is already in that delegation."),
+    "centralised_limit_reached": _l("The delegation's centralised-payment budget is not enough for everyone "
+                                    "selected."),
+    "no_centralised_payment": _l("The delegation does not pay centrally."),
+    "label_decision_needed": _l("Someone selected asked for a VIP or staff label: grant or decline it first."),
+    "wrong_state": _l("Someone selected is no longer waiting for this decision."),
+    "quota_exhausted": _l("The unit has no quota left for this label."),
+    "not_an_upgrade": _l("That label is not an upgrade for this person."),
+    "reused_vip": _l("A reused VIP badge cannot be changed."),
+    "unit_not_approved": _l("The unit must be approved first."),
+    "registration_unavailable": _l("The unit's details cannot be read just now. Try again in a moment."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }
 
 # The same code with a different meaning depending on the field it names.
 BY_CODE_AND_FIELD = {
+    ("not_found", "unit_id"): _l("This unit is not in your part of the delegation tree, or was deleted."),
     ("not_found", "uscc"): _l("No unit is registered with this unified social credit code."),
     ("not_found", "person_id"): _l("This person was not found."),
     ("not_found", "photo"): _l("No photo has been uploaded yet."),
@@ -132,6 +150,8 @@ BY_CODE_AND_FIELD = {
     ("not_found", "member_ids"): _l("This request was not found."),
     ("not_found", "person_ids"): _l("Someone you selected cannot be paid for or refunded."),
     ("not_found", "address_id"): _l("This address was not found."),
+    ("weak_password", "new_password"): _l("The new password needs at least 10 characters and must differ from the "
+                                          "current one."),
     ("already_invoiced", "order_no"): _l("This order already has an invoice."),
 }
 
@@ -144,6 +164,8 @@ BY_MESSAGE = {
     "no previous account matches this USCC and password": _l("No previous account matches this code and password."),
     "no previous account matches these details": _l("No previous account matches these details."),
     "token expired": _l("Your session has expired. Please log in again."),
+    "wrong username or password": _l("The username or the password is wrong."),
+    "the current password is not right": _l("The current password is not right."),
 }
 
 # Why a previous edition's badge cannot be reused (registration's reasons, in its words).

@@ -3,27 +3,33 @@ confirmation and labels, quotas, centralised payment, invitation codes, settings
 statistics and the audit log. Every admin action is scoped to the admin's delegation."""
 from __future__ import annotations
 
+import base64
+import datetime as dt
 from collections.abc import Callable
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.auth import issue_token
+from shared.auth import ADMIN_ROLES, issue_token
 from shared.db import utcnow
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
+from shared.masking import mask_email, mask_phone
 from shared.http import client_ip, current_principal, principal, require
 from shared.throttle import guarded_login
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
-from .domain import decisions, invitation_codes, organisations
+from .domain import decisions, exports, invitation_codes, organisations, unit_files
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
-from .models import Admin, LoginFailure, UnitReview
+from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
-    PublicEditionSchema,
+    AdminContactSchema, AdminProfileSchema, BatchDecisionSchema, BatchOutcomeSchema, FoundPersonSchema,
+    DailyQuerySchema, DailyRowSchema, PersonSearchQuerySchema, PublicEditionSchema, QuotaLinesResultSchema, QuotaPageSchema, QuotaQuerySchema,
+    UnitFileSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
@@ -125,6 +131,33 @@ def change_password(data):
     return _admin_token(admin)
 
 
+@bp.route("/admin/me", methods=["GET"])
+@require(*ADMIN_ROLES)
+@bp.response(200, AdminProfileSchema)
+def admin_me():
+    """The signed-in admin's own account (phone and email masked) and delegation name."""
+    with bootstrap().uow() as (s, _):
+        return _profile(s, organisations.own_admin(s, actor()))
+
+
+@bp.route("/admin/me", methods=["PATCH"])
+@require(*ADMIN_ROLES)
+@bp.arguments(AdminContactSchema)
+@bp.response(200, AdminProfileSchema)
+def admin_contact(data):
+    """An admin's own phone and email, with the current password (an empty value clears)."""
+    current = data.pop("current_password")
+    with bootstrap().uow() as (s, _):
+        return _profile(s, organisations.change_own_contact(s, actor(), current, data))
+
+
+def _profile(s: Session, admin: Admin) -> dict:
+    delegation = s.get(Delegation, admin.delegation_id) if admin.delegation_id else None
+    return {"id": admin.id, "username": admin.username, "role": admin.role, "delegation_id": admin.delegation_id,
+            "delegation_name": delegation.name if delegation else None, "phone": mask_phone(admin.phone),
+            "email": mask_email(admin.email)}
+
+
 @bp.route("/admins/<admin_id>", methods=["PATCH"])
 @require(*SECRETARIAT)
 @bp.arguments(AdminActiveSchema)
@@ -171,6 +204,63 @@ def queue(args):
 def get_unit(unit_id):
     with bootstrap().uow() as (s, _):
         return decisions.get_review_in_scope(s, unit_id, actor())
+
+
+@bp.route("/units/<unit_id>/file", methods=["GET"])
+@require(*REVIEWERS)
+@bp.response(200, UnitFileSchema)
+def unit_file(unit_id):
+    """The unit's full file for the back office: review's state and history with
+    registration's information, document, addresses and personnel (masked). Review checks
+    the admin's scope first; registration is asked after review's transaction has closed."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        scope = unit_files.file_scope(s, unit_id, actor())
+    return unit_files.full_file(scope, deps.registration)
+
+
+@bp.route("/units/<unit_id>/document", methods=["GET"])
+@require(*REVIEWERS)
+def unit_document(unit_id):
+    """The qualification document's image, for a unit in the admin's scope."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_files.review_in_scope(s, unit_id, actor())
+    image = deps.registration.unit_document_image(unit_id)
+    if not image:
+        raise NotFound("document", "unit_id")
+    return _private_image(base64.b64decode(image["content_b64"]), image["content_type"])
+
+
+@bp.route("/units/<unit_id>/personnel/<person_id>/photo", methods=["GET"])
+@require(*REVIEWERS)
+def unit_person_photo(unit_id, person_id):
+    """A person's photo, for a unit in the admin's scope (registration checks the person is
+    the unit's)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_files.review_in_scope(s, unit_id, actor())
+    photo = deps.registration.unit_person_photo(unit_id, person_id)
+    if not photo:
+        raise NotFound("photo", "person_id")
+    return _private_image(base64.b64decode(photo), "image/jpeg")
+
+
+def _private_image(content: bytes, content_type: str) -> Response:
+    allowed = content_type if content_type in ("image/jpeg", "image/png", "application/pdf") else \
+        "application/octet-stream"
+    return Response(content, mimetype=allowed, headers={"Cache-Control": "private, no-store",
+                                                        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/units/batch", methods=["POST"])
+@require(*REVIEWERS)
+@bp.arguments(BatchDecisionSchema)
+@bp.response(200, BatchOutcomeSchema(many=True))
+def decide_batch(data):
+    """批量审核: approve, return or reject several units, each on its own; the answer says
+    per unit whether it went through and, if not, why."""
+    return decisions.decide_batch(bootstrap().uow, actor(), data["action"], data["unit_ids"], data["comment"])
 
 
 def _decide(unit_id: str, action: Callable[[Session, Emit, UnitReview], object]) -> UnitReview:
@@ -239,8 +329,37 @@ def delete_unit(data, unit_id):
 @bp.arguments(PeopleQuerySchema, location="query")
 @bp.response(200, PeoplePageSchema)
 def personnel(args):
-    with bootstrap().uow() as (s, _):
-        return personnel_rules.personnel_page(s, actor(), args)
+    """People of the admin's part of the tree; with details=true each with their name, masked
+    ID number, unit name and whether a photo exists (asked of registration after the page
+    is read)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        page = personnel_rules.personnel_page(s, actor(), args)
+        page["items"] = [ReviewPersonSchema().dump(p) for p in page["items"]]
+        delegation_of = dict(s.execute(select(UnitReview.unit_id, UnitReview.delegation_id).where(
+            UnitReview.unit_id.in_({p["unit_id"] for p in page["items"]}))).all())
+    if args["details"] and page["items"]:
+        details = {d["person_id"]: d for d in deps.registration.people_details([p["person_id"] for p in page["items"]])}
+        for item in page["items"]:
+            found = details.get(item["person_id"], {})
+            item.update(name=found.get("name"), id_number=found.get("id_number"), unit_name=found.get("unit_name"),
+                        has_photo=found.get("has_photo"), delegation_id=delegation_of.get(item["unit_id"]))
+    return page
+
+
+@bp.route("/personnel/search", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(PersonSearchQuerySchema, location="query")
+@bp.response(200, FoundPersonSchema(many=True))
+def search_people(args):
+    """Anyone in the admin's part of the tree by name, whole ID number or masked ID number
+    (as lists show it, or its last four characters); at most 50."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_ids = unit_files.scoped_unit_ids(s, actor(), args["delegation_id"])
+    rows = deps.registration.find_people(unit_ids, args["q"]) if unit_ids else []
+    with deps.uow() as (s, _):
+        return unit_files.people_in_view(s, actor(), rows)
 
 
 @bp.route("/personnel/confirm", methods=["POST"])
@@ -319,6 +438,47 @@ def import_quotas():
     return {"imported": imported}
 
 
+@bp.route("/quotas", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(QuotaQuerySchema, location="query")
+@bp.response(200, QuotaPageSchema)
+def list_quotas(args):
+    """The quotas of the admin's part of the tree (a unit's where review has it, one set
+    before the unit registered where the delegation that set it is)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        return personnel_rules.list_quotas(s, actor(), deps.settings.edition, args)
+
+
+@bp.route("/quotas/template.xlsx", methods=["GET"])
+@require(*SECRETARIAT)
+def quota_template():
+    """The XLSX template for the quota import (columns uscc, vip, staff, and how to fill them)."""
+    return _xlsx(personnel_rules.quota_template(), "quota-template.xlsx")
+
+
+@bp.route("/quotas/import/lines", methods=["POST"])
+@require(*SECRETARIAT)
+@bp.response(200, QuotaLinesResultSchema)
+def import_quota_lines():
+    """Multipart field `file` (XLSX or CSV template): every line checked and reported; all
+    lines imported, or — if any is refused — none (`imported` 0, each line says why)."""
+    upload = request.files.get("file")
+    content = upload.stream.read(personnel_rules.QUOTA_FILE_LIMIT) if upload is not None else None
+    deps = bootstrap()
+    try:
+        with deps.uow() as (s, emit):
+            return personnel_rules.import_quota_lines(s, emit, actor(), deps.settings.edition,
+                                                      upload.filename if upload is not None else None, content)
+    except personnel_rules.QuotaImportRefused as refused:
+        return {"imported": 0, "lines": refused.lines}
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype=exports.XLSX_MIME, headers={
+        "Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "private, no-store"})
+
+
 # --- CIFTIS invitation codes ------------------------------------------------------------
 @bp.route("/delegations/<delegation_id>/invitation-codes", methods=["POST"])
 @require(*REVIEWERS)
@@ -338,6 +498,20 @@ def list_codes(args, delegation_id):
     """Unused and used codes, with the enterprise that used each."""
     with bootstrap().uow() as (s, _):
         return invitation_codes.list_invitation_codes(s, actor(), delegation_id, args["used"])
+
+
+@bp.route("/delegations/<delegation_id>/invitation-codes.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(InvitationCodeQuerySchema, location="query")
+def export_codes(args, delegation_id):
+    """The host organisation's codes as XLSX: code, used, the enterprise that used it, when."""
+    with bootstrap().uow() as (s, _):
+        codes = invitation_codes.list_invitation_codes(s, actor(), delegation_id, args["used"])
+        rows = [(c.code, "yes" if c.used_by_unit_id else "no", c.used_by_name, c.used_by_uscc, c.used_at,
+                 c.created_at) for c in codes]
+    return _xlsx(exports.workbook("invitation codes", ("code", "used", "used_by", "used_by_uscc", "used_at_utc",
+                                                       "created_at_utc"), rows),
+                 f"invitation-codes-{delegation_id}.xlsx")
 
 
 # --- settings, statistics, audit -----------------------------------------------------------
@@ -389,6 +563,69 @@ def weekly_report(args):
         rows = statistics_rules.statistics(s, actor(), args["delegation_id"])
     return Response(statistics_rules.weekly_report_csv(rows, utcnow()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=weekly-report.csv"})
+
+
+@bp.route("/statistics/daily", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(DailyQuerySchema, location="query")
+@bp.response(200, DailyRowSchema(many=True))
+def daily_statistics(args):
+    """Units registered per Beijing day (their first submission) in the admin's part of the
+    tree; by default the last 30 days."""
+    last = args["to"] or (utcnow() + statistics_rules.BEIJING).date()
+    first = args["from_"] or last - dt.timedelta(days=29)
+    with bootstrap().uow() as (s, _):
+        return statistics_rules.daily_registrations(s, actor(), args["delegation_id"], first, last)
+
+
+@bp.route("/reports/weekly.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def weekly_report_xlsx(args):
+    """The weekly progress report as XLSX (the same columns as the CSV)."""
+    with bootstrap().uow() as (s, _):
+        rows = statistics_rules.statistics(s, actor(), args["delegation_id"])
+    return _xlsx(exports.workbook("weekly report", statistics_rules.WEEKLY_HEADER, statistics_rules.weekly_rows(rows)),
+                 "weekly-report.xlsx")
+
+
+@bp.route("/exports/units.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def export_units(args):
+    """Every unit of the admin's part of the tree (or of one delegation in it) as XLSX."""
+    with bootstrap().uow() as (s, _):
+        names = {d.id: d.name for d in organisations.active_delegations(s)}
+        rows = [(u.uscc, u.name, u.category, u.region, u.delegation_id, names.get(u.delegation_id or "", ""),
+                 u.status, "yes" if u.automatic else "no", u.submissions, u.submitted_at, u.decided_at, u.comment)
+                for u in statistics_rules.units_in_scope(s, actor(), args["delegation_id"])]
+    return _xlsx(exports.workbook("units", ("uscc", "name", "category", "region", "delegation_id", "delegation",
+                                            "status", "automatic", "submissions", "submitted_at_utc",
+                                            "decided_at_utc", "comment"), rows), "units.xlsx")
+
+
+@bp.route("/exports/personnel.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def export_personnel(args):
+    """Every person of the admin's part of the tree as XLSX, ID numbers masked; names are
+    asked of registration (in pages of 500) after review's transaction has closed."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        names = {d.id: d.name for d in organisations.active_delegations(s)}
+        people = [(p.person_id, p.requested_label, p.label, p.payer, p.status, u.uscc, u.name, u.delegation_id)
+                  for p, u in statistics_rules.people_in_scope(s, actor(), args["delegation_id"])]
+    details: dict[str, dict] = {}
+    for start in range(0, len(people), 500):
+        ids = [p[0] for p in people[start:start + 500]]
+        details.update({d["person_id"]: d for d in deps.registration.people_details(ids)})
+    rows = [(details.get(pid, {}).get("name"), details.get(pid, {}).get("id_type"),
+             details.get(pid, {}).get("id_number"), uname, uscc, delegation_id, names.get(delegation_id or "", ""),
+             requested, label, payer, status, ", ".join(details.get(pid, {}).get("entry_dates") or []))
+            for pid, requested, label, payer, status, uscc, uname, delegation_id in people]
+    return _xlsx(exports.workbook("personnel", ("name", "id_type", "id_number_masked", "unit", "uscc",
+                                                "delegation_id", "delegation", "requested_label", "label", "payer",
+                                                "status", "entry_dates"), rows), "personnel.xlsx")
 
 
 @bp.route("/audit", methods=["GET"])

@@ -67,6 +67,9 @@ class Admin(Base):
     delegation_id: Mapped[str | None] = mapped_column(ForeignKey("delegations.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
+    # the admin's own contact details (shown masked, changed by the admin with their password)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class RegistryRecord(Base):
@@ -98,6 +101,16 @@ class UnitReview(Base):
     first_decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class UnitSubmission(Base):
+    """Each time a unit submitted (or resubmitted after a return): the file's history."""
+    __tablename__ = "unit_submissions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class ReviewPerson(Base):

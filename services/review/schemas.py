@@ -73,6 +73,33 @@ class PasswordChangeSchema(Strict):
     new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
 
 
+PHONE = validate.Regexp(r"^(\+?[0-9]{6,15})?$", error="not a valid phone number")
+EMAIL = validate.Email(error="Not a valid email address.")
+
+
+def email_or_empty(value: str) -> None:
+    """An empty value clears the email."""
+    if value:
+        EMAIL(value)
+
+
+class AdminContactSchema(Strict):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+    phone = fields.String(validate=PHONE)
+    email = fields.String(validate=[validate.Length(max=254), email_or_empty])
+
+
+class AdminProfileSchema(Strict):
+    """The signed-in admin's own account; phone and email masked."""
+    id = fields.String()
+    username = fields.String()
+    role = fields.String()
+    delegation_id = fields.String(allow_none=True)
+    delegation_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)  # masked
+    email = fields.String(allow_none=True)  # masked
+
+
 class TokenSchema(Strict):
     token = fields.String()
     role = fields.String()
@@ -102,14 +129,63 @@ class UnitReviewSchema(Strict):
 class QueueQuerySchema(Strict):
     status = fields.String(load_default="pending", validate=validate.OneOf(
         ("pending", "first_approved", "approved", "returned", "rejected", "all")))
-    delegation_id = fields.String(load_default=None)
-    category = fields.String(load_default=None)
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    category = fields.String(load_default=None, validate=validate.Length(max=40))
     q = fields.String(load_default=None, validate=validate.Length(max=200))
+    submitted_from = fields.Date(load_default=None)  # Beijing dates, inclusive
+    submitted_to = fields.Date(load_default=None)
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 QueuePageSchema = page_of(UnitReviewSchema, "QueuePageSchema")
+
+
+class UnitFileSchema(Strict):
+    """A unit's full file: review's decision state and history, registration's information,
+    document description, addresses and personnel (ID numbers and phones masked)."""
+    review = fields.Dict()
+    unit = fields.Dict()
+    document = fields.Dict(allow_none=True)
+    addresses = fields.List(fields.Dict())
+    personnel = fields.List(fields.Dict())
+    history = fields.List(fields.Dict())
+
+
+class PersonSearchQuerySchema(Strict):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class FoundPersonSchema(Strict):
+    person_id = fields.String()
+    unit_id = fields.String()
+    unit_name = fields.String(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
+    name = fields.String()
+    id_type = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True)  # masked
+    has_photo = fields.Boolean()
+    status = fields.String(allow_none=True)  # registration's
+    review_status = fields.String(allow_none=True)
+    label = fields.String(allow_none=True)
+    payer = fields.String(allow_none=True)
+    requested_label = fields.String(allow_none=True)
+
+
+class BatchDecisionSchema(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("approve", "return", "reject")))
+    unit_ids = fields.List(fields.String(validate=validate.Length(max=64)), required=True,
+                           validate=validate.Length(min=1, max=200, error="select between 1 and 200 units"))
+    comment = fields.String(load_default=None, validate=validate.Length(max=2000))  # the return's or rejection's
+
+
+class BatchOutcomeSchema(Strict):
+    unit_id = fields.String()
+    ok = fields.Boolean()
+    status = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
 
 
 class CommentSchema(Strict):
@@ -142,11 +218,20 @@ class ReviewPersonSchema(Strict):
     label = fields.String(allow_none=True)
     payer = fields.String(allow_none=True)
     previous_credential_no = fields.String(allow_none=True)
+    # with details=true: what registration keeps (ID number masked), asked after the scope check
+    name = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    has_photo = fields.Boolean(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
 
 
 class PeopleQuerySchema(Strict):
-    status = fields.String(load_default="awaiting_confirmation")
-    unit_id = fields.String(load_default=None)
+    status = fields.String(load_default="awaiting_confirmation", validate=validate.Length(max=30))
+    unit_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    requested_label = fields.String(load_default=None, validate=validate.OneOf(LABELS))
+    details = fields.Boolean(load_default=False)
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
@@ -185,6 +270,38 @@ class QuotaSchema(Strict):
 
 class QuotaImportResultSchema(Strict):
     imported = Int()
+
+
+class QuotaLineSchema(Strict):
+    row = Int()
+    uscc = fields.String(allow_none=True)
+    vip = Int(allow_none=True)
+    staff = Int(allow_none=True)
+    ok = fields.Boolean()
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True)  # the quota the line replaces, if any
+    duplicate_of = Int(allow_none=True)  # the earlier row with the same USCC
+
+
+class QuotaLinesResultSchema(Strict):
+    imported = Int()
+    lines = fields.List(fields.Nested(QuotaLineSchema))
+
+
+class QuotaQuerySchema(Strict):
+    uscc = fields.String(load_default=None, validate=validate.Length(max=18))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class QuotaListItemSchema(QuotaSchema):
+    unit_name = fields.String(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
+
+
+QuotaPageSchema = page_of(QuotaListItemSchema, "QuotaPageSchema")
 
 
 class InvitationCodesInSchema(Strict):
@@ -226,6 +343,17 @@ class StatisticsQuerySchema(Strict):
     delegation_id = fields.String(load_default=None)
 
 
+class DailyQuerySchema(Strict):
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    from_ = fields.Date(load_default=None, data_key="from")  # Beijing days, inclusive
+    to = fields.Date(load_default=None)
+
+
+class DailyRowSchema(Strict):
+    date = fields.String()
+    units = Int()
+
+
 class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()
@@ -242,9 +370,14 @@ class StatisticsRowSchema(Strict):
 
 
 class AuditQuerySchema(Strict):
-    target_id = fields.String(load_default=None)
-    action = fields.String(load_default=None)
-    admin_id = fields.String(load_default=None)
+    target_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    action = fields.String(load_default=None, validate=validate.Length(max=60))
+    admin_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    actor = fields.String(load_default=None, validate=validate.Length(max=64))  # an admin's username
+    target = fields.String(load_default=None, validate=validate.Length(max=200))  # id, USCC, unit name, username
+    role = fields.String(load_default=None, validate=validate.Length(max=40))
+    since = fields.DateTime(load_default=None)  # with an offset, or UTC
+    until = fields.DateTime(load_default=None)  # exclusive
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
@@ -252,6 +385,8 @@ class AuditQuerySchema(Strict):
 class AuditEntrySchema(Strict):
     id = fields.String()
     admin_id = fields.String()
+    admin_username = fields.String(allow_none=True)
+    target_name = fields.String(allow_none=True)  # a unit's name
     role = fields.String()
     action = fields.String()
     target_type = fields.String()
