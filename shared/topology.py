@@ -25,7 +25,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "PersonnelUpgraded", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
-        "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired",
+        "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired", "QuotaChanged",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled", "TokensRevoked"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",

@@ -11,12 +11,18 @@ DOMESTIC_CATEGORIES = ("enterprise", "government", "public_institution", "social
 OVERSEAS_CATEGORIES = ("enterprise", "government", "social_organisation", "other")
 CATEGORIES = {"enterprise": _l("Enterprise"), "government": _l("Government body"),
               "public_institution": _l("Public institution"), "social_organisation": _l("Social organisation"),
-              "other": _l("Other")}
+              "other": _l("Other"), "individual": _l("Individual")}
 DOCUMENT_KINDS = {"enterprise": _l("Business licence"),
                   "social_organisation": _l("Social organisation legal-person certificate"),
                   "public_institution": _l("Public institution legal-person certificate"),
                   "other": _l("Registration certificate")}
 VISITOR_KINDS = {"unit": _l("Unit visitor"), "individual": _l("Non-unit visitor")}
+IDENTIFIER_TYPES = {  # what an account registers and logs in with
+    "uscc": _l("Unified social credit code (mainland unit)"),
+    "registration_no": _l("Registration number (Hong Kong, Macao, Taiwan or overseas unit)"),
+    "resident_id": _l("Resident ID card (individual)"), "hk_macao_permit": _l("HK/Macao travel permit (individual)"),
+    "taiwan_permit": _l("Taiwan travel permit (individual)"), "passport": _l("Passport (individual)"),
+}
 
 REGION_TYPES = {"mainland": _l("Mainland China"), "hk_macao": _l("Hong Kong / Macao"), "taiwan": _l("Taiwan"),
                 "foreign": _l("Other countries and regions"),

@@ -19,6 +19,9 @@ BY_CODE = {
     # accounts and sign-up
     "invalid_uscc": _l("The unified social credit code is not valid: its check character does not match."),
     "invalid_category": _l("Choose a unit category that fits the unit's region."),
+    "invalid_registration_no": _l("A registration number has 4 to 17 letters, digits or hyphens."),
+    "invalid_identifier_type": _l("This code or document does not fit the kind of visitor and the region chosen."),
+    "name_not_latin": _l("Write a name from outside China in Latin letters, as in the passport."),
     "weak_password": _l("The password needs 8 to 64 characters with both letters and digits."),
     "uscc_taken": _l("This unified social credit code is already registered for this fair. Log in instead."),
     "unknown_recommendation_code": _l("No delegation has this recommendation code."),

@@ -13,7 +13,8 @@ from shared.throttle import guarded_login
 
 from .bootstrap import bootstrap
 from .domain import (
-    accounts, addresses, colleagues, deadlines, delegations, personnel, progress, referrals, returning, signup,
+    accounts, addresses, colleagues, deadlines, delegations, identifiers, personnel, progress, quotas, referrals,
+    returning, signup,
     unit_info, verification,
 )
 from .models import LoginFailure, Unit
@@ -22,7 +23,8 @@ from .schemas import (
     DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
     LoginSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema,
     PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, PointsSchema,
-    PreviousEditionImportSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema, ReferralSchema,
+    PreviousEditionImportSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema, UnitQuotaSchema,
+    ReferralSchema,
     ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignedUpSchema, SignUpSchema,
     SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema,
     UnitSchema,
@@ -138,7 +140,8 @@ def password_reset(data):
 def login(data):
     """Password login; repeated failures are throttled (429 with Retry-After)."""
     deps = bootstrap()
-    unit = guarded_login(deps.uow, LoginFailure, f"unit:{data['uscc'].strip().upper()}", client_ip(),
+    unit = guarded_login(deps.uow, LoginFailure, identifiers.throttle_account(deps.cipher.lookup_hash, data["uscc"]),
+                         client_ip(),
                          lambda s: accounts.authenticate(s, data["uscc"], data["password"], deps.edition))
     return _unit_token(unit)
 
@@ -189,6 +192,15 @@ def submit_unit(data):
 def my_progress():
     with bootstrap().uow() as (s, _):
         return progress.unit_progress(s, accounts.get_unit(s, caller_unit_id()))
+
+
+@bp.route("/units/me/quota", methods=["GET"])
+@require(UNIT, MEMBER)
+@bp.response(200, UnitQuotaSchema)
+def my_quota():
+    """The unit's VIP and staff quotas: given by the delegation, applied for, remaining."""
+    with bootstrap().uow() as (s, _):
+        return quotas.unit_quota(s, accounts.get_unit(s, caller_unit_id()))
 
 
 @bp.route("/catalogue/procurement", methods=["GET"])

@@ -48,7 +48,11 @@ class Unit(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     edition: Mapped[str] = mapped_column(String(32))
+    # The login: a USCC, a registration number (HK/Macao/Taiwan, overseas) or an individual's
+    # pseudonym (identifiers.individual_key); `identifier_type` says which.
     uscc: Mapped[str] = mapped_column(String(18))
+    identifier_type: Mapped[str] = mapped_column(String(20), default="uscc", server_default="uscc")
+    identifier_masked: Mapped[str | None] = mapped_column(String(40), nullable=True)  # an individual's document
     unit_code: Mapped[str] = mapped_column(String(9), unique=True)  # T + 8 digits (注册码)
     password_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
@@ -261,3 +265,15 @@ class ReminderSent(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class QuotaView(Base):
+    """Registration's projection of the VIP and staff quotas review gives a unit (额度, from
+    QuotaChanged), keyed like review's by the unit's login key: the unit sees what it may
+    still ask for, and a free label is asked for only within it."""
+    __tablename__ = "quotas"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    vip: Mapped[int] = mapped_column(Integer, default=0)
+    staff: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
 from shared.schemas import Int, Strict, page_of
 
+from .domain.identifiers import IDENTIFIER_TYPES
 from .domain.choices import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
 from .domain.verification import SMS_PURPOSES
 
@@ -30,12 +31,17 @@ PHONE = validate.Regexp(r"^\+?[0-9]{6,15}$", error="not a valid phone number")
 
 
 class SignUpSchema(Strict):
-    uscc = fields.String(required=True, validate=validate.Length(equal=18, error="USCC has 18 characters"))
+    """A mainland unit gives its `uscc`; a Hong Kong/Macao/Taiwan or overseas unit its
+    registration number, an individual visitor (`visitor_kind` individual) their ID
+    document, in `identifier` with `identifier_type` saying which."""
+    identifier_type = fields.String(load_default="uscc", validate=validate.OneOf(IDENTIFIER_TYPES))
+    uscc = fields.String(load_default=None, validate=validate.Length(equal=18, error="USCC has 18 characters"))
+    identifier = fields.String(load_default=None, validate=validate.Length(min=4, max=40))
     password = fields.String(required=True, load_only=True)
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     visitor_kind = fields.String(load_default="unit", validate=validate.OneOf(VISITOR_KINDS))
     region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
-    category = fields.String(required=True)
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))  # not for individuals
     delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
@@ -50,9 +56,18 @@ class SignUpSchema(Strict):
 
     @pre_load
     def normalise(self, data, **_):
-        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
-            data = {**data, "uscc": data["uscc"].strip().upper()}
+        for key in ("uscc", "identifier"):
+            if isinstance(data, dict) and isinstance(data.get(key), str):
+                data = {**data, key: data[key].strip().upper()}
         return data
+
+    @validates_schema
+    def identified(self, data, **_):
+        if data.get("identifier_type", "uscc") == "uscc":
+            if not (data.get("uscc") or data.get("identifier")):
+                raise ValidationError("Missing data for required field.", "uscc")
+        elif not data.get("identifier"):
+            raise ValidationError("Missing data for required field.", "identifier")
 
 
 class SmsCodeRequestSchema(Strict):
@@ -91,7 +106,7 @@ class SignedUpSchema(Strict):
 
 
 class LoginSchema(Strict):
-    uscc = fields.String(required=True)
+    uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))  # or a registration / ID number
     password = fields.String(required=True, load_only=True)
 
     @pre_load
@@ -128,7 +143,9 @@ class UnitInfoSchema(Strict):
 
 class UnitSchema(Strict):
     id = fields.String()
-    uscc = fields.String()
+    uscc = fields.String()  # the login key (an individual's is a pseudonym)
+    identifier_type = fields.String()
+    identifier = fields.Function(lambda u: u.identifier_masked or u.uscc)  # an individual's document, masked
     unit_code = fields.String()
     name = fields.String()
     visitor_kind = fields.String()
@@ -141,6 +158,17 @@ class UnitSchema(Strict):
     contact_phone = fields.Function(lambda u: mask_phone(u.contact_phone))
     contact_email = fields.Function(lambda u: mask_email(u.contact_email))
     info = fields.Dict()
+
+
+class UnitQuotaLabelSchema(Strict):
+    label = fields.String(metadata={"enum": ["vip", "staff"]})
+    quota = Int()  # given by the delegation
+    applied = Int()  # people of the unit asking for or holding it
+    remaining = Int()
+
+
+class UnitQuotaSchema(Strict):
+    labels = fields.List(fields.Nested(UnitQuotaLabelSchema))
 
 
 class PersonInSchema(Strict):

@@ -32,6 +32,28 @@ def _fair_days() -> list[dt.date]:
     return portal().settings.fair_day_list
 
 
+def _quota() -> list[dict[str, Any]]:
+    """The unit's VIP and staff quotas (given, applied, remaining); none if the API is unsure."""
+    try:
+        answer = api().get("registration", "/units/me/quota")
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return []
+    return [q for q in (answer or {}).get("labels", []) if isinstance(q, dict)]
+
+
+def label_options(quota: list[dict[str, Any]], current: str | None = None) -> list[tuple[str, str]]:
+    """Badge types the person may ask for: professional visitor always, VIP and staff while
+    the quota has room (or the record already asks for it), with what is left."""
+    left = {q.get("label"): int(q.get("remaining") or 0) for q in quota}
+    options = [("visitor", str(labels.LABELS["visitor"]))]
+    for key in ("vip", "staff"):
+        if left.get(key, 0) > 0 or key == current:
+            options.append((key, _("%(label)s (%(n)d left)", label=labels.LABELS[key], n=left.get(key, 0))))
+    return options
+
+
 # --- the list -------------------------------------------------------------------------------
 def list_filters() -> dict[str, Any]:
     """The query the API takes, from the page's query string; anything odd is dropped."""
@@ -70,7 +92,7 @@ def index() -> Any:
     shown = {k: v for k, v in request.args.items() if k != "page" and k in ("name", "id_number", "region_type",
                                                                            "status", "entry_date", "reuse")}
     return render_template("personnel/index.html", page=page, pages=pages, filters=filters, shown=shown,
-                           errors=errors, saved_total=saved_total, days=_fair_days())
+                           errors=errors, saved_total=saved_total, days=_fair_days(), quota=_quota())
 
 
 # --- add and edit ----------------------------------------------------------------------------
@@ -118,8 +140,10 @@ def new() -> Any:
         else:
             flash(_("%(name)s was saved. Now upload the photo.", name=person["name"]), "success")
             return redirect(url_for("personnel.photo", person_id=person["id"]))
+    quota = _quota()
     return render_template("personnel/form.html", region_type=region_type, values=values, errors=errors,
-                           person=None, days=_fair_days()), (400 if errors else 200)
+                           person=None, days=_fair_days(), quota=quota,
+                           label_options=label_options(quota, values.get("requested_label"))), (400 if errors else 200)
 
 
 def _person(person_id: str) -> dict[str, Any]:
@@ -144,8 +168,11 @@ def edit(person_id: str) -> Any:
         else:
             flash(_("The changes were saved."), "success")
             return redirect(url_for("personnel.detail", person_id=person_id))
+    quota = _quota()
     return render_template("personnel/form.html", region_type=person["region_type"], values=values,
-                           errors=errors, person=person, days=_fair_days()), (400 if errors else 200)
+                           errors=errors, person=person, days=_fair_days(), quota=quota,
+                           label_options=label_options(quota, person.get("requested_label"))), \
+        (400 if errors else 200)
 
 
 # --- one person -------------------------------------------------------------------------------

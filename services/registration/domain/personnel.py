@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
@@ -16,24 +15,26 @@ from shared.images import CheckedImage, check_image
 from shared.errors import Conflict, DomainError, NotFound
 from shared.masking import mask_id_number
 from shared.outbox import Emit
-from shared.validators import is_valid_resident_id
 
 from ..models import Person, PersonPhoto, Unit
 from .choices import ID_TYPES
+from .identifiers import check_latin_name, is_valid_id_number
+from .quotas import check_label_within_quota
 
 
 def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
     if id_type not in ID_TYPES[region_type]:
         raise DomainError("invalid_id_type", f"{region_type} personnel use {', '.join(ID_TYPES[region_type])}",
                        "id_type")
-    ok = {
-        "resident_id": is_valid_resident_id,
-        "hk_macao_permit": lambda n: re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", n) is not None,
-        "taiwan_permit": lambda n: re.fullmatch(r"[0-9]{8}([0-9]{2})?", n) is not None,
-        "passport": lambda n: re.fullmatch(r"[A-Z0-9]{5,20}", n) is not None,
-    }[id_type](id_number)
-    if not ok:
+    if not is_valid_id_number(id_type, id_number):
         raise DomainError("invalid_id_number", f"not a valid {id_type.replace('_', ' ')} number", "id_number")
+
+
+def validate_name(region_type: str, name: str) -> None:
+    """Foreigners' names are written in Latin letters, as in the passport the police check
+    (境外人员须填写英文姓名)."""
+    if region_type == "foreign":
+        check_latin_name(name)
 
 
 def fair_days(settings_value: str | None) -> list[dt.date]:
@@ -106,6 +107,8 @@ def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt
     data = dict(data)
     id_number = data.pop("id_number")
     validate_identity(data["region_type"], data["id_type"], id_number)
+    validate_name(data["region_type"], data["name"])
+    check_label_within_quota(session, unit, data.get("requested_label", "visitor"))
     validate_entry_dates(data["entry_dates"], days)
     columns = identity_columns(cipher, id_number)
     _ensure_not_registered(session, unit, columns["id_number_hash"])
@@ -143,6 +146,10 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
         _ensure_not_registered(session, unit, columns["id_number_hash"], except_id=person.id)
         for key, value in columns.items():
             setattr(person, key, value)
+    if "name" in changes or "region_type" in changes:
+        validate_name(region_type, changes.get("name", person.name))
+    if changes.get("requested_label", person.requested_label) != person.requested_label:
+        check_label_within_quota(session, unit, changes["requested_label"], person.id)
     if "entry_dates" in changes:
         validate_entry_dates(changes["entry_dates"], days)
         changes["entry_dates"] = [d.isoformat() for d in changes["entry_dates"]]
