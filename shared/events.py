@@ -316,6 +316,25 @@ class CredentialRevokedV1(EventSchema):
     reason = fields.String(required=True)
 
 
+class ReissueRequestedV1(EventSchema):
+    """A unit asked for a new card for a lost or damaged one (补证)."""
+    request_id = _id()
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True, validate=validate.OneOf(("lost", "damaged")))
+
+
+class CredentialReissuedV1(EventSchema):
+    """The card was reissued under the same number with the next issue: the old card is void."""
+    request_id = fields.String(required=True, allow_none=True)
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True, validate=validate.OneOf(("lost", "damaged")))
+    issue = fields.Integer(required=True, validate=validate.Range(min=2))
+
+
 # --- police integration -------------------------------------------------------------
 class BackgroundCheckPassedV1(EventSchema):
     """The police found nothing against the person: their credential goes to production."""
@@ -380,6 +399,8 @@ _SPECS = [
     EventSpec("CredentialProduced", 1, "credentials", CredentialProducedV1),
     EventSpec("CredentialDispatched", 1, "credentials", CredentialDispatchedV1),
     EventSpec("CredentialRevoked", 1, "credentials", CredentialRevokedV1),
+    EventSpec("ReissueRequested", 1, "credentials", ReissueRequestedV1),
+    EventSpec("CredentialReissued", 1, "credentials", CredentialReissuedV1),
     EventSpec("BackgroundCheckPassed", 1, "police", BackgroundCheckPassedV1),
     EventSpec("BackgroundCheckFailed", 1, "police", BackgroundCheckFailedV1),
 ]

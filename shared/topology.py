@@ -36,7 +36,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "notifications": ("UnitApproved", "UnitReturned", "UnitRejected", "OrderCreated",
                       "PaymentConfirmed", "CredentialDispatched", "TransferRejected", "InvoiceIssued",
                       "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
-                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired"),
+                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired",
+                      "PersonnelConfirmed", "ReuseLocked", "PersonnelUpgraded", "ReissueRequested",
+                      "CredentialReissued"),
 }
 
 # Which service may call which RPC method; the broker lets no other user publish the call

@@ -8,7 +8,10 @@ from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler
 
 from .bootstrap import NotificationsDeps
-from .domain import DEADLINE_NAMES, beijing_time, notify, on_retention_expired, on_unit_deleted, order_variables, yuan
+from .domain import (
+    DEADLINE_NAMES, beijing_time, labels_of, notify, on_retention_expired, on_unit_deleted, order_variables, unit_pays,
+    yuan,
+)
 
 HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "UnitApproved": notify("unit_approved", lambda p: {}),
@@ -31,6 +34,17 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
     "ReminderDue": notify("deadline_reminder", lambda p: {
         "kind": p["kind"], "people": p["people"], "deadline": beijing_time(p["deadline"]),
         **DEADLINE_NAMES[p["kind"]]}, optional=True),
+    # 请缴费: a person the unit pays for is now awaiting payment (confirmed, or reuse locked)
+    "PersonnelConfirmed": notify("person_payment_due", lambda p: {"amount": yuan(p["fee_fen"]), "reuse": False},
+                                 about_person=True, when=unit_pays),
+    "ReuseLocked": notify("person_payment_due", lambda p: {"amount": yuan(p["fee_fen"]), "reuse": True},
+                          about_person=True, when=unit_pays),
+    "PersonnelUpgraded": notify("person_upgraded", labels_of, about_person=True),
+    # 补证: the request is acknowledged, the new card announced
+    "ReissueRequested": notify("reissue_requested", lambda p: {"credential_no": p["credential_no"],
+                                                               "lost": p["reason"] == "lost"}, about_person=True),
+    "CredentialReissued": notify("credential_reissued", lambda p: {"credential_no": p["credential_no"],
+                                                                   "issue": p["issue"]}, about_person=True),
     "TokensRevoked": on_tokens_revoked,
     "AdminTokensRevoked": on_tokens_revoked,
     "UnitDeleted": on_unit_deleted,

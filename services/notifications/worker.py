@@ -76,6 +76,26 @@ class NotificationsWorker(EventWorker):
     def on_background_check_failed(self, body):
         self.consume("BackgroundCheckFailed", body)
 
+    @event_handler("review", "PersonnelConfirmed")
+    def on_personnel_confirmed(self, body):
+        self.consume("PersonnelConfirmed", body)
+
+    @event_handler("review", "ReuseLocked")
+    def on_reuse_locked(self, body):
+        self.consume("ReuseLocked", body)
+
+    @event_handler("review", "PersonnelUpgraded")
+    def on_personnel_upgraded(self, body):
+        self.consume("PersonnelUpgraded", body)
+
+    @event_handler("credentials", "ReissueRequested")
+    def on_reissue_requested(self, body):
+        self.consume("ReissueRequested", body)
+
+    @event_handler("credentials", "CredentialReissued")
+    def on_credential_reissued(self, body):
+        self.consume("CredentialReissued", body)
+
     @event_handler("registration", "ReminderDue")
     def on_reminder_due(self, body):
         self.consume("ReminderDue", body)

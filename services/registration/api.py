@@ -19,7 +19,7 @@ from .domain import (
 )
 from .models import LoginFailure, Unit
 from .schemas import (
-    AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
+    AddPersonSchema, AddressInSchema, ContactEmailCodeSchema, ContactEmailSchema, ContactPhoneSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
     DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
     LoginSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema,
     PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, PointsSchema,
@@ -192,6 +192,55 @@ def submit_unit(data):
 def my_progress():
     with bootstrap().uow() as (s, _):
         return progress.unit_progress(s, accounts.get_unit(s, caller_unit_id()))
+
+
+@bp.route("/units/me/contact-phone", methods=["PUT"])
+@require(UNIT)
+@bp.arguments(ContactPhoneSchema)
+@bp.response(200, UnitSchema)
+def change_contact_phone(data):
+    """The contact's new mobile, with the SMS code sent to it (POST sms-codes, purpose
+    `change_phone`): SMS logins and password resets then use it."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        if data["phone"] == unit.contact_phone:
+            raise DomainError("same_phone", "this is already the unit's phone", "phone")
+    verification.verify_code(deps, data["phone"], "change_phone", data["sms_code"], consume=False)
+    with deps.uow() as (s, _):
+        verification.use_code(s, deps.cipher, data["phone"], "change_phone", data["sms_code"])
+        return accounts.change_contact_phone(accounts.get_unit(s, caller_unit_id(), lock=True), data["phone"])
+
+
+@bp.route("/units/me/email-codes", methods=["POST"])
+@require(UNIT)
+@bp.arguments(ContactEmailCodeSchema)
+@bp.response(202, SmsCodeSentSchema)
+def contact_email_code(data):
+    """Email a code to the unit's new contact address (then PUT units/me/contact-email)."""
+    deps = bootstrap()
+    email = data["email"]
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        name, lang = unit.name, unit.language or "zh"
+    verification.send_code(
+        deps, email.lower(), "change_email", client_ip(),
+        lambda code: deps.emails.send(email, "email_code", lang, {"unit_name": name, "code": code}, redact=("code",)),
+        Unavailable("email_unavailable", "the email service is unavailable; try again shortly"),
+        per_client_per_hour=verification.SMS_MAX_PER_CLIENT_PER_HOUR)
+    return code_sent()
+
+
+@bp.route("/units/me/contact-email", methods=["PUT"])
+@require(UNIT)
+@bp.arguments(ContactEmailSchema)
+@bp.response(200, UnitSchema)
+def change_contact_email(data):
+    deps = bootstrap()
+    verification.verify_code(deps, data["email"].lower(), "change_email", data["email_code"], consume=False)
+    with deps.uow() as (s, _):
+        verification.use_code(s, deps.cipher, data["email"].lower(), "change_email", data["email_code"])
+        return accounts.change_contact_email(accounts.get_unit(s, caller_unit_id(), lock=True), data["email"])
 
 
 @bp.route("/units/me/quota", methods=["GET"])

@@ -70,6 +70,9 @@ class Unit(Base):
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 本人已阅读并同意隐私条款: when the contact accepted the privacy policy, and which version
+    privacy_consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    privacy_policy_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
     referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
     referred_by_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     previous_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 往届 account carried over
@@ -111,6 +114,8 @@ class Person(Base):
     credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tracking_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
     has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 勾选承诺信息: the person's consent to the privacy policy, confirmed by whoever entered the record
+    privacy_consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     reuse_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 证件复用
     created_by_member_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

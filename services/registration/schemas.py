@@ -53,6 +53,7 @@ class SignUpSchema(Strict):
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
     sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+    privacy_consent = fields.Boolean(required=True, load_only=True)  # 本人已阅读并同意隐私条款
 
     @pre_load
     def normalise(self, data, **_):
@@ -157,6 +158,7 @@ class UnitSchema(Strict):
     referral_code = fields.String(allow_none=True)
     contact_phone = fields.Function(lambda u: mask_phone(u.contact_phone))
     contact_email = fields.Function(lambda u: mask_email(u.contact_email))
+    privacy_consent_at = fields.DateTime(allow_none=True)
     info = fields.Dict()
 
 
@@ -185,6 +187,8 @@ class PersonInSchema(Strict):
     exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
     pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
     requested_label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
+    # 勾选承诺信息: the person accepts the privacy policy; needed before the record is submitted
+    privacy_consent = fields.Boolean(load_default=None, allow_none=True, load_only=True)
 
     @pre_load
     def normalise(self, data, **_):
@@ -220,6 +224,7 @@ class PersonSchema(Strict):
     credential_no = fields.String(allow_none=True)
     tracking_no = fields.String(allow_none=True)
     has_photo = fields.Boolean()
+    privacy_consent = fields.Function(lambda p: p.privacy_consent_at is not None)
     reuse_credential_no = fields.String(allow_none=True)
 
 
@@ -353,6 +358,20 @@ class PreviousUnitPreviewSchema(Strict):
     contact_email = fields.Function(lambda p: mask_email(p.contact_email))
     contact_phone = fields.Function(lambda p: mask_phone(p.contact_phone))
     info = fields.Dict()
+
+
+class ContactPhoneSchema(Strict):
+    phone = fields.String(required=True, validate=PHONE)
+    sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class ContactEmailCodeSchema(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=200))
+
+
+class ContactEmailSchema(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=200))
+    email_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
 class EmailCodeRequestSchema(Strict):

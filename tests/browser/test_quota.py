@@ -30,6 +30,7 @@ def test_the_unit_sees_its_quota_and_picks_a_free_label_within_it(portal_stack, 
     site.tick("entry_dates", site.d.find_elements(By.CSS_SELECTOR, 'input[name="entry_dates"]')[1]
               .get_attribute("value"))
     site.choose("requested_label", "vip")
+    site.tick("privacy_consent", "on")
     site.press("person-save")
     site.wait_path("/photo$")
     site.go("/personnel/new")

@@ -105,7 +105,7 @@ def test_bad_uscc_check_character_is_a_400_naming_the_field(stack):
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     r = portal.call("POST", "registration/units", json={
         "uscc": bad, "password": "Passw0rd!", "name": "Bad Co", "category": "enterprise",
-        "phone": "13800138000", "email": "bad@example.cn", "sms_code": "123456"})
+        "phone": "13800138000", "email": "bad@example.cn", "sms_code": "123456", "privacy_consent": True})
     assert r.status_code == 400
     assert r.json()["field"] == "uscc" and r.json()["code"] == "invalid_uscc" and r.json()["message"]
 

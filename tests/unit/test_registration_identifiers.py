@@ -94,7 +94,7 @@ def test_a_foreign_persons_name_is_in_latin_letters(session_for, emit):
 def test_the_sign_up_schema_asks_for_the_identifier_its_type_needs():
     schema = SignUpSchema()
     base = {"password": "Passw0rd1", "name": "Example", "category": "enterprise", "phone": "13800138000",
-            "email": "a@example.cn", "sms_code": "123456"}
+            "email": "a@example.cn", "sms_code": "123456", "privacy_consent": True}
     assert "uscc" in schema.validate(base)
     assert "identifier" in schema.validate({**base, "identifier_type": "passport"})
     assert schema.validate({**base, "identifier_type": "passport", "identifier": "e1234567"}) == {}

@@ -19,7 +19,7 @@ from ..web import (
 )
 
 bp = Blueprint("account", __name__)
-SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join")
+SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join", "change_phone")
 SEND_CODE = "send_code"  # the value of the form's "send code" button
 
 
@@ -135,6 +135,7 @@ def _signup_body(form: dict[str, str]) -> dict[str, Any]:
         "region": form["region"] or "mainland", "visitor_kind": "individual" if individual else "unit",
         "phone": form["phone"],
         "email": form["email"], "sms_code": form["sms_code"], "language": language(),
+        "privacy_consent": bool(form["consent"]),
         "delegation_id": form["delegation_id"] or None,
         "recommendation_code": form["recommendation_code"].upper() or None,
         "referral_code": form["referral_code"] or None, "invitation_token": form["invitation_token"] or None,

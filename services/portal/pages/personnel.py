@@ -22,7 +22,8 @@ from ..web import (
 bp = Blueprint("personnel", __name__, url_prefix="/personnel")
 PHOTO_LIMIT = 1024 * 1024
 PERSON_FIELDS = frozenset(("name", "gender", "region_type", "id_type", "id_number", "nationality", "mobile", "email",
-                           "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo"))
+                           "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo",
+                           "privacy_consent"))
 EDITABLE_DATES = ("submitted", "awaiting_confirmation", "awaiting_payment")
 CANCELLABLE = ("submitted", "pending_lock", "awaiting_confirmation", "awaiting_payment", "awaiting_check",
                "check_passed", "check_failed", "in_production")
@@ -108,6 +109,7 @@ def person_body(region_type: str, editing: dict[str, Any] | None = None) -> dict
         "exhibition_area": form_text("exhibition_area", 40) or None,
         "pickup_method": form_text("pickup_method", 10) or "courier",
         "requested_label": form_text("requested_label", 10) or "visitor",
+        "privacy_consent": True if request.form.get("privacy_consent") else None,  # 勾选承诺信息
     }
     if region_type == "mainland":
         body["nationality"] = None

@@ -23,6 +23,35 @@ from .identifiers import login_keys, resolve_identity
 from .referrals import REGISTRATION_POINTS, award_points
 
 
+PRIVACY_POLICY_VERSION = "2026-1"
+
+
+def check_privacy_consent(given: object, field: str = "privacy_consent") -> None:
+    """本人已阅读并同意隐私条款: nothing is registered without it."""
+    if given is not True:
+        raise DomainError("privacy_consent_required", "read and accept the privacy policy", field)
+
+
+def change_contact_phone(unit: Unit, phone: str) -> Unit:
+    """The contact's new mobile, once its SMS code is checked (the caller's): it is then the
+    phone for SMS logins and password resets."""
+    if unit.status == "deleted":
+        raise Conflict("unit_deleted", "this unit was deleted")
+    if phone == unit.contact_phone:
+        raise DomainError("same_phone", "this is already the unit's phone", "phone")
+    unit.contact_phone, unit.phone_verified = phone, True
+    return unit
+
+
+def change_contact_email(unit: Unit, email: str) -> Unit:
+    if unit.status == "deleted":
+        raise Conflict("unit_deleted", "this unit was deleted")
+    if email.lower() == (unit.contact_email or "").lower():
+        raise DomainError("same_email", "this is already the unit's email", "email")
+    unit.contact_email = email
+    return unit
+
+
 def check_password_policy(password: str) -> None:
     if len(password) < 8 or len(password) > 64:
         raise DomainError("weak_password", "password must be 8 to 64 characters", "password")
@@ -46,6 +75,7 @@ def check_sign_up(data: dict[str, Any]) -> dict[str, Any]:
             raise DomainError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
     data = resolve_identity(data, CIPHER.cipher.lookup_hash)
     check_password_policy(data["password"])
+    check_privacy_consent(data.get("privacy_consent", True))
     return data
 
 
@@ -125,6 +155,7 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
         referral_code=_new_referral_code(session), referred_by_unit_id=referrer.id if referrer else None,
         contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
         identifier_type=data["identifier_type"], identifier_masked=data["identifier_masked"],
+        privacy_consent_at=utcnow(), privacy_policy_version=PRIVACY_POLICY_VERSION,
         info={}, status="draft", token_version=0, created_at=utcnow(),
     )
     try:
