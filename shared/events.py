@@ -260,6 +260,27 @@ class InvoiceReversedV1(EventSchema):
     notice_72h = fields.Boolean(load_default=False)  # the unit must confirm in the tax system
 
 
+class InvoiceReversalRequestedV1(EventSchema):
+    """The unit asked for an invoice to be reversed (退票申请); with `notice_72h` it must
+    confirm in the tax system by `confirm_by`."""
+    request_id = _id()
+    invoice_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    reason = fields.String(required=True)
+    red_letter_applied = fields.Boolean(required=True)
+    notice_72h = fields.Boolean(required=True)
+    confirm_by = fields.String(required=True, allow_none=True)  # ISO 8601, UTC
+
+
+class InvoiceReversalRejectedV1(EventSchema):
+    request_id = _id()
+    invoice_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    note = fields.String(required=True)
+
+
 class RefundCompletedV1(EventSchema):
     refund_id = _id()
     order_id = _id()
@@ -394,6 +415,8 @@ _SPECS = [
     EventSpec("TransferRejected", 1, "billing", TransferRejectedV1),
     EventSpec("InvoiceIssued", 1, "billing", InvoiceIssuedV1),
     EventSpec("InvoiceReversed", 1, "billing", InvoiceReversedV1),
+    EventSpec("InvoiceReversalRequested", 1, "billing", InvoiceReversalRequestedV1),
+    EventSpec("InvoiceReversalRejected", 1, "billing", InvoiceReversalRejectedV1),
     EventSpec("RefundCompleted", 1, "billing", RefundCompletedV1),
     EventSpec("BackgroundCheckRequested", 1, "credentials", BackgroundCheckRequestedV1, restricted=True),
     EventSpec("CredentialProduced", 1, "credentials", CredentialProducedV1),

@@ -38,7 +38,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
                       "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
                       "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired",
                       "PersonnelConfirmed", "ReuseLocked", "PersonnelUpgraded", "ReissueRequested",
-                      "CredentialReissued"),
+                      "CredentialReissued", "InvoiceReversalRequested", "InvoiceReversalRejected"),
 }
 
 # Which service may call which RPC method; the broker lets no other user publish the call

@@ -26,6 +26,11 @@ HANDLERS: Mapping[str, Handler[NotificationsDeps]] = {
                                                          "amount": yuan(p["amount_fen"])}),
     "InvoiceReversed": notify("invoice_reversed", lambda p: {"invoice_no": p["invoice_no"], "reason": p["reason"],
                                                              "notice_72h": p.get("notice_72h", False)}),
+    "InvoiceReversalRequested": notify("invoice_reversal_requested", lambda p: {
+        "invoice_no": p["invoice_no"], "reason": p["reason"], "notice_72h": p["notice_72h"],
+        "confirm_by": beijing_time(p["confirm_by"]) if p.get("confirm_by") else ""}),
+    "InvoiceReversalRejected": notify("invoice_reversal_rejected", lambda p: {"invoice_no": p["invoice_no"],
+                                                                              "note": p["note"]}),
     "RefundCompleted": notify("refund_completed", lambda p: {"order_no": p["order_no"],
                                                              "amount": yuan(p["amount_fen"]),
                                                              "people": len(p["person_ids"])}),

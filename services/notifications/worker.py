@@ -60,6 +60,14 @@ class NotificationsWorker(EventWorker):
     def on_invoice_reversed(self, body):
         self.consume("InvoiceReversed", body)
 
+    @event_handler("billing", "InvoiceReversalRequested")
+    def on_invoice_reversal_requested(self, body):
+        self.consume("InvoiceReversalRequested", body)
+
+    @event_handler("billing", "InvoiceReversalRejected")
+    def on_invoice_reversal_rejected(self, body):
+        self.consume("InvoiceReversalRejected", body)
+
     @event_handler("billing", "RefundCompleted")
     def on_refund_completed(self, body):
         self.consume("RefundCompleted", body)

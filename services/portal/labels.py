@@ -103,6 +103,16 @@ ORDER_STATUS = {"unpaid": _l("Unpaid"), "paid": _l("Paid"), "cancelled": _l("Can
 ORDER_STATUS_TONE = {"unpaid": "wait", "paid": "good", "cancelled": "neutral", "expired": "neutral"}
 INVOICE_KINDS = {"ordinary": _l("Digital ordinary invoice"), "special": _l("Digital special VAT invoice")}
 INVOICE_STATUS = {"issued": _l("Issued"), "reversed": _l("Reversed")}
+PERSON_FIELDS = {  # a person's fields, to name the one a line of an import got wrong
+    "name": _l("Name"), "gender": _l("Gender"), "region_type": _l("Region type"), "id_type": _l("ID type"),
+    "id_number": _l("ID number"), "nationality": _l("Nationality"), "mobile": _l("Mobile"), "email": _l("Email"),
+    "position": _l("Position"), "entry_dates": _l("Entry dates"), "exhibition_area": _l("Exhibition area most wanted"),
+    "pickup_method": _l("How the badge reaches the person"), "requested_label": _l("Badge type"),
+    "privacy_consent": _l("Privacy policy"),
+}
+PREVIOUS_ORDER_STATUS = {"paid": _l("Paid"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
+                         "cancelled": _l("Cancelled")}
+REVERSAL_STATUS = {"requested": _l("Waiting for finance"), "approved": _l("Reversed"), "rejected": _l("Refused")}
 REFUND_STATUS = {"requested": _l("Requested"), "approved": _l("Approved"), "processing": _l("Being refunded"),
                  "completed": _l("Completed"), "failed": _l("Failed"), "rejected": _l("Rejected")}
 REFUND_STATUS_TONE = {"requested": "wait", "approved": "info", "processing": "info", "completed": "good",

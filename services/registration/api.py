@@ -13,21 +13,21 @@ from shared.throttle import guarded_login
 
 from .bootstrap import bootstrap
 from .domain import (
-    accounts, addresses, colleagues, deadlines, delegations, identifiers, personnel, progress, quotas, referrals,
+    accounts, addresses, bulk_import, colleagues, deadlines, delegations, identifiers, personnel, progress, quotas, referrals,
     returning, signup,
     unit_info, verification,
 )
 from .models import LoginFailure, Unit
 from .schemas import (
-    AddPersonSchema, AddressInSchema, ContactEmailCodeSchema, ContactEmailSchema, ContactPhoneSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
-    DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
-    LoginSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema,
-    PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, PointsSchema,
-    PreviousEditionImportSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema, UnitQuotaSchema,
-    ReferralSchema,
-    ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignedUpSchema, SignUpSchema,
+    AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, ContactEmailCodeSchema,
+    ContactEmailSchema, ContactPhoneSchema, DelegationSchema, DocumentSchema, EmailCodeRequestSchema,
+    ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema, LoginSchema, MemberDecisionSchema,
+    MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema, PersonImportResultSchema, PersonInSchema,
+    PersonSchema, PersonUpdateSchema, PersonnelPageSchema, PersonnelQuerySchema, PointsSchema,
+    PreviousEditionImportSchema, PreviousOrderSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema,
+    ReferralSchema, ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignUpSchema, SignedUpSchema,
     SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema,
-    UnitSchema,
+    UnitQuotaSchema, UnitSchema,
 )
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
@@ -286,6 +286,40 @@ def add_person(data):
         if submit:
             personnel.submit_person(person, emit)
         return person
+
+
+@bp.route("/units/me/personnel/template.xlsx", methods=["GET"])
+@require(UNIT, MEMBER)
+def personnel_template():
+    """The XLSX template for the bulk import (a header row, an example line, a sheet of notes)."""
+    content = bulk_import.template(bootstrap().fair_days)
+    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx"})
+
+
+@bp.route("/units/me/personnel/import", methods=["POST"])
+@require(UNIT, MEMBER)
+@bp.response(200, PersonImportResultSchema)
+def import_personnel():
+    """批量导入: multipart field `file`, the filled-in template (at most 500 people, 2 MB).
+    Each line has the checks of one person added alone and is saved (not submitted) or
+    answered with its line number, field and reason."""
+    deps = bootstrap()
+    registration_open()
+    content = _upload("file")
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        return bulk_import.import_people(s, unit, content, PersonInSchema(), deps.fair_days, deps.cipher,
+                                         member_id=member_id())
+
+
+@bp.route("/units/me/previous-orders", methods=["GET"])
+@require(UNIT)
+@bp.response(200, PreviousOrderSchema(many=True))
+def my_previous_orders():
+    """往届订单查询: fee orders of the unit's previous editions."""
+    with bootstrap().uow() as (s, _):
+        return returning.previous_orders(s, accounts.get_unit(s, caller_unit_id()))
 
 
 @bp.route("/units/me/personnel", methods=["GET"])

@@ -238,6 +238,8 @@ class PreviousUnit(Base):
     contact_phone: Mapped[str] = mapped_column(Encrypted(CIPHER))
     contact_email: Mapped[str] = mapped_column(Encrypted(CIPHER))
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the edition's fee orders (往届订单): number, amount, status, paid date, people, invoice
+    orders: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     invitation_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 

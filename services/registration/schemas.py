@@ -314,6 +314,18 @@ class PreviousPersonInSchema(Strict):
     card_face = fields.Dict(load_default=dict)
 
 
+class PreviousOrderSchema(Strict):
+    """A fee order of a previous edition (往届证件费订单)."""
+    order_no = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    amount_fen = Int(required=True, validate=validate.Range(min=0, max=10**11))
+    status = fields.String(required=True, validate=validate.OneOf(("paid", "refunded", "partly_refunded", "cancelled")))
+    paid_at = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", error="a date: YYYY-MM-DD"))
+    people = Int(load_default=1, validate=validate.Range(min=0, max=100000))
+    invoice_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    edition = fields.String(dump_only=True)
+
+
 class PreviousUnitInSchema(Strict):
     uscc = fields.String(required=True, validate=validate.Length(equal=18))
     name = fields.String(required=True)
@@ -326,11 +338,28 @@ class PreviousUnitInSchema(Strict):
     contact_email = fields.Email(required=True)
     info = fields.Dict(load_default=dict)
     personnel = fields.List(fields.Nested(PreviousPersonInSchema), load_default=list)
+    orders = fields.List(fields.Nested(PreviousOrderSchema), load_default=list)
 
 
 class PreviousEditionImportSchema(Strict):
     edition = fields.String(required=True, validate=validate.Regexp(r".*[0-9]{4}.*", error="name the edition's year"))
     units = fields.List(fields.Nested(PreviousUnitInSchema), required=True, validate=validate.Length(min=1, max=20000))
+
+
+class PersonImportRowSchema(Strict):
+    row = Int()  # the line in the workbook
+    ok = fields.Boolean()
+    person_id = fields.String()
+    name = fields.String()
+    code = fields.String()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class PersonImportResultSchema(Strict):
+    saved = Int()
+    failed = Int()
+    rows = fields.List(fields.Nested(PersonImportRowSchema))
 
 
 class ImportResultSchema(Strict):

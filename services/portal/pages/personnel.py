@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from .. import labels
 from ..client import ApiProblem
+from ..messages import problem_text
 from ..web import (
     CONTACT, MEMBER, FormErrors, api, arg_text, current_user, form_list, form_text, login_required, portal,
     upload,
@@ -94,6 +95,42 @@ def index() -> Any:
                                                                            "status", "entry_date", "reuse")}
     return render_template("personnel/index.html", page=page, pages=pages, filters=filters, shown=shown,
                            errors=errors, saved_total=saved_total, days=_fair_days(), quota=_quota())
+
+
+# --- bulk import (批量导入) ------------------------------------------------------------------------
+IMPORT_LIMIT = 2 * 1024 * 1024
+
+
+@bp.get("/import/template.xlsx")
+@login_required(CONTACT, MEMBER)
+def import_template() -> Response:
+    answer = api().call("GET", "registration", "/units/me/personnel/template.xlsx")
+    return Response(answer.content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx",
+                             "Cache-Control": "private, no-store"})
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required(CONTACT, MEMBER)
+def bulk_import() -> Any:
+    """Upload the filled-in template; every line is checked like a person added alone, the
+    good ones saved; the page lists each line's result."""
+    errors, result = FormErrors(), None
+    if request.method == "POST":
+        file = upload("file", IMPORT_LIMIT)
+        if file is None:
+            errors.add("file", _("Choose the filled-in template (XLSX)."))
+        else:
+            try:
+                result = api().send("POST", "registration", "/units/me/personnel/import", files={"file": file})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"file"})
+            else:  # each refused line's reason in the user's language
+                for row in result.get("rows", []):
+                    if not row.get("ok"):
+                        row["text"] = problem_text(ApiProblem(400, str(row.get("code") or ""),
+                                                              str(row.get("message") or ""), row.get("field")))
+    return render_template("personnel/import.html", errors=errors, result=result), (400 if errors else 200)
 
 
 # --- add and edit ----------------------------------------------------------------------------
