@@ -260,6 +260,27 @@ class InvoiceReversedV1(EventSchema):
     notice_72h = fields.Boolean(load_default=False)  # the unit must confirm in the tax system
 
 
+class InvoiceReversalRequestedV1(EventSchema):
+    """The unit asked for an invoice to be reversed (退票申请); with `notice_72h` it must
+    confirm in the tax system by `confirm_by`."""
+    request_id = _id()
+    invoice_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    reason = fields.String(required=True)
+    red_letter_applied = fields.Boolean(required=True)
+    notice_72h = fields.Boolean(required=True)
+    confirm_by = fields.String(required=True, allow_none=True)  # ISO 8601, UTC
+
+
+class InvoiceReversalRejectedV1(EventSchema):
+    request_id = _id()
+    invoice_id = _id()
+    unit_id = _id()
+    invoice_no = fields.String(required=True)
+    note = fields.String(required=True)
+
+
 class RefundCompletedV1(EventSchema):
     refund_id = _id()
     order_id = _id()
@@ -314,6 +335,25 @@ class CredentialRevokedV1(EventSchema):
     person_id = _id()
     unit_id = _id()
     reason = fields.String(required=True)
+
+
+class ReissueRequestedV1(EventSchema):
+    """A unit asked for a new card for a lost or damaged one (补证)."""
+    request_id = _id()
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True, validate=validate.OneOf(("lost", "damaged")))
+
+
+class CredentialReissuedV1(EventSchema):
+    """The card was reissued under the same number with the next issue: the old card is void."""
+    request_id = fields.String(required=True, allow_none=True)
+    credential_no = fields.String(required=True)
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True, validate=validate.OneOf(("lost", "damaged")))
+    issue = fields.Integer(required=True, validate=validate.Range(min=2))
 
 
 # --- police integration -------------------------------------------------------------
@@ -375,11 +415,15 @@ _SPECS = [
     EventSpec("TransferRejected", 1, "billing", TransferRejectedV1),
     EventSpec("InvoiceIssued", 1, "billing", InvoiceIssuedV1),
     EventSpec("InvoiceReversed", 1, "billing", InvoiceReversedV1),
+    EventSpec("InvoiceReversalRequested", 1, "billing", InvoiceReversalRequestedV1),
+    EventSpec("InvoiceReversalRejected", 1, "billing", InvoiceReversalRejectedV1),
     EventSpec("RefundCompleted", 1, "billing", RefundCompletedV1),
     EventSpec("BackgroundCheckRequested", 1, "credentials", BackgroundCheckRequestedV1, restricted=True),
     EventSpec("CredentialProduced", 1, "credentials", CredentialProducedV1),
     EventSpec("CredentialDispatched", 1, "credentials", CredentialDispatchedV1),
     EventSpec("CredentialRevoked", 1, "credentials", CredentialRevokedV1),
+    EventSpec("ReissueRequested", 1, "credentials", ReissueRequestedV1),
+    EventSpec("CredentialReissued", 1, "credentials", CredentialReissuedV1),
     EventSpec("BackgroundCheckPassed", 1, "police", BackgroundCheckPassedV1),
     EventSpec("BackgroundCheckFailed", 1, "police", BackgroundCheckFailedV1),
 ]

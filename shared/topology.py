@@ -25,7 +25,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UnitApproved", "UnitReturned", "UnitRejected", "PersonnelConfirmed", "PersonnelUpgraded", "OrderCreated",
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
-        "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired",
+        "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired", "QuotaChanged",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled", "TokensRevoked"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",
@@ -36,7 +36,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "notifications": ("UnitApproved", "UnitReturned", "UnitRejected", "OrderCreated",
                       "PaymentConfirmed", "CredentialDispatched", "TransferRejected", "InvoiceIssued",
                       "InvoiceReversed", "RefundCompleted", "BackgroundCheckPassed", "BackgroundCheckFailed",
-                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired"),
+                      "ReminderDue", "TokensRevoked", "AdminTokensRevoked", "UnitDeleted", "RetentionExpired",
+                      "PersonnelConfirmed", "ReuseLocked", "PersonnelUpgraded", "ReissueRequested",
+                      "CredentialReissued", "InvoiceReversalRequested", "InvoiceReversalRejected"),
 }
 
 # Which service may call which RPC method; the broker lets no other user publish the call

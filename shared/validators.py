@@ -7,6 +7,7 @@ callers normalise user input before asking.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 
 # GB 32100-2015 character set: digits and upper-case letters without I, O, Z, S, V.
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -69,3 +70,20 @@ def is_valid_resident_id(number: str, today: _dt.date | None = None) -> bool:
     if born is None or born > today or born.year < 1900:
         return False
     return resident_id_check_char(body) == check
+
+
+# A unit without a USCC (Hong Kong, Macao, Taiwan, overseas) registers with its company or
+# business registration number: 4 to 17 letters, digits and inner hyphens (18 characters
+# are a USCC's). An individual visitor's account key is "P" and 17 hexadecimal characters.
+REGISTRATION_NO_PATTERN = r"[A-Z0-9][A-Z0-9-]{2,15}[A-Z0-9]"
+INDIVIDUAL_KEY_PATTERN = r"P[0-9A-F]{17}"
+
+
+def is_valid_unit_key(code: str) -> bool:
+    """True for what a unit logs in with and quotas are keyed by: a valid USCC, a
+    registration number, or an individual's pseudonymous key."""
+    if not isinstance(code, str):
+        return False
+    if len(code) == 18:
+        return is_valid_uscc(code) or re.fullmatch(INDIVIDUAL_KEY_PATTERN, code) is not None
+    return re.fullmatch(REGISTRATION_NO_PATTERN, code) is not None

@@ -16,6 +16,17 @@ from tests.infra import wait_for
 USCC_BODY_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
+FULL_UNIT_INFO = {  # what the seeds mark required on the unit-info form
+    "name_en": "Example Trading Co., Ltd.", "registered_address": "1 Zhujiang Rd, Guangzhou",
+    "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",
+    "purposes": ["procure", "find_partners"], "registered_capital_10k_cny": "500", "nature": "private",
+    "turnover_last_year_10k_usd": "120", "import_modes": ["general_trade"], "import_last_year_10k_usd": "30",
+    "import_three_years_10k_usd": "80", "procurement_intentions": [{"area": "food_agriculture", "categories": ["dairy"]}],
+}
+PERSON_REQUIRED = {"gender": "male", "mobile": "13900139000", "exhibition_area": "consumer_goods",
+                   "privacy_consent": True}
+
+
 def random_uscc() -> str:
     body = "91" + "".join(random.choice("0123456789") for _ in range(6)) + \
         "".join(random.choice(USCC_BODY_CHARS) for _ in range(9))
@@ -78,14 +89,15 @@ class Portal:
     def sign_up(self, uscc: str, name: str, email: str, phone: str, category: str = "enterprise",
                 password: str = "Passw0rd!", **extra) -> dict:
         body = {"uscc": uscc, "password": password, "name": name, "category": category, "phone": phone,
-                "email": email, "delegation_id": "GD-GZ", "sms_code": self.sms_code(phone, "signup"), **extra}
+                "email": email, "delegation_id": "GD-GZ", "sms_code": self.sms_code(phone, "signup"),
+                "privacy_consent": True, **extra}
         return self.call("POST", "registration/units", 201, json=body).json()
 
     def login(self, uscc: str, password: str = "Passw0rd!") -> None:
         data = self.call("POST", "registration/auth/login", 200, json={"uscc": uscc, "password": password}).json()
         self.token, self.unit_id = data["token"], data["unit_id"]
 
-    def fill_info(self) -> None:
+    def fill_info(self) -> None:  # every field the seeds mark required
         unit = self.call("GET", "registration/units/me", 200).json()
         if unit["category"] != "government":  # the qualification document for the category
             self.call("PUT", "registration/units/me/document", 200,
@@ -97,7 +109,10 @@ class Portal:
         self.call("PATCH", "registration/units/me/info", 200, json={
             "name_en": "Example Trading Co., Ltd.", "registered_address": "1 Zhujiang Rd, Guangzhou",
             "industry": "wholesale", "contact_name": "Li Lei", "contact_mobile": "13800138000",
-            "purposes": ["procure", "find_partners"]})
+            "purposes": ["procure", "find_partners"], "registered_capital_10k_cny": "500", "nature": "private",
+            "turnover_last_year_10k_usd": "120", "import_modes": ["general_trade"],
+            "import_last_year_10k_usd": "30", "import_three_years_10k_usd": "80",
+            "procurement_intentions": [{"area": "food_agriculture", "categories": ["dairy"]}]})
 
     def add_person(self, id_number: str | None = None, submit: bool = True, label: str = "visitor",
                    name: str = "张三") -> dict:
@@ -105,7 +120,7 @@ class Portal:
             "name": name, "gender": "male", "region_type": "mainland", "id_type": "resident_id",
             "id_number": id_number or random_resident_id(), "mobile": "13900139000",
             "entry_dates": ["2026-11-06"], "exhibition_area": "consumer_goods", "pickup_method": "courier",
-            "requested_label": label}).json()
+            "requested_label": label, "privacy_consent": True}).json()
         self.call("PUT", f"registration/units/me/personnel/{person['id']}/photo", 200,
                   files={"photo": ("photo.jpg", photo_jpeg(), "image/jpeg")})
         if submit:

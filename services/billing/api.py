@@ -12,13 +12,14 @@ from shared.http import caller_unit_id, principal, require
 from shared.idempotency import require_key, run_idempotent
 
 from .bootstrap import bootstrap
-from .domain import invoices, orders, reconciliation as reconciling, refunds, transfers
+from .domain import invoices, orders, reconciliation as reconciling, refunds, reversal_requests, transfers
 from .models import IdempotencyKey
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
     CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema,
     PayableQuerySchema, PaymentStartedSchema, ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema,
-    RefundSchema, ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema,
+    RefundSchema, ReversalDecisionSchema, ReversalRequestInSchema, ReversalRequestQuerySchema, ReversalRequestSchema,
+    ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema,
     TransferQuerySchema, TransferSchema,
 )
 
@@ -220,6 +221,56 @@ def invoice_pdf(invoice_no):
         pdf = invoices.invoice_pdf(s, invoice_no, visible_unit())
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename={invoice_no}.pdf"})
+
+
+@bp.route("/invoices/<invoice_no>/reversal-requests", methods=["POST"])
+@require(UNIT)
+@bp.arguments(ReversalRequestInSchema)
+@bp.response(201, ReversalRequestSchema)
+def request_invoice_reversal(data, invoice_no):
+    """退票申请: finance reverses the invoice or refuses. Without a red-letter confirmation
+    form on an invoice already deducted or booked, the unit confirms in the tax system
+    within 72 hours (`notice_72h`, `confirm_by`)."""
+    with bootstrap().uow() as (s, emit):
+        row = reversal_requests.request_reversal(s, emit, caller_unit_id(), invoice_no, data)
+        return reversal_requests.view(s, row)
+
+
+@bp.route("/invoice-reversal-requests", methods=["GET"])
+@require(UNIT)
+@bp.response(200, ReversalRequestSchema(many=True))
+def my_invoice_reversal_requests():
+    with bootstrap().uow() as (s, _):
+        return reversal_requests.requests_of(s, unit_id=caller_unit_id())
+
+
+@bp.route("/finance/invoice-reversal-requests", methods=["GET"])
+@require(*FINANCE)
+@bp.arguments(ReversalRequestQuerySchema, location="query")
+@bp.response(200, ReversalRequestSchema(many=True))
+def invoice_reversal_requests(query):
+    """Units' reversal requests, newest first (`status=requested`: those waiting for finance)."""
+    with bootstrap().uow() as (s, _):
+        return reversal_requests.requests_of(s, status=query["status"])
+
+
+@bp.route("/finance/invoice-reversal-requests/<request_id>/approve", methods=["POST"])
+@require(*FINANCE)
+@bp.response(200, ReversalRequestSchema)
+def approve_invoice_reversal(request_id):
+    """Reverse the invoice as the unit asked (InvoiceReversed tells the unit)."""
+    with bootstrap().uow() as (s, emit):
+        return reversal_requests.view(s, reversal_requests.approve(s, emit, request_id, principal().subject))
+
+
+@bp.route("/finance/invoice-reversal-requests/<request_id>/reject", methods=["POST"])
+@require(*FINANCE)
+@bp.arguments(ReversalDecisionSchema)
+@bp.response(200, ReversalRequestSchema)
+def reject_invoice_reversal(data, request_id):
+    with bootstrap().uow() as (s, emit):
+        return reversal_requests.view(s, reversal_requests.reject(s, emit, request_id, principal().subject,
+                                                                  data["note"]))
 
 
 @bp.route("/finance/invoices/<invoice_no>/reverse", methods=["POST"])

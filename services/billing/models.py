@@ -215,3 +215,23 @@ class Refund(Base):
     requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InvoiceReversalRequest(Base):
+    """The unit's request to reverse an invoice (退票申请), decided by finance."""
+    __tablename__ = "invoice_reversal_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    red_letter_applied: Mapped[bool] = mapped_column(Boolean)  # 是否已申请红字确认单
+    booked: Mapped[bool] = mapped_column(Boolean)  # already deducted or booked (已抵扣或已入账)
+    remarks: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(10))  # requested / approved / rejected
+    # without a red-letter form on a booked invoice: confirm in the tax system by then (72 h)
+    confirm_by: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

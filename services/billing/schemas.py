@@ -116,6 +116,40 @@ class ReversalSchema(Strict):
     remarks = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class ReversalRequestInSchema(Strict):
+    """退票申请: the reason, whether a red-letter confirmation form was applied for, whether
+    the invoice was already deducted or booked, remarks."""
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    red_letter_applied = fields.Boolean(required=True)  # 是否已申请红字确认单
+    booked = fields.Boolean(required=True)  # 已抵扣或已入账
+    remarks = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ReversalRequestQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(("requested", "approved", "rejected")))
+
+
+class ReversalDecisionSchema(Strict):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReversalRequestSchema(Strict):
+    id = fields.String()
+    invoice_no = fields.String()
+    order_no = fields.String(allow_none=True)
+    unit_id = fields.String()
+    reason = fields.String()
+    red_letter_applied = fields.Boolean()
+    booked = fields.Boolean()
+    remarks = fields.String(allow_none=True)
+    status = fields.String()
+    notice_72h = fields.Boolean()  # confirm in the tax system by confirm_by
+    confirm_by = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+    requested_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
 class PayeeSchema(Strict):
     name = fields.String(required=True)
     account = fields.String(required=True)

@@ -9,10 +9,11 @@ from flask_smorest import Blueprint
 from shared.http import caller_unit_id, principal, require
 
 from .bootstrap import bootstrap
-from .domain import checks, gate, production, reporting, revocation
+from .domain import checks, gate, production, reissue_requests, reporting, revocation
 from .schemas import (
     BatchSchema, CountsSchema, CredentialSchema, GateAnswerSchema, GateScanInSchema, GateScanPageSchema,
-    GateScanQuerySchema, OverdueCheckSchema, ReissueSchema,
+    GateScanQuerySchema, OverdueCheckSchema, ReissueDecisionSchema, ReissueRequestInSchema, ReissueRequestQuerySchema,
+    ReissueRequestSchema, ReissueSchema,
 )
 
 bp = Blueprint("credentials", __name__, description="Background checks and credentials")
@@ -33,6 +34,53 @@ def _card_scope() -> str | None:
 def my_credentials():
     with bootstrap().uow() as (s, _):
         return production.unit_credentials(s, caller_unit_id())
+
+
+@bp.route("/units/me/credentials/<credential_no>/reissue-requests", methods=["POST"])
+@require(UNIT)
+@bp.arguments(ReissueRequestInSchema)
+@bp.response(201, ReissueRequestSchema)
+def request_reissue(data, credential_no):
+    """A lost or damaged card (补证): operations reissue it and the old card is void."""
+    with bootstrap().uow() as (s, emit):
+        return reissue_requests.request_reissue(s, emit, caller_unit_id(), credential_no, data["reason"],
+                                                data["remarks"])
+
+
+@bp.route("/units/me/reissue-requests", methods=["GET"])
+@require(UNIT)
+@bp.response(200, ReissueRequestSchema(many=True))
+def my_reissue_requests():
+    with bootstrap().uow() as (s, _):
+        return reissue_requests.requests(s, unit_id=caller_unit_id())
+
+
+@bp.route("/operations/reissue-requests", methods=["GET"])
+@require(*OPERATIONS)
+@bp.arguments(ReissueRequestQuerySchema, location="query")
+@bp.response(200, ReissueRequestSchema(many=True))
+def reissue_request_list(query):
+    with bootstrap().uow() as (s, _):
+        return reissue_requests.requests(s, status=query["status"])
+
+
+@bp.route("/operations/reissue-requests/<request_id>/reissue", methods=["POST"])
+@require(*OPERATIONS)
+@bp.response(200, ReissueRequestSchema)
+def reissue_requested_card(request_id):
+    """Reissue the card a unit asked for: the next issue is printed, the old card is void."""
+    deps = bootstrap()
+    with deps.uow() as (s, emit):
+        return reissue_requests.reissue(s, emit, request_id, principal().subject, deps.qr_secret, deps.fair_name)
+
+
+@bp.route("/operations/reissue-requests/<request_id>/reject", methods=["POST"])
+@require(*OPERATIONS)
+@bp.arguments(ReissueDecisionSchema)
+@bp.response(200, ReissueRequestSchema)
+def reject_reissue_request(data, request_id):
+    with bootstrap().uow() as (s, _):
+        return reissue_requests.reject(s, request_id, principal().subject, data["note"])
 
 
 @bp.route("/units/me/summary", methods=["GET"])

@@ -134,3 +134,22 @@ class DelegationView(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ReissueRequest(Base):
+    """A unit's request for a new card (补证) for a lost or damaged one: operations reissue
+    it (the next issue under the same number; the old card's QR is void) or refuse it."""
+    __tablename__ = "reissue_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    credential_no: Mapped[str] = mapped_column(String(32), index=True)
+    person_id: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(String(10))  # lost / damaged
+    remarks: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="requested")  # requested / reissued / rejected
+    decision_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    new_issue: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

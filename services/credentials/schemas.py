@@ -118,6 +118,33 @@ class ReissueSchema(Strict):
     reason = fields.String(required=True, validate=validate.OneOf(REISSUE_REASONS))
 
 
+class ReissueRequestInSchema(Strict):
+    reason = fields.String(required=True, validate=validate.OneOf(REISSUE_REASONS))
+    remarks = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class ReissueDecisionSchema(Strict):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ReissueRequestQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(("requested", "reissued", "rejected")))
+
+
+class ReissueRequestSchema(Strict):
+    id = fields.String()
+    credential_no = fields.String()
+    person_id = fields.String()
+    unit_id = fields.String()
+    reason = fields.String()
+    remarks = fields.String(allow_none=True)
+    status = fields.String()
+    decision_note = fields.String(allow_none=True)
+    new_issue = Int(allow_none=True)
+    requested_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
 class OverdueCheckSchema(Strict):
     id = fields.String()
     person_id = fields.String()

@@ -254,13 +254,16 @@ def set_preferences(session: Session, unit_id: str, reminders: bool) -> Preferen
 
 
 def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]], optional: bool = False,
-           about_person: bool = False):
+           about_person: bool = False, when: Callable[[dict[str, Any]], bool] | None = None):
     """A handler that queues `template` for the unit and delivers it right after commit.
     `optional` messages (reminders) respect the unit's opt-out. A message `about_person`
     names the person (asked of registration: a name never rides on an event) to their own
-    unit's contact."""
+    unit's contact. With `when`, only events it accepts become a message (a confirmation
+    is a "please pay" only when the unit pays)."""
     def prefetch(payload: dict[str, Any], rpc: Any) -> Answers:
         """Asked before the transaction: whose unit, how to reach it and, if named, who."""
+        if when is not None and not when(payload):
+            return {}
         answers = {} if payload.get("unit_id") else ask(rpc, ("registration", "person_unit", payload["person_id"]))
         unit_id = payload.get("unit_id") or answers[("registration", "person_unit", payload["person_id"])]
         if unit_id:
@@ -271,6 +274,8 @@ def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
 
     @prefetching(prefetch)
     def handler(ctx: HandlerContext[NotificationsDeps]) -> None:
+        if when is not None and not when(ctx.payload):
+            return
         unit_id = ctx.payload.get("unit_id") or ctx.rpc.registration.person_unit(ctx.payload["person_id"])
         if unit_id is None:
             return  # the person was deleted with their unit
@@ -291,6 +296,19 @@ def notify(template: str, variables: Callable[[dict[str, Any]], dict[str, Any]],
             ctx.after_commit.append(lambda: deliver(ctx.deps, ids))
     handler.__name__ = f"notify_{template}"
     return handler
+
+
+def unit_pays(p: dict[str, Any]) -> bool:
+    """A confirmation or a reuse lock that leaves the person awaiting the unit's payment."""
+    return p.get("payer") == "unit" and int(p.get("fee_fen") or 0) > 0
+
+
+LABEL_NAMES = {"visitor": ("专业观众", "professional visitor"), "staff": ("工作人员", "staff"), "vip": ("VIP", "VIP")}
+
+
+def labels_of(p: dict[str, Any]) -> dict[str, Any]:
+    return {"from_label_zh": LABEL_NAMES[p["from_label"]][0], "from_label_en": LABEL_NAMES[p["from_label"]][1],
+            "to_label_zh": LABEL_NAMES[p["to_label"]][0], "to_label_en": LABEL_NAMES[p["to_label"]][1]}
 
 
 def order_variables(p: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +332,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "invoice_reversed": {"invoice_no": "26440000000000000001", "reason": "抬头有误", "notice_72h": True},
     "refund_completed": {"order_no": "V20261012093000123456789", "amount": "200.00", "people": 1},
     "check_result": {"passed": True, "person_name": "Zhang San"},
+    "person_payment_due": {"person_name": "Zhang San", "amount": "200.00", "reuse": False},
+    "invoice_reversal_requested": {"invoice_no": "26440000000000000001", "reason": "抬头有误", "notice_72h": True,
+                                   "confirm_by": "2026-10-23 16:00"},
+    "invoice_reversal_rejected": {"invoice_no": "26440000000000000001", "note": "已过开票当月"},
+    "reissue_requested": {"person_name": "Zhang San", "credential_no": "202600000001", "lost": True},
+    "credential_reissued": {"person_name": "Zhang San", "credential_no": "202600000001", "issue": 2},
+    "person_upgraded": {"person_name": "Zhang San", "from_label_zh": "专业观众", "from_label_en": "professional visitor",
+                        "to_label_zh": "VIP", "to_label_en": "VIP"},
     "deadline_reminder": {"kind": "payment", "people": 2, "deadline": "2026-10-15 16:00", **DEADLINE_NAMES["payment"]},
     "registration_invitation": {"link": "https://portal.example/register?invitation=..."},
     "email_code": {"code": "123456"},

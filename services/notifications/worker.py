@@ -60,6 +60,14 @@ class NotificationsWorker(EventWorker):
     def on_invoice_reversed(self, body):
         self.consume("InvoiceReversed", body)
 
+    @event_handler("billing", "InvoiceReversalRequested")
+    def on_invoice_reversal_requested(self, body):
+        self.consume("InvoiceReversalRequested", body)
+
+    @event_handler("billing", "InvoiceReversalRejected")
+    def on_invoice_reversal_rejected(self, body):
+        self.consume("InvoiceReversalRejected", body)
+
     @event_handler("billing", "RefundCompleted")
     def on_refund_completed(self, body):
         self.consume("RefundCompleted", body)
@@ -75,6 +83,26 @@ class NotificationsWorker(EventWorker):
     @event_handler("police", "BackgroundCheckFailed")
     def on_background_check_failed(self, body):
         self.consume("BackgroundCheckFailed", body)
+
+    @event_handler("review", "PersonnelConfirmed")
+    def on_personnel_confirmed(self, body):
+        self.consume("PersonnelConfirmed", body)
+
+    @event_handler("review", "ReuseLocked")
+    def on_reuse_locked(self, body):
+        self.consume("ReuseLocked", body)
+
+    @event_handler("review", "PersonnelUpgraded")
+    def on_personnel_upgraded(self, body):
+        self.consume("PersonnelUpgraded", body)
+
+    @event_handler("credentials", "ReissueRequested")
+    def on_reissue_requested(self, body):
+        self.consume("ReissueRequested", body)
+
+    @event_handler("credentials", "CredentialReissued")
+    def on_credential_reissued(self, body):
+        self.consume("CredentialReissued", body)
 
     @event_handler("registration", "ReminderDue")
     def on_reminder_due(self, body):

@@ -11,12 +11,18 @@ DOMESTIC_CATEGORIES = ("enterprise", "government", "public_institution", "social
 OVERSEAS_CATEGORIES = ("enterprise", "government", "social_organisation", "other")
 CATEGORIES = {"enterprise": _l("Enterprise"), "government": _l("Government body"),
               "public_institution": _l("Public institution"), "social_organisation": _l("Social organisation"),
-              "other": _l("Other")}
+              "other": _l("Other"), "individual": _l("Individual")}
 DOCUMENT_KINDS = {"enterprise": _l("Business licence"),
                   "social_organisation": _l("Social organisation legal-person certificate"),
                   "public_institution": _l("Public institution legal-person certificate"),
                   "other": _l("Registration certificate")}
 VISITOR_KINDS = {"unit": _l("Unit visitor"), "individual": _l("Non-unit visitor")}
+IDENTIFIER_TYPES = {  # what an account registers and logs in with
+    "uscc": _l("Unified social credit code (mainland unit)"),
+    "registration_no": _l("Registration number (Hong Kong, Macao, Taiwan or overseas unit)"),
+    "resident_id": _l("Resident ID card (individual)"), "hk_macao_permit": _l("HK/Macao travel permit (individual)"),
+    "taiwan_permit": _l("Taiwan travel permit (individual)"), "passport": _l("Passport (individual)"),
+}
 
 REGION_TYPES = {"mainland": _l("Mainland China"), "hk_macao": _l("Hong Kong / Macao"), "taiwan": _l("Taiwan"),
                 "foreign": _l("Other countries and regions"),
@@ -144,6 +150,16 @@ ORDER_STATUS_TONE = {"unpaid": "wait", "paid": "good", "cancelled": "neutral", "
 INVOICE_KINDS = {"ordinary": _l("Digital ordinary invoice"), "special": _l("Digital special VAT invoice")}
 INVOICE_STATUS = {"issuing": _l("Being issued"), "issued": _l("Issued"), "reversed": _l("Reversed"),
                   "refused": _l("Refused by the tax platform")}
+PERSON_FIELDS = {  # a person's fields, to name the one a line of an import got wrong
+    "name": _l("Name"), "gender": _l("Gender"), "region_type": _l("Region type"), "id_type": _l("ID type"),
+    "id_number": _l("ID number"), "nationality": _l("Nationality"), "mobile": _l("Mobile"), "email": _l("Email"),
+    "position": _l("Position"), "entry_dates": _l("Entry dates"), "exhibition_area": _l("Exhibition area most wanted"),
+    "pickup_method": _l("How the badge reaches the person"), "requested_label": _l("Badge type"),
+    "privacy_consent": _l("Privacy policy"),
+}
+PREVIOUS_ORDER_STATUS = {"paid": _l("Paid"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
+                         "cancelled": _l("Cancelled")}
+REVERSAL_STATUS = {"requested": _l("Waiting for finance"), "approved": _l("Reversed"), "rejected": _l("Refused")}
 REFUND_STATUS = {"requested": _l("Requested"), "approved": _l("Approved"), "processing": _l("Being refunded"),
                  "completed": _l("Completed"), "failed": _l("Failed"), "rejected": _l("Rejected")}
 REFUND_STATUS_TONE = {"requested": "wait", "approved": "info", "processing": "info", "completed": "good",

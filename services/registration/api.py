@@ -13,19 +13,21 @@ from shared.throttle import guarded_login
 
 from .bootstrap import bootstrap
 from .domain import (
-    accounts, addresses, colleagues, deadlines, delegations, personnel, progress, referrals, returning, signup,
+    accounts, addresses, bulk_import, colleagues, deadlines, delegations, identifiers, personnel, progress, quotas, referrals,
+    returning, signup,
     unit_info, verification,
 )
 from .models import LoginFailure, Unit
 from .schemas import (
-    AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, DelegationSchema,
-    DocumentSchema, EmailCodeRequestSchema, ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema,
-    LoginSchema, MemberDecisionSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema,
-    PersonnelPageSchema, PersonnelQuerySchema, PersonSchema, PersonUpdateSchema, PointsSchema,
-    PreviousEditionImportSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema, ReferralSchema,
-    ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignedUpSchema, SignUpSchema,
+    AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, ContactEmailCodeSchema,
+    ContactEmailSchema, ContactPhoneSchema, DelegationSchema, DocumentSchema, EmailCodeRequestSchema,
+    ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema, LoginSchema, MemberDecisionSchema,
+    MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema, PersonImportResultSchema, PersonInSchema,
+    PersonSchema, PersonUpdateSchema, PersonnelPageSchema, PersonnelQuerySchema, PointsSchema,
+    PreviousEditionImportSchema, PreviousOrderSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema,
+    ReferralSchema, ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignUpSchema, SignedUpSchema,
     SmsCodeRequestSchema, SmsCodeSentSchema, SmsLoginSchema, SubmitUnitSchema, TokenSchema, UnitInfoSchema,
-    UnitSchema,
+    UnitQuotaSchema, UnitSchema,
 )
 
 bp = Blueprint("registration", __name__, description="Units, accounts and personnel")
@@ -138,7 +140,8 @@ def password_reset(data):
 def login(data):
     """Password login; repeated failures are throttled (429 with Retry-After)."""
     deps = bootstrap()
-    unit = guarded_login(deps.uow, LoginFailure, f"unit:{data['uscc'].strip().upper()}", client_ip(),
+    unit = guarded_login(deps.uow, LoginFailure, identifiers.throttle_account(deps.cipher.lookup_hash, data["uscc"]),
+                         client_ip(),
                          lambda s: accounts.authenticate(s, data["uscc"], data["password"], deps.edition))
     return _unit_token(unit)
 
@@ -191,6 +194,64 @@ def my_progress():
         return progress.unit_progress(s, accounts.get_unit(s, caller_unit_id()))
 
 
+@bp.route("/units/me/contact-phone", methods=["PUT"])
+@require(UNIT)
+@bp.arguments(ContactPhoneSchema)
+@bp.response(200, UnitSchema)
+def change_contact_phone(data):
+    """The contact's new mobile, with the SMS code sent to it (POST sms-codes, purpose
+    `change_phone`): SMS logins and password resets then use it."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        if data["phone"] == unit.contact_phone:
+            raise DomainError("same_phone", "this is already the unit's phone", "phone")
+    verification.verify_code(deps, data["phone"], "change_phone", data["sms_code"], consume=False)
+    with deps.uow() as (s, _):
+        verification.use_code(s, deps.cipher, data["phone"], "change_phone", data["sms_code"])
+        return accounts.change_contact_phone(accounts.get_unit(s, caller_unit_id(), lock=True), data["phone"])
+
+
+@bp.route("/units/me/email-codes", methods=["POST"])
+@require(UNIT)
+@bp.arguments(ContactEmailCodeSchema)
+@bp.response(202, SmsCodeSentSchema)
+def contact_email_code(data):
+    """Email a code to the unit's new contact address (then PUT units/me/contact-email)."""
+    deps = bootstrap()
+    email = data["email"]
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        name, lang = unit.name, unit.language or "zh"
+    verification.send_code(
+        deps, email.lower(), "change_email", client_ip(),
+        lambda code: deps.emails.send(email, "email_code", lang, {"unit_name": name, "code": code}, redact=("code",)),
+        Unavailable("email_unavailable", "the email service is unavailable; try again shortly"),
+        per_client_per_hour=verification.SMS_MAX_PER_CLIENT_PER_HOUR)
+    return code_sent()
+
+
+@bp.route("/units/me/contact-email", methods=["PUT"])
+@require(UNIT)
+@bp.arguments(ContactEmailSchema)
+@bp.response(200, UnitSchema)
+def change_contact_email(data):
+    deps = bootstrap()
+    verification.verify_code(deps, data["email"].lower(), "change_email", data["email_code"], consume=False)
+    with deps.uow() as (s, _):
+        verification.use_code(s, deps.cipher, data["email"].lower(), "change_email", data["email_code"])
+        return accounts.change_contact_email(accounts.get_unit(s, caller_unit_id(), lock=True), data["email"])
+
+
+@bp.route("/units/me/quota", methods=["GET"])
+@require(UNIT, MEMBER)
+@bp.response(200, UnitQuotaSchema)
+def my_quota():
+    """The unit's VIP and staff quotas: given by the delegation, applied for, remaining."""
+    with bootstrap().uow() as (s, _):
+        return quotas.unit_quota(s, accounts.get_unit(s, caller_unit_id()))
+
+
 @bp.route("/catalogue/procurement", methods=["GET"])
 @bp.response(200, CatalogueSchema)
 def procurement_catalogue():
@@ -225,6 +286,40 @@ def add_person(data):
         if submit:
             personnel.submit_person(person, emit)
         return person
+
+
+@bp.route("/units/me/personnel/template.xlsx", methods=["GET"])
+@require(UNIT, MEMBER)
+def personnel_template():
+    """The XLSX template for the bulk import (a header row, an example line, a sheet of notes)."""
+    content = bulk_import.template(bootstrap().fair_days)
+    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx"})
+
+
+@bp.route("/units/me/personnel/import", methods=["POST"])
+@require(UNIT, MEMBER)
+@bp.response(200, PersonImportResultSchema)
+def import_personnel():
+    """批量导入: multipart field `file`, the filled-in template (at most 500 people, 2 MB).
+    Each line has the checks of one person added alone and is saved (not submitted) or
+    answered with its line number, field and reason."""
+    deps = bootstrap()
+    registration_open()
+    content = _upload("file")
+    with deps.uow() as (s, _):
+        unit = accounts.get_unit(s, caller_unit_id())
+        return bulk_import.import_people(s, unit, content, PersonInSchema(), deps.fair_days, deps.cipher,
+                                         member_id=member_id())
+
+
+@bp.route("/units/me/previous-orders", methods=["GET"])
+@require(UNIT)
+@bp.response(200, PreviousOrderSchema(many=True))
+def my_previous_orders():
+    """往届订单查询: fee orders of the unit's previous editions."""
+    with bootstrap().uow() as (s, _):
+        return returning.previous_orders(s, accounts.get_unit(s, caller_unit_id()))
 
 
 @bp.route("/units/me/personnel", methods=["GET"])

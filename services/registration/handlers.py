@@ -15,6 +15,7 @@ from .bootstrap import RegistrationDeps
 from .domain import privacy
 from .domain.accounts import end_sessions
 from .domain.personnel import LABEL_RANK, advance
+from .domain.quotas import record_quota
 from .domain.referrals import award_referral_points
 from .models import DelegationView, Person, PersonPhoto, Unit
 
@@ -176,6 +177,11 @@ def on_delegation_changed(ctx: Ctx) -> None:
     view.industry, view.active = p["industry"], p["active"]
 
 
+def on_quota_changed(ctx: Ctx) -> None:
+    p = ctx.payload
+    record_quota(ctx.session, p["uscc"], p["vip"], p["staff"])
+
+
 HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "UnitApproved": on_unit_approved, "UnitReturned": on_unit_returned, "UnitRejected": on_unit_rejected,
     "PersonnelConfirmed": on_personnel_confirmed, "PersonnelUpgraded": on_personnel_upgraded,
@@ -186,5 +192,5 @@ HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "DelegationChanged": on_delegation_changed, "ReuseLocked": on_reuse_locked,
     "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted, "UnitEdited": on_unit_edited,
     "AdminTokensRevoked": on_tokens_revoked,
-    "RetentionExpired": on_retention_expired,
+    "RetentionExpired": on_retention_expired, "QuotaChanged": on_quota_changed,
 }

@@ -48,7 +48,11 @@ class Unit(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     edition: Mapped[str] = mapped_column(String(32))
+    # The login: a USCC, a registration number (HK/Macao/Taiwan, overseas) or an individual's
+    # pseudonym (identifiers.individual_key); `identifier_type` says which.
     uscc: Mapped[str] = mapped_column(String(18))
+    identifier_type: Mapped[str] = mapped_column(String(20), default="uscc", server_default="uscc")
+    identifier_masked: Mapped[str | None] = mapped_column(String(40), nullable=True)  # an individual's document
     unit_code: Mapped[str] = mapped_column(String(9), unique=True)  # T + 8 digits (注册码)
     password_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
@@ -66,6 +70,9 @@ class Unit(Base):
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 本人已阅读并同意隐私条款: when the contact accepted the privacy policy, and which version
+    privacy_consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    privacy_policy_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
     referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
     referred_by_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     previous_unit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 往届 account carried over
@@ -107,6 +114,8 @@ class Person(Base):
     credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tracking_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
     has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 勾选承诺信息: the person's consent to the privacy policy, confirmed by whoever entered the record
+    privacy_consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     reuse_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 证件复用
     created_by_member_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -229,6 +238,8 @@ class PreviousUnit(Base):
     contact_phone: Mapped[str] = mapped_column(Encrypted(CIPHER))
     contact_email: Mapped[str] = mapped_column(Encrypted(CIPHER))
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the edition's fee orders (往届订单): number, amount, status, paid date, people, invoice
+    orders: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     invitation_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -261,3 +272,15 @@ class ReminderSent(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class QuotaView(Base):
+    """Registration's projection of the VIP and staff quotas review gives a unit (额度, from
+    QuotaChanged), keyed like review's by the unit's login key: the unit sees what it may
+    still ask for, and a free label is asked for only within it."""
+    __tablename__ = "quotas"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    vip: Mapped[int] = mapped_column(Integer, default=0)
+    staff: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

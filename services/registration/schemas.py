@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.events import LABELS
 from shared.masking import mask_email, mask_phone
 from shared.schemas import Int, Strict, page_of
 
+from .domain.identifiers import IDENTIFIER_TYPES
 from .domain.choices import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
 from .domain.verification import SMS_PURPOSES
 
@@ -30,12 +31,17 @@ PHONE = validate.Regexp(r"^\+?[0-9]{6,15}$", error="not a valid phone number")
 
 
 class SignUpSchema(Strict):
-    uscc = fields.String(required=True, validate=validate.Length(equal=18, error="USCC has 18 characters"))
+    """A mainland unit gives its `uscc`; a Hong Kong/Macao/Taiwan or overseas unit its
+    registration number, an individual visitor (`visitor_kind` individual) their ID
+    document, in `identifier` with `identifier_type` saying which."""
+    identifier_type = fields.String(load_default="uscc", validate=validate.OneOf(IDENTIFIER_TYPES))
+    uscc = fields.String(load_default=None, validate=validate.Length(equal=18, error="USCC has 18 characters"))
+    identifier = fields.String(load_default=None, validate=validate.Length(min=4, max=40))
     password = fields.String(required=True, load_only=True)
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     visitor_kind = fields.String(load_default="unit", validate=validate.OneOf(VISITOR_KINDS))
     region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
-    category = fields.String(required=True)
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))  # not for individuals
     delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
@@ -47,12 +53,22 @@ class SignUpSchema(Strict):
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
     sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+    privacy_consent = fields.Boolean(required=True, load_only=True)  # 本人已阅读并同意隐私条款
 
     @pre_load
     def normalise(self, data, **_):
-        if isinstance(data, dict) and isinstance(data.get("uscc"), str):
-            data = {**data, "uscc": data["uscc"].strip().upper()}
+        for key in ("uscc", "identifier"):
+            if isinstance(data, dict) and isinstance(data.get(key), str):
+                data = {**data, key: data[key].strip().upper()}
         return data
+
+    @validates_schema
+    def identified(self, data, **_):
+        if data.get("identifier_type", "uscc") == "uscc":
+            if not (data.get("uscc") or data.get("identifier")):
+                raise ValidationError("Missing data for required field.", "uscc")
+        elif not data.get("identifier"):
+            raise ValidationError("Missing data for required field.", "identifier")
 
 
 class SmsCodeRequestSchema(Strict):
@@ -91,7 +107,7 @@ class SignedUpSchema(Strict):
 
 
 class LoginSchema(Strict):
-    uscc = fields.String(required=True)
+    uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))  # or a registration / ID number
     password = fields.String(required=True, load_only=True)
 
     @pre_load
@@ -128,7 +144,9 @@ class UnitInfoSchema(Strict):
 
 class UnitSchema(Strict):
     id = fields.String()
-    uscc = fields.String()
+    uscc = fields.String()  # the login key (an individual's is a pseudonym)
+    identifier_type = fields.String()
+    identifier = fields.Function(lambda u: u.identifier_masked or u.uscc)  # an individual's document, masked
     unit_code = fields.String()
     name = fields.String()
     visitor_kind = fields.String()
@@ -140,7 +158,19 @@ class UnitSchema(Strict):
     referral_code = fields.String(allow_none=True)
     contact_phone = fields.Function(lambda u: mask_phone(u.contact_phone))
     contact_email = fields.Function(lambda u: mask_email(u.contact_email))
+    privacy_consent_at = fields.DateTime(allow_none=True)
     info = fields.Dict()
+
+
+class UnitQuotaLabelSchema(Strict):
+    label = fields.String(metadata={"enum": ["vip", "staff"]})
+    quota = Int()  # given by the delegation
+    applied = Int()  # people of the unit asking for or holding it
+    remaining = Int()
+
+
+class UnitQuotaSchema(Strict):
+    labels = fields.List(fields.Nested(UnitQuotaLabelSchema))
 
 
 class PersonInSchema(Strict):
@@ -157,6 +187,8 @@ class PersonInSchema(Strict):
     exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
     pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
     requested_label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
+    # 勾选承诺信息: the person accepts the privacy policy; needed before the record is submitted
+    privacy_consent = fields.Boolean(load_default=None, allow_none=True, load_only=True)
 
     @pre_load
     def normalise(self, data, **_):
@@ -192,6 +224,7 @@ class PersonSchema(Strict):
     credential_no = fields.String(allow_none=True)
     tracking_no = fields.String(allow_none=True)
     has_photo = fields.Boolean()
+    privacy_consent = fields.Function(lambda p: p.privacy_consent_at is not None)
     reuse_credential_no = fields.String(allow_none=True)
 
 
@@ -281,6 +314,18 @@ class PreviousPersonInSchema(Strict):
     card_face = fields.Dict(load_default=dict)
 
 
+class PreviousOrderSchema(Strict):
+    """A fee order of a previous edition (往届证件费订单)."""
+    order_no = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    amount_fen = Int(required=True, validate=validate.Range(min=0, max=10**11))
+    status = fields.String(required=True, validate=validate.OneOf(("paid", "refunded", "partly_refunded", "cancelled")))
+    paid_at = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", error="a date: YYYY-MM-DD"))
+    people = Int(load_default=1, validate=validate.Range(min=0, max=100000))
+    invoice_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    edition = fields.String(dump_only=True)
+
+
 class PreviousUnitInSchema(Strict):
     uscc = fields.String(required=True, validate=validate.Length(equal=18))
     name = fields.String(required=True)
@@ -293,11 +338,28 @@ class PreviousUnitInSchema(Strict):
     contact_email = fields.Email(required=True)
     info = fields.Dict(load_default=dict)
     personnel = fields.List(fields.Nested(PreviousPersonInSchema), load_default=list)
+    orders = fields.List(fields.Nested(PreviousOrderSchema), load_default=list)
 
 
 class PreviousEditionImportSchema(Strict):
     edition = fields.String(required=True, validate=validate.Regexp(r".*[0-9]{4}.*", error="name the edition's year"))
     units = fields.List(fields.Nested(PreviousUnitInSchema), required=True, validate=validate.Length(min=1, max=20000))
+
+
+class PersonImportRowSchema(Strict):
+    row = Int()  # the line in the workbook
+    ok = fields.Boolean()
+    person_id = fields.String()
+    name = fields.String()
+    code = fields.String()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class PersonImportResultSchema(Strict):
+    saved = Int()
+    failed = Int()
+    rows = fields.List(fields.Nested(PersonImportRowSchema))
 
 
 class ImportResultSchema(Strict):
@@ -325,6 +387,20 @@ class PreviousUnitPreviewSchema(Strict):
     contact_email = fields.Function(lambda p: mask_email(p.contact_email))
     contact_phone = fields.Function(lambda p: mask_phone(p.contact_phone))
     info = fields.Dict()
+
+
+class ContactPhoneSchema(Strict):
+    phone = fields.String(required=True, validate=PHONE)
+    sms_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class ContactEmailCodeSchema(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=200))
+
+
+class ContactEmailSchema(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=200))
+    email_code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
 class EmailCodeRequestSchema(Strict):

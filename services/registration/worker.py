@@ -37,6 +37,10 @@ class RegistrationWorker(EventWorker):
     def on_personnel_confirmed(self, body):
         self.consume("PersonnelConfirmed", body)
 
+    @event_handler("review", "QuotaChanged")
+    def on_quota_changed(self, body):
+        self.consume("QuotaChanged", body)
+
     @event_handler("review", "PersonnelUpgraded")
     def on_personnel_upgraded(self, body):
         self.consume("PersonnelUpgraded", body)

@@ -64,6 +64,7 @@ def portal_stack(tmp_path_factory) -> Iterator[Stack]:
         stack.stop()
         _dump_logs(work)
         raise
+    stack.mailbox = mailbox  # type: ignore[attr-defined]  # what the stack emailed, for tests that read it
     yield stack
     stack.stop()
     mailbox.stop()

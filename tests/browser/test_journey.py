@@ -43,7 +43,8 @@ def fill_unit_info(site: Site) -> None:
     site.go("/unit/info")
     site.fill_many(name_en="Example Trading Co., Ltd.", registered_address="1 Zhujiang Road, Guangzhou",
                    industry="Wholesale", contact_name="Li Lei", contact_mobile="13800138000",
-                   registered_capital_10k_cny="500")
+                   registered_capital_10k_cny="500", nature="Private", turnover_last_year_10k_usd="120",
+                   import_last_year_10k_usd="30", import_three_years_10k_usd="80")
     site.tick("import_modes", "general_trade")
     site.tick("purposes", "procure")
     site.tick("purposes", "find_partners")
@@ -79,6 +80,7 @@ def add_person(site: Site, folder, name: str, id_number: str, region: str = "mai
     site.tick("entry_dates", "2026-11-06")
     site.tick("entry_dates", "2026-11-07")
     site.choose("exhibition_area", "consumer_goods")
+    site.tick("privacy_consent", "on")
     site.press("person-save")
     site.wait_path(r"^/personnel/\w+/photo$")
     site.upload("photo", photo_file(folder, 900, 1000, f"{uuid.uuid4().hex[:6]}.jpg"))

@@ -72,22 +72,26 @@ def test_journey_from_sign_up_to_dispatched_badge(stack, dump_logs_on_failure):
     assert [c["credential_no"] for c in creds] == [dispatched["credential_no"]]
 
     # the unit heard of each step by email (real SMTP) and SMS (sandbox), in order
-    subjects = wait_for(lambda: (m := stack.mailbox.to(email)) and len(m) >= 5 and [x["subject"] for x in m],
-                        message="five emails")
-    assert len(subjects) == 5, subjects
-    assert "审核已通过" in subjects[0]
-    assert order["order_no"] in subjects[1] and "待支付 200.00 元" in subjects[1]
-    assert "支付成功" in subjects[2]
+    subjects = wait_for(lambda: (m := stack.mailbox.to(email)) and len(m) >= 6 and [x["subject"] for x in m],
+                        message="six emails")
+    assert len(subjects) == 6, subjects
+    # the approval and the person's confirmation (请缴费) come from one review transaction, on two queues
+    approved, please_pay = sorted(subjects[:2], key=lambda x: "待缴费" in x)
+    assert "审核已通过" in approved
+    assert "张三 待缴费 200.00 元" in please_pay  # the person now awaits the unit's payment
+    assert order["order_no"] in subjects[2] and "待支付 200.00 元" in subjects[2]
+    assert "支付成功" in subjects[3]
     # the check result and the dispatch come from two services at nearly the same moment
-    check, dispatch = sorted(subjects[3:], key=lambda x: "寄出" in x)
+    check, dispatch = sorted(subjects[4:], key=lambda x: "寄出" in x)
     assert "张三 人员审核结果：已通过" in check  # which person
     assert dispatched["credential_no"] in dispatch and "寄出" in dispatch
     assert any(dispatched["tracking_no"] in m["body"] for m in stack.mailbox.to(email))
-    texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 6 and [x["text"] for x in m],
-                     message="the code and five SMS")
+    texts = wait_for(lambda: (m := portal.sms(phone)) and len(m) >= 7 and [x["text"] for x in m],
+                     message="the code and six SMS")
     assert "验证码" in texts.pop(0)  # the sign-up code came first
-    assert len(texts) == 5 and "审核通过" in texts[0] and "待支付" in texts[1] and "已支付" in texts[2]
-    assert {"人员张三审核已通过" in t or "已寄出" in t for t in texts[3:]} == {True}
+    assert len(texts) == 6 and {"审核通过" in texts[0] or "请缴纳" in texts[0], "审核通过" in texts[1] or "请缴纳" in texts[1]} == {True}
+    assert "待支付" in texts[2] and "已支付" in texts[3]
+    assert {"人员张三审核已通过" in t or "已寄出" in t for t in texts[4:]} == {True}
     print(f"\nsubmission -> credential dispatched: {TIMINGS['submission_to_dispatch_s']:.2f}s; "
           f"stack RSS {stack.rss_bytes() / 2**20:.0f} MiB")
 
@@ -96,7 +100,8 @@ def test_english_unit_gets_english_messages(stack):
     portal, person, email, _ = registered_unit(stack, language="en")
     portal.submit_unit()
     subjects = wait_for(lambda: [m["subject"] for m in stack.mailbox.to(email)], message="an email")
-    assert subjects[0].startswith("[CIIE professional visitors]") and "approved" in subjects[0]
+    assert all(s.startswith("[CIIE professional visitors]") for s in subjects)
+    assert wait_for(lambda: any("approved" in m["subject"] for m in stack.mailbox.to(email)), message="the approval")
 
 
 def test_bad_uscc_check_character_is_a_400_naming_the_field(stack):
@@ -105,7 +110,7 @@ def test_bad_uscc_check_character_is_a_400_naming_the_field(stack):
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     r = portal.call("POST", "registration/units", json={
         "uscc": bad, "password": "Passw0rd!", "name": "Bad Co", "category": "enterprise",
-        "phone": "13800138000", "email": "bad@example.cn", "sms_code": "123456"})
+        "phone": "13800138000", "email": "bad@example.cn", "sms_code": "123456", "privacy_consent": True})
     assert r.status_code == 400
     assert r.json()["field"] == "uscc" and r.json()["code"] == "invalid_uscc" and r.json()["message"]
 

@@ -17,10 +17,14 @@ def unit(apps):
 
 def good_signup(**over):
     return {"uscc": random_uscc(), "password": "Passw0rd!", "name": "Bad Input Co", "category": "enterprise",
-            "phone": random_phone(), "email": "x@example.cn", "delegation_id": "GD-GZ", "sms_code": "123456", **over}
+            "phone": random_phone(), "email": "x@example.cn", "delegation_id": "GD-GZ", "sms_code": "123456",
+            "privacy_consent": True, **over}
 
 
 SIGNUP_CASES = [
+    ({"privacy_consent": False}, 400, "privacy_consent_required", "privacy_consent"),
+    ({"identifier_type": "passport", "identifier": "E12345678", "region": "overseas", "visitor_kind": "unit"},
+     400, "invalid_identifier_type", "identifier_type"),
     ({"uscc": "91350100M000100Y44"}, 400, "invalid_uscc", "uscc"),
     ({"uscc": "123"}, 400, "validation_error", "uscc"),
     ({"category": "spaceship"}, 400, "invalid_category", "category"),

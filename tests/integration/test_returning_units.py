@@ -58,7 +58,8 @@ def test_returning_unit_verifies_signs_up_and_reuses_a_credential(apps, sms_inbo
     age_sms_codes(minutes=2)
     r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": f"Returning Co {uscc[-4:]}",
                                "category": "enterprise", "phone": phone, "email": email, "delegation_id": "GD-GZ",
-                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token})
+                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token,
+                               "privacy_consent": True})
     assert r.status_code == 201, r.json
     headers = {"Authorization": "Bearer " + c.post("/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).json["token"]}
     assert c.get("/units/me", headers=headers).json["info"]["registered_address"] == "Guangzhou"
@@ -87,7 +88,8 @@ def test_one_click_invitation_prefills_sign_up(apps, email_outbox):
     assert c.get("/invitations/not-a-token").status_code == 404
     r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": preview["name"], "category": "enterprise",
                                "phone": phone, "email": email, "delegation_id": "GD-GZ",
-                               "sms_code": sms_code(apps, phone, "signup"), "invitation_token": token})
+                               "sms_code": sms_code(apps, phone, "signup"), "invitation_token": token,
+                               "privacy_consent": True})
     assert r.status_code == 201, r.json
 
 
@@ -102,7 +104,8 @@ def test_carry_over_and_reuse_close_at_the_registration_deadline(apps, monkeypat
                                               "password": "Old-passw0rd"}).json["returning_token"]
     r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": f"Returning Co {uscc[-4:]}",
                                "category": "enterprise", "phone": phone, "email": email, "delegation_id": "GD-GZ",
-                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token})
+                               "sms_code": sms_code(apps, phone, "signup"), "returning_token": token,
+                               "privacy_consent": True})
     assert r.status_code == 201, r.json
     headers = {"Authorization": "Bearer " + c.post("/auth/login", json={"uscc": uscc, "password": "Passw0rd!"}).json["token"]}
     [old] = c.get("/units/me/previous-personnel", headers=headers).json

@@ -208,7 +208,8 @@ def test_a_failed_sign_up_spends_neither_the_invitation_code_nor_the_sms_code(ap
     phone = random_phone()
     sms = sms_code(apps, phone, "signup")
     body = {"password": "Passw0rd!", "name": "Host Invited Co", "category": "enterprise", "phone": phone,
-            "email": "invited@example.cn", "sms_code": sms, "host_invitation_code": code.lower()}
+            "email": "invited@example.cn", "sms_code": sms, "host_invitation_code": code.lower(),
+            "privacy_consent": True}
 
     def unused() -> bool:
         with deps_of("review").uow() as (s, _):

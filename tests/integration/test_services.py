@@ -15,7 +15,7 @@ from shared.events import make_event
 from shared.topology import handler_queue_name
 from tests.infra import wait_for
 from tests.integration.conftest import deps_of, handlers_of, service_app
-from tests.journey import photo_jpeg, random_phone, random_resident_id, random_uscc
+from tests.journey import FULL_UNIT_INFO, PERSON_REQUIRED, photo_jpeg, random_phone, random_resident_id, random_uscc
 
 
 def unit_headers(unit_id: str) -> dict:
@@ -43,7 +43,7 @@ def signed_up_unit(apps, language="zh", phone=None) -> tuple[str, dict, str]:
     r = apps["registration"].post("/units", json={
         "uscc": uscc, "password": "Passw0rd!", "name": "Example Co " + uscc[-4:], "category": "enterprise",
         "phone": phone, "email": f"{uscc.lower()}@example.cn", "delegation_id": "GD-GZ",
-        "language": language, "sms_code": sms_code(apps, phone, "signup")})
+        "language": language, "sms_code": sms_code(apps, phone, "signup"), "privacy_consent": True})
     assert r.status_code == 201, r.json
     unit_id = r.json["unit_id"]
     return unit_id, unit_headers(unit_id), uscc
@@ -55,12 +55,10 @@ class TestRegistration:
             pump.purge(handler_queue_name("review", t))
         unit_id, headers, uscc = signed_up_unit(apps)
         c = apps["registration"]
-        assert c.patch("/units/me/info", headers=headers, json={
-            "name_en": "Example", "registered_address": "Guangzhou", "industry": "retail",
-            "contact_name": "Li", "contact_mobile": "13800138000", "purposes": ["procure"]}).status_code == 200
+        assert c.patch("/units/me/info", headers=headers, json=FULL_UNIT_INFO).status_code == 200
         person = c.post("/units/me/personnel", headers=headers, json={
             "name": "张三", "region_type": "mainland", "id_type": "resident_id", "id_number": random_resident_id(),
-            "entry_dates": ["2026-11-06"]}).json
+            "entry_dates": ["2026-11-06"], **PERSON_REQUIRED}).json
         assert person["status"] == "saved" and "*" in person["id_number"]
         r = c.put(f"/units/me/personnel/{person['id']}/photo", headers=headers,
                   data={"photo": (io.BytesIO(photo_jpeg()), "me.jpg")}, content_type="multipart/form-data")
@@ -143,7 +141,7 @@ class TestRegistration:
         assert (r.status_code, r.json["field"]) == (400, "phone")
         r = c.post("/units", json={"uscc": random_uscc(), "password": "Passw0rd!", "name": "No Code Co",
                                    "category": "enterprise", "phone": random_phone(), "email": "x@example.cn",
-                                   "sms_code": "123456"})
+                                   "sms_code": "123456", "privacy_consent": True})
         assert (r.status_code, r.json["field"]) == (400, "sms_code")
 
     def test_sms_codes_are_limited_per_client_address(self, apps):

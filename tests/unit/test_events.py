@@ -19,7 +19,9 @@ def test_catalogue_covers_domain_table_at_version_1():
             assert (t, 1) in CATALOGUE, t
             assert CATALOGUE[(t, 1)].producer == producer
     extra = {"DelegationChanged", "ReminderDue", "UnitEdited", "TokensRevoked", "AdminTokensRevoked",
-             "RetentionExpired"}  # beyond DOMAIN.md's minimum: delegation list, reminders
+             "RetentionExpired", "ReissueRequested", "CredentialReissued", "InvoiceReversalRequested",
+             "InvoiceReversalRejected"}  # beyond DOMAIN.md's minimum: delegation
+    # list, reminders, lost-badge reissues
     assert {t for t, _ in CATALOGUE} - set().union(*DOMAIN_TABLE.values()) == extra
 
 

@@ -51,9 +51,9 @@ def sign_up(session, emit, **over):
 
 def person_data(**over):
     return {"name": "张三", "gender": "male", "region_type": "mainland", "id_type": "resident_id",
-            "id_number": random_resident_id(), "nationality": "CN", "mobile": None, "email": None,
+            "id_number": random_resident_id(), "nationality": "CN", "mobile": "13900139000", "email": None,
             "position": None, "entry_dates": [dt.date(2026, 11, 6)], "exhibition_area": "consumer_goods",
-            "pickup_method": "courier", "requested_label": "visitor", **over}
+            "pickup_method": "courier", "requested_label": "visitor", "privacy_consent": True, **over}
 
 
 def complete_info(unit, session=None):
@@ -62,7 +62,11 @@ def complete_info(unit, session=None):
         session.add(UnitDocument(unit_id=unit.id, kind="business_licence", content_type="image/png",
                                  content=photo_jpeg(fmt="PNG"), size=1, uploaded_at=dt.datetime(2026, 9, 1)))
     unit_info.save_unit_info(unit, {"name_en": "Example", "registered_address": "Guangzhou", "industry": "retail",
-                                 "contact_name": "Li", "contact_mobile": "13800138000", "purposes": ["procure"]})
+                                 "contact_name": "Li", "contact_mobile": "13800138000", "purposes": ["procure"],
+                                 "registered_capital_10k_cny": "500", "nature": "private",
+                                 "turnover_last_year_10k_usd": "120", "import_modes": ["general_trade"],
+                                 "import_last_year_10k_usd": "30", "import_three_years_10k_usd": "80",
+                                 "procurement_intentions": [{"area": "food_agriculture", "categories": ["dairy"]}]})
 
 
 @pytest.mark.parametrize("password,ok", [("short1", False), ("lettersonly", False), ("12345678", False),

@@ -19,7 +19,7 @@ from ..web import (
 )
 
 bp = Blueprint("account", __name__)
-SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join")
+SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join", "change_phone")
 SEND_CODE = "send_code"  # the value of the form's "send code" button
 
 
@@ -87,7 +87,8 @@ def _check_password_pair(errors: FormErrors, password: str, confirm: str, name: 
 # --- sign-up --------------------------------------------------------------------------------
 SIGNUP_FIELDS = ("region", "category", "delegation_id", "recommendation_code", "name", "uscc", "email", "phone",
                  "sms_code", "password", "password_confirm", "consent", "referral_code", "invitation_token",
-                 "visitor_kind")
+                 "visitor_kind", "identifier_type")
+IDENTIFIER_TYPES = ("uscc", "registration_no", "resident_id", "hk_macao_permit", "taiwan_permit", "passport")
 
 
 def _delegations() -> list[dict[str, Any]]:
@@ -99,7 +100,10 @@ def _delegations() -> list[dict[str, Any]]:
 
 def _signup_defaults() -> dict[str, Any]:
     """Prefill: a referral link, a one-click invitation, or a verified previous account."""
-    values: dict[str, Any] = {"region": "mainland", "category": "enterprise", "visitor_kind": "unit"}
+    values: dict[str, Any] = {"region": "mainland", "category": "enterprise", "visitor_kind": "unit",
+                              "identifier_type": "uscc"}
+    if arg_text("kind", 12) == "individual":
+        values.update(visitor_kind="individual", identifier_type="resident_id")
     ref, invitation = arg_text("ref", 16), arg_text("invitation", 64)
     if ref:
         values["referral_code"] = ref
@@ -123,14 +127,23 @@ def _from_previous(preview: dict[str, Any]) -> dict[str, Any]:
 
 
 def _signup_body(form: dict[str, str]) -> dict[str, Any]:
+    identifier_type = form["identifier_type"] if form["identifier_type"] in IDENTIFIER_TYPES else "uscc"
+    individual = form["visitor_kind"] == "individual"
     body: dict[str, Any] = {
-        "uscc": form["uscc"], "password": form["password"], "name": form["name"], "category": form["category"],
-        "region": form["region"] or "mainland", "visitor_kind": "unit", "phone": form["phone"],
+        "password": form["password"], "name": form["name"],
+        "category": "individual" if individual else form["category"],
+        "region": form["region"] or "mainland", "visitor_kind": "individual" if individual else "unit",
+        "phone": form["phone"],
         "email": form["email"], "sms_code": form["sms_code"], "language": language(),
+        "privacy_consent": bool(form["consent"]),
         "delegation_id": form["delegation_id"] or None,
         "recommendation_code": form["recommendation_code"].upper() or None,
         "referral_code": form["referral_code"] or None, "invitation_token": form["invitation_token"] or None,
     }
+    if identifier_type == "uscc":  # a mainland unit
+        body["uscc"] = form["uscc"]
+    else:  # a registration number (HK/Macao/Taiwan, overseas unit) or an individual's document
+        body.update(identifier_type=identifier_type, identifier=form["uscc"])
     returning = session.get("returning")
     if isinstance(returning, dict) and returning.get("token") and \
             returning.get("preview", {}).get("uscc") == form["uscc"].upper():
@@ -155,7 +168,8 @@ def register() -> Any:
             created = api().send("POST", "registration", "/units", json=_signup_body(form))
             _log_in_after_sign_up(form["uscc"], form["password"])
         except ApiProblem as problem:
-            errors.add_problem(problem, known=set(SIGNUP_FIELDS), aliases={"returning_token": "uscc"})
+            errors.add_problem(problem, known=set(SIGNUP_FIELDS),
+                               aliases={"returning_token": "uscc", "identifier": "uscc"})
         else:
             session.pop("returning", None)
             flash(_("Your unit is registered. Its unit code for colleagues is %(code)s.",
@@ -190,9 +204,9 @@ def _register_page(values: dict[str, Any], errors: FormErrors) -> str:
 # --- login ------------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    errors, values = FormErrors(), {"uscc": arg_text("uscc", 18)}
+    errors, values = FormErrors(), {"uscc": arg_text("uscc", 40)}
     if request.method == "POST":
-        values = {"uscc": form_text("uscc", 18).upper()}
+        values = {"uscc": form_text("uscc", 40).upper()}
         try:
             token = api().send("POST", "registration", "/auth/login",
                                json={"uscc": values["uscc"], "password": form_text("password", 64)})
@@ -212,7 +226,7 @@ def login_sms() -> Any:
     errors, values = FormErrors(), {}
     if request.method == "POST":
         values = {"phone": form_text("phone", 20), "sms_code": form_text("sms_code", 10),
-                  "uscc": form_text("uscc", 18).upper()}
+                  "uscc": form_text("uscc", 40).upper()}
         if not code_step(values["phone"], "login", errors):
             try:
                 token = api().send("POST", "registration", "/auth/login/sms", json={
@@ -260,7 +274,7 @@ def logout() -> BaseResponse:
 def password_reset() -> Any:
     errors, values = FormErrors(), {}
     if request.method == "POST":
-        values = {"uscc": form_text("uscc", 18).upper(), "phone": form_text("phone", 20),
+        values = {"uscc": form_text("uscc", 40).upper(), "phone": form_text("phone", 20),
                   "sms_code": form_text("sms_code", 10)}
         password, confirm = form_text("new_password", 64), form_text("new_password_confirm", 64)
         if not code_step(values["phone"], "reset_password", errors):
@@ -289,7 +303,7 @@ def returning() -> Any:
     errors, values = FormErrors(), {}
     if request.method == "POST":
         method = form_text("method", 10) if form_text("method", 10) in RETURNING_METHODS else "password"
-        values = {"uscc": form_text("uscc", 18).upper(), "phone": form_text("phone", 20),
+        values = {"uscc": form_text("uscc", 40).upper(), "phone": form_text("phone", 20),
                   "sms_code": form_text("sms_code", 10), "email_code": form_text("email_code", 10)}
         if request.form.get("action") == SEND_CODE:
             _send_returning_code(method, values, errors)

@@ -244,11 +244,57 @@ def request_invoice(order_no: str) -> Any:
     return redirect(url_for("orders.invoices"))
 
 
+@bp.get("/orders/previous")
+@login_required(CONTACT)
+def previous_orders() -> str:
+    """往届订单查询: the badge-fee orders of earlier editions."""
+    rows = api().get("registration", "/units/me/previous-orders")
+    return render_template("orders/previous.html", rows=rows)
+
+
 @bp.get("/invoices")
 @login_required(CONTACT)
 def invoices() -> str:
     rows = sorted(api().get("billing", "/invoices"), key=lambda i: i.get("issued_at") or "", reverse=True)
-    return render_template("orders/invoices.html", rows=rows)
+    requests = api().get("billing", "/invoice-reversal-requests")
+    pending = {r["invoice_no"] for r in requests if r.get("status") == "requested"}
+    return render_template("orders/invoices.html", rows=rows, requests=requests, pending=pending)
+
+
+@bp.route("/invoices/<invoice_no>/reverse", methods=["GET", "POST"])
+@login_required(CONTACT)
+def invoice_reversal(invoice_no: str) -> Any:
+    """退票申请: the reason, the red-letter confirmation form, whether it was deducted or booked."""
+    from ..app import local_time  # the app's filter (the app imports this module)
+    invoice = next((i for i in api().get("billing", "/invoices") if i.get("invoice_no") == invoice_no), None)
+    if invoice is None or invoice.get("status") != "issued":
+        flash(_("Only an issued invoice can be reversed."), "error")
+        return redirect(url_for("orders.invoices"))
+    errors, values = FormErrors(), {"red_letter_applied": "no", "booked": "no"}
+    if request.method == "POST":
+        values = {"reason": form_text("reason", 500), "remarks": form_text("remarks", 500),
+                  "red_letter_applied": form_text("red_letter_applied", 3), "booked": form_text("booked", 3)}
+        if not values["reason"]:
+            errors.add("reason", _("Give the reason for the reversal."))
+        for name in ("red_letter_applied", "booked"):
+            if values[name] not in ("yes", "no"):
+                errors.add(name, _("Choose yes or no."))
+        if not errors:
+            try:
+                answer = api().send("POST", "billing", f"/invoices/{invoice_no}/reversal-requests", json={
+                    "reason": values["reason"], "remarks": values["remarks"] or None,
+                    "red_letter_applied": values["red_letter_applied"] == "yes", "booked": values["booked"] == "yes"})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"reason", "remarks", "red_letter_applied", "booked"})
+            else:
+                flash(_("Your reversal request was sent to the finance desk."), "success")
+                if answer.get("notice_72h"):
+                    flash(_("You applied for no red-letter confirmation form and the invoice was deducted or booked: "
+                            "confirm the reversal in the tax system by %(time)s (Beijing time), within 72 hours.",
+                            time=local_time(answer.get("confirm_by"))), "error")
+                return redirect(url_for("orders.invoices"))
+    return render_template("orders/invoice_reversal.html", invoice=invoice, values=values, errors=errors), \
+        (400 if errors else 200)
 
 
 @bp.get("/invoices/<invoice_no>.pdf")

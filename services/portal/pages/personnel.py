@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from .. import labels
 from ..client import ApiProblem
+from ..messages import problem_text
 from ..web import (
     CONTACT, MEMBER, FormErrors, api, arg_text, current_user, form_list, form_text, login_required, portal,
     upload,
@@ -22,7 +23,8 @@ from ..web import (
 bp = Blueprint("personnel", __name__, url_prefix="/personnel")
 PHOTO_LIMIT = 1024 * 1024
 PERSON_FIELDS = frozenset(("name", "gender", "region_type", "id_type", "id_number", "nationality", "mobile", "email",
-                           "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo"))
+                           "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo",
+                           "privacy_consent"))
 EDITABLE_DATES = ("submitted", "awaiting_confirmation", "awaiting_payment")
 CANCELLABLE = ("submitted", "pending_lock", "awaiting_confirmation", "awaiting_payment", "awaiting_check",
                "check_passed", "check_failed", "in_production")
@@ -30,6 +32,28 @@ CANCELLABLE = ("submitted", "pending_lock", "awaiting_confirmation", "awaiting_p
 
 def _fair_days() -> list[dt.date]:
     return portal().settings.fair_day_list
+
+
+def _quota() -> list[dict[str, Any]]:
+    """The unit's VIP and staff quotas (given, applied, remaining); none if the API is unsure."""
+    try:
+        answer = api().get("registration", "/units/me/quota")
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return []
+    return [q for q in (answer or {}).get("labels", []) if isinstance(q, dict)]
+
+
+def label_options(quota: list[dict[str, Any]], current: str | None = None) -> list[tuple[str, str]]:
+    """Badge types the person may ask for: professional visitor always, VIP and staff while
+    the quota has room (or the record already asks for it), with what is left."""
+    left = {q.get("label"): int(q.get("remaining") or 0) for q in quota}
+    options = [("visitor", str(labels.LABELS["visitor"]))]
+    for key in ("vip", "staff"):
+        if left.get(key, 0) > 0 or key == current:
+            options.append((key, _("%(label)s (%(n)d left)", label=labels.LABELS[key], n=left.get(key, 0))))
+    return options
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -70,7 +94,43 @@ def index() -> Any:
     shown = {k: v for k, v in request.args.items() if k != "page" and k in ("name", "id_number", "region_type",
                                                                            "status", "entry_date", "reuse")}
     return render_template("personnel/index.html", page=page, pages=pages, filters=filters, shown=shown,
-                           errors=errors, saved_total=saved_total, days=_fair_days())
+                           errors=errors, saved_total=saved_total, days=_fair_days(), quota=_quota())
+
+
+# --- bulk import (批量导入) ------------------------------------------------------------------------
+IMPORT_LIMIT = 2 * 1024 * 1024
+
+
+@bp.get("/import/template.xlsx")
+@login_required(CONTACT, MEMBER)
+def import_template() -> Response:
+    answer = api().call("GET", "registration", "/units/me/personnel/template.xlsx")
+    return Response(answer.content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx",
+                             "Cache-Control": "private, no-store"})
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required(CONTACT, MEMBER)
+def bulk_import() -> Any:
+    """Upload the filled-in template; every line is checked like a person added alone, the
+    good ones saved; the page lists each line's result."""
+    errors, result = FormErrors(), None
+    if request.method == "POST":
+        file = upload("file", IMPORT_LIMIT)
+        if file is None:
+            errors.add("file", _("Choose the filled-in template (XLSX)."))
+        else:
+            try:
+                result = api().send("POST", "registration", "/units/me/personnel/import", files={"file": file})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"file"})
+            else:  # each refused line's reason in the user's language
+                for row in result.get("rows", []):
+                    if not row.get("ok"):
+                        row["text"] = problem_text(ApiProblem(400, str(row.get("code") or ""),
+                                                              str(row.get("message") or ""), row.get("field")))
+    return render_template("personnel/import.html", errors=errors, result=result), (400 if errors else 200)
 
 
 # --- add and edit ----------------------------------------------------------------------------
@@ -86,6 +146,7 @@ def person_body(region_type: str, editing: dict[str, Any] | None = None) -> dict
         "exhibition_area": form_text("exhibition_area", 40) or None,
         "pickup_method": form_text("pickup_method", 10) or "courier",
         "requested_label": form_text("requested_label", 10) or "visitor",
+        "privacy_consent": True if request.form.get("privacy_consent") else None,  # 勾选承诺信息
     }
     if region_type == "mainland":
         body["nationality"] = None
@@ -118,8 +179,10 @@ def new() -> Any:
         else:
             flash(_("%(name)s was saved. Now upload the photo.", name=person["name"]), "success")
             return redirect(url_for("personnel.photo", person_id=person["id"]))
+    quota = _quota()
     return render_template("personnel/form.html", region_type=region_type, values=values, errors=errors,
-                           person=None, days=_fair_days()), (400 if errors else 200)
+                           person=None, days=_fair_days(), quota=quota,
+                           label_options=label_options(quota, values.get("requested_label"))), (400 if errors else 200)
 
 
 def _person(person_id: str) -> dict[str, Any]:
@@ -144,8 +207,11 @@ def edit(person_id: str) -> Any:
         else:
             flash(_("The changes were saved."), "success")
             return redirect(url_for("personnel.detail", person_id=person_id))
+    quota = _quota()
     return render_template("personnel/form.html", region_type=person["region_type"], values=values,
-                           errors=errors, person=person, days=_fair_days()), (400 if errors else 200)
+                           errors=errors, person=person, days=_fair_days(), quota=quota,
+                           label_options=label_options(quota, person.get("requested_label"))), \
+        (400 if errors else 200)
 
 
 # --- one person -------------------------------------------------------------------------------

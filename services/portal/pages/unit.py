@@ -327,6 +327,66 @@ def notifications() -> Any:
     return render_template("unit/notifications.html", preferences=preferences, unit=_unit())
 
 
+# --- the account: contact phone and email ----------------------------------------------------
+SEND_EMAIL_CODE = "send_email_code"
+
+
+def _account_page(errors: FormErrors, values: dict[str, Any]) -> Any:
+    from .account import resend_wait
+    return render_template("unit/account.html", unit=_unit(), errors=errors, values=values,
+                           wait=resend_wait("change_phone")), (400 if errors else 200)
+
+
+@bp.get("/account")
+@login_required(CONTACT)
+def account() -> Any:
+    return _account_page(FormErrors(), {})
+
+
+@bp.post("/account/phone")
+@login_required(CONTACT)
+def account_phone() -> Any:
+    """A new contact mobile, with the SMS code sent to the new number."""
+    from .account import code_step
+    errors = FormErrors()
+    values = {"phone": form_text("phone", 20), "sms_code": form_text("sms_code", 10)}
+    if code_step(values["phone"], "change_phone", errors):
+        return _account_page(errors, values)
+    try:
+        api().send("PUT", "registration", "/units/me/contact-phone", json=values)
+    except ApiProblem as problem:
+        errors.add_problem(problem, known={"phone", "sms_code"})
+        return _account_page(errors, values)
+    flash(_("The contact mobile was changed. Use it for SMS logins from now on."), "success")
+    return redirect(url_for("unit.account"))
+
+
+@bp.post("/account/email")
+@login_required(CONTACT)
+def account_email() -> Any:
+    """A new contact email, with the code sent to the new address."""
+    errors = FormErrors()
+    values = {"email": form_text("email", 200), "email_code": form_text("email_code", 10)}
+    if request.form.get("action") == SEND_EMAIL_CODE:
+        if not values["email"]:
+            errors.add("email", _("Enter the new email address first."))
+        else:
+            try:
+                api().send("POST", "registration", "/units/me/email-codes", json={"email": values["email"]})
+            except ApiProblem as problem:
+                errors.add_problem(problem, known={"email"})
+            else:
+                flash(_("A code was sent to %(email)s.", email=values["email"]), "success")
+        return _account_page(errors, values)
+    try:
+        api().send("PUT", "registration", "/units/me/contact-email", json=values)
+    except ApiProblem as problem:
+        errors.add_problem(problem, known={"email", "email_code"}, aliases={"sms_code": "email_code"})
+        return _account_page(errors, values)
+    flash(_("The contact email was changed."), "success")
+    return redirect(url_for("unit.account"))
+
+
 # --- last edition's people (往届人员): register again or reuse the badge ------------------------
 @bp.get("/previous")
 @login_required(CONTACT)

@@ -21,6 +21,8 @@
   var ID_W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var checks = {
     uscc: function (v) {
+      var kind = $('[name="identifier_type"]');
+      if (kind && kind.value !== "uscc") { return true; }  // a registration or ID document number
       v = v.toUpperCase();
       if (v.length !== 18) { return true; }  // the length message comes from the pattern
       var total = 0;

@@ -16,11 +16,40 @@ from shared.errors import Conflict, DomainError, NotFound, Unauthorized
 from shared.outbox import Emit
 from shared.passwords import hash_password, password_matches
 from shared.revocation import record_revocation
-from shared.validators import is_valid_uscc
 
 from ..models import CIPHER, DelegationView, TokenRevocation, Unit
 from .choices import DOMESTIC_CATEGORIES, OVERSEAS_CATEGORIES
+from .identifiers import login_keys, resolve_identity
 from .referrals import REGISTRATION_POINTS, award_points
+
+
+PRIVACY_POLICY_VERSION = "2026-1"
+
+
+def check_privacy_consent(given: object, field: str = "privacy_consent") -> None:
+    """本人已阅读并同意隐私条款: nothing is registered without it."""
+    if given is not True:
+        raise DomainError("privacy_consent_required", "read and accept the privacy policy", field)
+
+
+def change_contact_phone(unit: Unit, phone: str) -> Unit:
+    """The contact's new mobile, once its SMS code is checked (the caller's): it is then the
+    phone for SMS logins and password resets."""
+    if unit.status == "deleted":
+        raise Conflict("unit_deleted", "this unit was deleted")
+    if phone == unit.contact_phone:
+        raise DomainError("same_phone", "this is already the unit's phone", "phone")
+    unit.contact_phone, unit.phone_verified = phone, True
+    return unit
+
+
+def change_contact_email(unit: Unit, email: str) -> Unit:
+    if unit.status == "deleted":
+        raise Conflict("unit_deleted", "this unit was deleted")
+    if email.lower() == (unit.contact_email or "").lower():
+        raise DomainError("same_email", "this is already the unit's email", "email")
+    unit.contact_email = email
+    return unit
 
 
 def check_password_policy(password: str) -> None:
@@ -37,14 +66,17 @@ def _new_unit_code(session: Session) -> str:
             return code
 
 
-def check_sign_up(data: dict[str, Any]) -> None:
-    """The checks that need no database, answered before an SMS code is spent."""
-    if not is_valid_uscc(data["uscc"]):
-        raise DomainError("invalid_uscc", "USCC check character does not match (GB 32100-2015)", "uscc")
-    allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
-    if data["category"] not in allowed:
-        raise DomainError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
+def check_sign_up(data: dict[str, Any]) -> dict[str, Any]:
+    """The checks that need no database, answered before an SMS code is spent. Answers the
+    sign-up with its account key in `uscc` (see identifiers.resolve_identity)."""
+    if data.get("visitor_kind", "unit") == "unit":
+        allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
+        if data["category"] not in allowed:
+            raise DomainError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
+    data = resolve_identity(data, CIPHER.cipher.lookup_hash)
     check_password_policy(data["password"])
+    check_privacy_consent(data.get("privacy_consent", True))
+    return data
 
 
 def delegation_by_code(session: Session, recommendation_code: str | None) -> DelegationView | None:
@@ -112,8 +144,8 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
     """The unit's account. With `delegation_from_claim` (a CIFTIS invitation code, claimed in
     review), the claim is made last: once the unit's row holds the edition's USCC and
     nothing of registration's own can refuse any more; it answers the delegation."""
+    data = check_sign_up(data)
     uscc = data["uscc"]
-    check_sign_up(data)
     delegation_id, referrer = check_new_unit(session, data, edition, delegation_from_claim is not None)
     unit = Unit(
         id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
@@ -122,6 +154,8 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
         delegation_id=delegation_id, recommendation_code=data.get("recommendation_code"),
         referral_code=_new_referral_code(session), referred_by_unit_id=referrer.id if referrer else None,
         contact_phone=data["phone"], contact_email=data["email"], language=data.get("language", "zh"),
+        identifier_type=data["identifier_type"], identifier_masked=data["identifier_masked"],
+        privacy_consent_at=utcnow(), privacy_policy_version=PRIVACY_POLICY_VERSION,
         info={}, status="draft", token_version=0, created_at=utcnow(),
     )
     try:
@@ -141,13 +175,22 @@ def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, un
 
 
 def authenticate(session: Session, uscc: str, password: str, edition: str) -> Unit:
-    """The unit whose USCC and password these are (throttling is the caller's: guarded_login)."""
-    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc))
+    """The unit whose login (USCC, registration number, an individual's document number)
+    and password these are (throttling is the caller's: guarded_login)."""
+    unit = unit_by_login(session, edition, uscc)
     if not password_matches(unit.password_hash if unit else None, password) or unit is None:
         raise Unauthorized("wrong USCC or password")
     if unit.status == "deleted":
         raise Unauthorized("this unit was deleted by its delegation")
     return unit
+
+
+def unit_by_login(session: Session, edition: str, given: str, lock: bool = False) -> Unit | None:
+    keys = login_keys(CIPHER.cipher.lookup_hash, given)
+    if not keys:
+        return None
+    query = select(Unit).where(Unit.edition == edition, Unit.uscc.in_(keys))
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def get_unit(session: Session, unit_id: str, lock: bool = False) -> Unit:
@@ -181,7 +224,8 @@ def unit_for_phone_login(session: Session, edition: str, phone: str, uscc: str |
     """The unit whose verified phone this is; with several, the USCC decides."""
     units = units_by_phone(session, edition, phone)
     if uscc:
-        units = [u for u in units if u.uscc == uscc.strip().upper()]
+        keys = login_keys(CIPHER.cipher.lookup_hash, uscc)
+        units = [u for u in units if u.uscc in keys]
     if not units:
         raise Unauthorized("no unit uses this phone")
     if len(units) > 1:
@@ -192,7 +236,7 @@ def unit_for_phone_login(session: Session, edition: str, phone: str, uscc: str |
 def reset_password_of(session: Session, emit: Emit, edition: str, uscc: str, phone: str,
                       new_password: str) -> Unit:
     """A new password ends every session opened with the old one."""
-    unit = session.scalar(select(Unit).where(Unit.edition == edition, Unit.uscc == uscc).with_for_update())
+    unit = unit_by_login(session, edition, uscc, lock=True)
     if unit is None:
         raise NotFound("unit", "uscc")
     reset_password(unit, phone, new_password)

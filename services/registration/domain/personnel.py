@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
@@ -16,24 +15,26 @@ from shared.images import CheckedImage, check_image
 from shared.errors import Conflict, DomainError, NotFound
 from shared.masking import mask_id_number
 from shared.outbox import Emit
-from shared.validators import is_valid_resident_id
 
 from ..models import Person, PersonPhoto, Unit
 from .choices import ID_TYPES
+from .identifiers import check_latin_name, is_valid_id_number
+from .quotas import check_label_within_quota
 
 
 def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
     if id_type not in ID_TYPES[region_type]:
         raise DomainError("invalid_id_type", f"{region_type} personnel use {', '.join(ID_TYPES[region_type])}",
                        "id_type")
-    ok = {
-        "resident_id": is_valid_resident_id,
-        "hk_macao_permit": lambda n: re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", n) is not None,
-        "taiwan_permit": lambda n: re.fullmatch(r"[0-9]{8}([0-9]{2})?", n) is not None,
-        "passport": lambda n: re.fullmatch(r"[A-Z0-9]{5,20}", n) is not None,
-    }[id_type](id_number)
-    if not ok:
+    if not is_valid_id_number(id_type, id_number):
         raise DomainError("invalid_id_number", f"not a valid {id_type.replace('_', ' ')} number", "id_number")
+
+
+def validate_name(region_type: str, name: str) -> None:
+    """Foreigners' names are written in Latin letters, as in the passport the police check
+    (境外人员须填写英文姓名)."""
+    if region_type == "foreign":
+        check_latin_name(name)
 
 
 def fair_days(settings_value: str | None) -> list[dt.date]:
@@ -104,13 +105,17 @@ def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt
     if unit.status == "rejected":
         raise Conflict("unit_rejected", "a rejected unit cannot add personnel")
     data = dict(data)
+    consent = data.pop("privacy_consent", None)
     id_number = data.pop("id_number")
     validate_identity(data["region_type"], data["id_type"], id_number)
+    validate_name(data["region_type"], data["name"])
+    check_label_within_quota(session, unit, data.get("requested_label", "visitor"))
     validate_entry_dates(data["entry_dates"], days)
     columns = identity_columns(cipher, id_number)
     _ensure_not_registered(session, unit, columns["id_number_hash"])
     person = Person(id=new_id(), unit_id=unit.id, status="saved", created_at=utcnow(), has_photo=False,
-                    created_by_member_id=member_id, **columns,
+                    created_by_member_id=member_id, privacy_consent_at=utcnow() if consent is True else None,
+                    **columns,
                     **{**data, "entry_dates": [d.isoformat() for d in data["entry_dates"]]})
     session.add(person)
     session.flush()
@@ -125,6 +130,8 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
     if person.reuse_credential_no and "entry_dates" in changes and \
             sorted(d.isoformat() for d in changes["entry_dates"]) != sorted(person.entry_dates or []):
         raise Conflict("reused_card_unchanged", "a reused credential keeps the entry dates printed on it", "entry_dates")
+    changes = dict(changes)
+    consent = changes.pop("privacy_consent", None)
     if person.status != "saved":
         if set(changes) == {"entry_dates"} and person.status in ("submitted", "awaiting_confirmation",
                                                                   "awaiting_payment") and not person.order_no:
@@ -133,7 +140,8 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
             person.updated_at = utcnow()
             return person
         raise Conflict("person_locked", f"a {person.status} record cannot be edited")
-    changes = dict(changes)
+    if consent is True and person.privacy_consent_at is None:
+        person.privacy_consent_at = utcnow()
     region_type = changes.get("region_type", person.region_type)
     id_type = changes.get("id_type", person.id_type)
     if "id_number" in changes or "region_type" in changes or "id_type" in changes:
@@ -143,6 +151,10 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
         _ensure_not_registered(session, unit, columns["id_number_hash"], except_id=person.id)
         for key, value in columns.items():
             setattr(person, key, value)
+    if "name" in changes or "region_type" in changes:
+        validate_name(region_type, changes.get("name", person.name))
+    if changes.get("requested_label", person.requested_label) != person.requested_label:
+        check_label_within_quota(session, unit, changes["requested_label"], person.id)
     if "entry_dates" in changes:
         validate_entry_dates(changes["entry_dates"], days)
         changes["entry_dates"] = [d.isoformat() for d in changes["entry_dates"]]
@@ -193,11 +205,33 @@ def cancel_person(person: Person, emit: Emit) -> Person:
     return person
 
 
+def missing_person_fields(person: Person) -> list[str]:
+    """What the seeds mark required (*) of a person, checked at submission (drafts may lack
+    it): gender, the exhibition area printed on the badge, entry dates, a mobile for people
+    from the mainland (mobile or email for the others), nationality for foreigners."""
+    missing = [f for f in ("gender", "exhibition_area", "entry_dates") if not getattr(person, f)]
+    if person.region_type == "mainland":
+        if not person.mobile:
+            missing.append("mobile")
+    elif not (person.mobile or person.email):
+        missing.append("mobile")
+    if person.region_type == "foreign" and not person.nationality:
+        missing.append("nationality")
+    return missing
+
+
 def submit_person(person: Person, emit: Emit) -> Person:
     if person.status != "saved":
         raise Conflict("person_not_saved", f"only saved records can be submitted (this one is {person.status})")
+    missing = missing_person_fields(person)
+    if missing:
+        raise DomainError("person_incomplete", f"{person.name}: fill in {', '.join(missing)} before submitting",
+                          missing[0])
     if not person.has_photo:
         raise DomainError("photo_required", f"upload {person.name}'s photo before submitting", "photo")
+    if person.privacy_consent_at is None:
+        raise DomainError("privacy_consent_required",
+                          f"{person.name}: confirm that the person accepts the privacy policy", "privacy_consent")
     person.status, person.submitted_at = "submitted", utcnow()
     emit("PersonnelSubmitted", {
         "person_id": person.id, "unit_id": person.unit_id, "requested_label": person.requested_label,

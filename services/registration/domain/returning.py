@@ -45,7 +45,8 @@ def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
         prev = PreviousUnit(id=new_id(), edition=edition, uscc=u["uscc"], name=u["name"], category=u["category"],
                             region=u.get("region", "mainland"), delegation_id=u.get("delegation_id"),
                             password_hash=password_hash, contact_phone=u["contact_phone"],
-                            contact_email=u["contact_email"], info=u.get("info") or {})
+                            contact_email=u["contact_email"], info=u.get("info") or {},
+                            orders=[dict(o) for o in u.get("orders") or []])
         session.add(prev)
         session.flush()
         counts["units"] += 1
@@ -58,6 +59,21 @@ def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
                 **identity_columns(cipher, p["id_number"])))
             counts["personnel"] += 1
     return counts
+
+
+def previous_orders(session: Session, unit: Unit) -> list[dict[str, Any]]:
+    """往届订单查询: the fee orders of the unit's previous editions — for a unit that came back
+    through its previous account, or (one that registered anew) once its delegation has
+    approved it, by its USCC."""
+    if unit.previous_unit_id:
+        carried = session.get(PreviousUnit, unit.previous_unit_id)
+        key = carried.uscc if carried else unit.uscc
+    elif unit.status == "approved":
+        key = unit.uscc
+    else:
+        return []
+    rows = session.scalars(select(PreviousUnit).where(PreviousUnit.uscc == key).order_by(PreviousUnit.edition.desc()))
+    return [{**order, "edition": prev.edition} for prev in rows for order in (prev.orders or [])]
 
 
 def latest_previous_unit(session: Session, uscc: str) -> PreviousUnit | None:

@@ -56,8 +56,7 @@ def register(deps: RegistrationDeps, data: dict[str, Any], previous_unit_id: str
     unused and the invitation code unclaimed; a claim whose answer was lost is made again
     by the retry, for the same USCC."""
     check_registration_open(deps.deadlines.get("submission"))
-    data = dict(data)
-    check_sign_up(data)
+    data = check_sign_up(data)
     sms_code = data.pop("sms_code")
     host_code = (data.pop("host_invitation_code", None) or "").strip().upper() or None
     verify_code(deps, data["phone"], "signup", sms_code, consume=False)

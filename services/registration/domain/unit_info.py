@@ -16,8 +16,13 @@ from ..models import Person, Unit, UnitDocument
 from .personnel import get_person, submit_person
 
 
-REQUIRED_UNIT_INFO = ("name_en", "registered_address", "industry", "contact_name", "contact_mobile",
-                      "purposes")
+# What the seeds mark required (*) on the unit-info form (CIIE 7, 单位信息), procurement
+# intentions included (采购意向（必填）). Individual visitors give what fits a person.
+REQUIRED_UNIT_INFO = ("name_en", "registered_address", "registered_capital_10k_cny", "nature", "industry",
+                      "turnover_last_year_10k_usd", "import_modes", "import_last_year_10k_usd",
+                      "import_three_years_10k_usd", "contact_name", "contact_mobile", "purposes",
+                      "procurement_intentions")
+REQUIRED_INDIVIDUAL_INFO = ("contact_name", "contact_mobile", "purposes", "procurement_intentions")
 
 
 def save_unit_info(unit: Unit, changes: dict[str, Any]) -> Unit:
@@ -32,7 +37,8 @@ def save_unit_info(unit: Unit, changes: dict[str, Any]) -> Unit:
 
 def missing_unit_info(unit: Unit) -> list[str]:
     info = unit.info or {}
-    return [f for f in REQUIRED_UNIT_INFO if info.get(f) in (None, "", [])]
+    required = REQUIRED_INDIVIDUAL_INFO if unit.visitor_kind == "individual" else REQUIRED_UNIT_INFO
+    return [f for f in required if info.get(f) in (None, "", [])]
 
 
 DOCUMENT_MAX_PIXELS = 40_000_000
@@ -63,7 +69,7 @@ def accept_document(category: str, content: bytes) -> CheckedImage:
 
 
 def needs_document(unit: Unit) -> bool:
-    return unit.category != "government"
+    return unit.category not in ("government", "individual")  # an individual has no licence
 
 
 PROCUREMENT_CATALOGUE = {
@@ -100,6 +106,8 @@ def submit_unit(session: Session, unit: Unit, emit: Emit, person_ids: list[str])
     missing = missing_unit_info(unit)
     if missing:
         raise DomainError("unit_info_incomplete", f"missing unit info: {', '.join(missing)}", missing[0])
+    if unit.privacy_consent_at is None:
+        raise DomainError("privacy_consent_required", "accept the privacy policy first", "privacy_consent")
     if needs_document(unit) and session.get(UnitDocument, unit.id) is None:
         raise DomainError("document_required", f"upload the {DOCUMENT_KINDS[unit.category].replace('_', ' ')}",
                        "document")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..bootstrap import RegistrationDeps
 
 
-SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join")
+SMS_PURPOSES = ("signup", "login", "reset_password", "returning", "join", "change_phone")
 
 
 SMS_CODE_TTL = dt.timedelta(minutes=5)

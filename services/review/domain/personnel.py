@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.outbox import Emit
-from shared.validators import is_valid_uscc
+from shared.validators import is_valid_unit_key
 
 from ..models import Delegation, Quota, ReviewPerson, UnitReview
 from .organisations import Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
@@ -279,7 +279,7 @@ def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: 
 
 def set_quota(session: Session, emit: Emit, actor: Actor, edition: str, uscc: str, vip: int, staff: int,
               unit_id: str | None = None) -> Quota:
-    if not is_valid_uscc(uscc):
+    if not is_valid_unit_key(uscc):  # units outside the mainland: their registration number
         raise DomainError("invalid_uscc", f"{uscc}: USCC check character does not match", "uscc")
     if vip < 0 or staff < 0:
         raise DomainError("invalid_quota", "quotas cannot be negative", "vip" if vip < 0 else "staff")
@@ -460,7 +460,7 @@ def parse_quota_file(filename: str, content: bytes) -> list[dict[str, Any]]:
             parsed.append({"uscc": row[0].upper(), "vip": int(float(row[1] or 0)), "staff": int(float(row[2] or 0))})
         except (ValueError, IndexError):
             raise DomainError("bad_row", f"row {number}: vip and staff must be whole numbers", "file") from None
-        if not is_valid_uscc(parsed[-1]["uscc"]):
+        if not is_valid_unit_key(parsed[-1]["uscc"]):
             raise DomainError("bad_row", f"row {number}: {row[0]} is not a valid USCC", "file")
     return parsed
 
