@@ -102,10 +102,11 @@ def secure_headers(response: Response) -> Response:
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def api_problem(problem: ApiProblem) -> Any:
-        if problem.status == 401 and current_user() is not None:
+        user = current_user()
+        if problem.status == 401 and user is not None:
             sign_out()
             flash(_("Your session has expired. Please log in again."), "info")
-            return redirect(url_for("account.login", next=request.path))
+            return redirect(url_for("admin.login" if user.is_admin else "account.login", next=request.path))
         status = problem.status if 400 <= problem.status < 500 else 400
         return render_template("error.html", title=_("That did not work"), message=problem_text(problem),
                                status=status), status
@@ -127,8 +128,9 @@ def register_error_pages(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
         titles = {404: _("Page not found"), 405: _("Not allowed here"), 413: _("The file is too large"),
-                  400: _("The request could not be understood")}
+                  400: _("The request could not be understood"), 403: _("Not for your role")}
         messages = {404: _("The page you asked for does not exist."),
+                    403: _("Your account cannot open this page. Use the menu for the pages of your role."),
                     413: _("Files must be smaller than 8 MB; photos smaller than 1 MB.")}
         return render_template("error.html", title=titles.get(status, _("Something went wrong")),
                                message=messages.get(status, ""), status=status), status

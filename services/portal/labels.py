@@ -30,6 +30,9 @@ ID_PATTERNS = {  # client-side hints only; the API decides
     "taiwan_permit": r"[0-9]{8}([0-9]{2})?", "passport": r"[A-Za-z0-9]{5,20}",
 }
 GENDERS = {"male": _l("Male"), "female": _l("Female")}
+ADMIN_ROLES = {"organising_committee": _l("Organising committee"), "delegation_secretariat": _l("Delegation secretariat"),
+               "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance"),
+               "operations": _l("Operations"), "gate_staff": _l("Gate staff")}
 LABELS = {"visitor": _l("Professional visitor"), "staff": _l("Staff"), "vip": _l("VIP")}
 PICKUP = {"courier": _l("Courier to the unit"), "onsite": _l("Pick up on site")}
 

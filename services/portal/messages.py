@@ -117,6 +117,8 @@ BY_CODE = {
     "trade_closed": _l("This payment is closed."),
     # generic
     "forbidden": _l("You may not do this."),
+    "wrong_password": _l("The current password is not right."),
+    "nothing_to_change": _l("Nothing was changed."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }
@@ -132,6 +134,8 @@ BY_CODE_AND_FIELD = {
     ("not_found", "member_ids"): _l("This request was not found."),
     ("not_found", "person_ids"): _l("Someone you selected cannot be paid for or refunded."),
     ("not_found", "address_id"): _l("This address was not found."),
+    ("weak_password", "new_password"): _l("The new password needs at least 10 characters and must differ from the "
+                                          "current one."),
     ("already_invoiced", "order_no"): _l("This order already has an invoice."),
 }
 
@@ -144,6 +148,8 @@ BY_MESSAGE = {
     "no previous account matches this USCC and password": _l("No previous account matches this code and password."),
     "no previous account matches these details": _l("No previous account matches these details."),
     "token expired": _l("Your session has expired. Please log in again."),
+    "wrong username or password": _l("The username or the password is wrong."),
+    "the current password is not right": _l("The current password is not right."),
 }
 
 # Why a previous edition's badge cannot be reused (registration's reasons, in its words).

@@ -10,7 +10,7 @@ from typing import Any, Callable, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import get_locale, gettext as _
 
 from .bootstrap import Portal
@@ -19,6 +19,15 @@ from .messages import problem_text
 
 CONTACT = "unit_contact"
 MEMBER = "unit_member"
+# the back office's roles (review issues their tokens); each desk names the roles it serves
+COMMITTEE = "organising_committee"
+SECRETARIAT = "delegation_secretariat"
+SUB_DELEGATION = "sub_delegation_admin"
+FINANCE = "finance"
+OPERATIONS = "operations"
+GATE = "gate_staff"
+ADMIN_ROLES = (COMMITTEE, SECRETARIAT, SUB_DELEGATION, FINANCE, OPERATIONS, GATE)
+REVIEWERS = (COMMITTEE, SECRETARIAT, SUB_DELEGATION)  # the delegation tree's desks
 MAX_FIELD_CHARS = 2000  # no form field of the portal needs more; longer input is cut
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,10 +44,15 @@ class User:
     role: str
     unit_id: str
     name: str
+    delegation_id: str = ""  # an admin's part of the delegation tree ("" for the whole fair)
 
     @property
     def is_contact(self) -> bool:
         return self.role == CONTACT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
 
 
 def current_user() -> User | None:
@@ -46,17 +60,26 @@ def current_user() -> User | None:
     if not isinstance(data, dict) or not data.get("token"):
         return None
     return User(str(data["token"]), str(data.get("role", "")), str(data.get("unit_id", "")),
-                str(data.get("name", "")))
+                str(data.get("name", "")), str(data.get("delegation_id") or ""))
 
 
-def sign_in(token: str, role: str, unit_id: str, name: str) -> None:
+def sign_in(token: str, role: str, unit_id: str, name: str, delegation_id: str | None = None) -> None:
     """A fresh session: nothing from before the login survives (no session fixation)."""
     language = session.get("lang")
     session.clear()
     session.permanent = True
     session["user"] = {"token": token, "role": role, "unit_id": unit_id, "name": name[:80]}
+    if delegation_id:
+        session["user"]["delegation_id"] = delegation_id[:64]
     if language:
         session["lang"] = language
+
+
+def replace_token(token: str) -> None:
+    """The same user goes on with a new token (after changing their password)."""
+    data = session.get("user")
+    if isinstance(data, dict):
+        session["user"] = {**data, "token": token}
 
 
 def sign_out() -> None:
@@ -72,10 +95,31 @@ def login_required(*roles: str) -> Callable[[F], F]:
             if user is None:
                 flash(_("Please log in first."), "info")
                 return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+            if user.is_admin:  # the unit's pages are not the back office's
+                return redirect(url_for("admin.home"))
             if roles and user.role not in roles:
                 flash(_("Only the unit contact can open that page."), "error")
                 return redirect(url_for("unit.home" if user.is_contact else "personnel.index"))
             return view(*args, **kwargs)
+        return cast(F, wrapper)
+    return decorator
+
+
+def admin_required(*roles: str) -> Callable[[F], F]:
+    """Back-office pages: signed-out visitors go to the admin sign-in; a signed-in user of
+    another role (a unit, or an admin of another desk) gets the 403 page. No roles given:
+    any admin."""
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                flash(_("Please sign in first."), "info")
+                return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+            if not user.is_admin or (roles and user.role not in roles):
+                abort(403)
+            return view(*args, **kwargs)
+        wrapper.admin_roles = roles or ADMIN_ROLES  # type: ignore[attr-defined]  # read by the menu's checks
         return cast(F, wrapper)
     return decorator
 

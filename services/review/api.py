@@ -9,9 +9,10 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from shared.auth import issue_token
+from shared.auth import ADMIN_ROLES, issue_token
 from shared.db import utcnow
 from shared.errors import DomainError
+from shared.masking import mask_email, mask_phone
 from shared.http import client_ip, current_principal, principal, require
 from shared.throttle import guarded_login
 from shared.outbox import Emit
@@ -21,9 +22,9 @@ from .domain import decisions, invitation_codes, organisations
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
-from .models import Admin, LoginFailure, UnitReview
+from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
-    PublicEditionSchema,
+    AdminContactSchema, AdminProfileSchema, PublicEditionSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
@@ -123,6 +124,33 @@ def change_password(data):
     with bootstrap().uow() as (s, emit):
         admin = organisations.change_own_password(s, emit, actor(), data["current_password"], data["new_password"])
     return _admin_token(admin)
+
+
+@bp.route("/admin/me", methods=["GET"])
+@require(*ADMIN_ROLES)
+@bp.response(200, AdminProfileSchema)
+def admin_me():
+    """The signed-in admin's own account (phone and email masked) and delegation name."""
+    with bootstrap().uow() as (s, _):
+        return _profile(s, organisations.own_admin(s, actor()))
+
+
+@bp.route("/admin/me", methods=["PATCH"])
+@require(*ADMIN_ROLES)
+@bp.arguments(AdminContactSchema)
+@bp.response(200, AdminProfileSchema)
+def admin_contact(data):
+    """An admin's own phone and email, with the current password (an empty value clears)."""
+    current = data.pop("current_password")
+    with bootstrap().uow() as (s, _):
+        return _profile(s, organisations.change_own_contact(s, actor(), current, data))
+
+
+def _profile(s: Session, admin: Admin) -> dict:
+    delegation = s.get(Delegation, admin.delegation_id) if admin.delegation_id else None
+    return {"id": admin.id, "username": admin.username, "role": admin.role, "delegation_id": admin.delegation_id,
+            "delegation_name": delegation.name if delegation else None, "phone": mask_phone(admin.phone),
+            "email": mask_email(admin.email)}
 
 
 @bp.route("/admins/<admin_id>", methods=["PATCH"])

@@ -67,6 +67,9 @@ class Admin(Base):
     delegation_id: Mapped[str | None] = mapped_column(ForeignKey("delegations.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # raised to end every earlier session
+    # the admin's own contact details (shown masked, changed by the admin with their password)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class RegistryRecord(Base):

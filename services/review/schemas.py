@@ -73,6 +73,33 @@ class PasswordChangeSchema(Strict):
     new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=128))
 
 
+PHONE = validate.Regexp(r"^(\+?[0-9]{6,15})?$", error="not a valid phone number")
+EMAIL = validate.Email(error="Not a valid email address.")
+
+
+def email_or_empty(value: str) -> None:
+    """An empty value clears the email."""
+    if value:
+        EMAIL(value)
+
+
+class AdminContactSchema(Strict):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+    phone = fields.String(validate=PHONE)
+    email = fields.String(validate=[validate.Length(max=254), email_or_empty])
+
+
+class AdminProfileSchema(Strict):
+    """The signed-in admin's own account; phone and email masked."""
+    id = fields.String()
+    username = fields.String()
+    role = fields.String()
+    delegation_id = fields.String(allow_none=True)
+    delegation_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)  # masked
+    email = fields.String(allow_none=True)  # masked
+
+
 class TokenSchema(Strict):
     token = fields.String()
     role = fields.String()

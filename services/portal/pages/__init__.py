@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .account import bp as account
+from .admin import bp as admin
 from .badges import bp as badges
 from .orders import bp as orders
 from .personnel import bp as personnel
@@ -9,4 +10,6 @@ from .public import bp as public
 from .sandbox import bp as sandbox
 from .unit import bp as unit
 
-BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox)
+BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
+              # the back office (/admin/…): one blueprint per desk
+              admin)

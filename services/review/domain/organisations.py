@@ -289,6 +289,31 @@ def change_own_password(session: Session, emit: Emit, actor: Actor, current: str
     return admin
 
 
+def own_admin(session: Session, actor: Actor) -> Admin:
+    admin = session.get(Admin, actor.id)
+    if admin is None or not admin.active:
+        raise Unauthorized("this admin account is closed")
+    return admin
+
+
+def change_own_contact(session: Session, actor: Actor, current: str, changes: dict[str, Any]) -> Admin:
+    """An admin changes their own phone and email, proving it with their password. An empty
+    value clears the field."""
+    admin = session.get(Admin, actor.id, with_for_update=True)
+    if admin is None or not admin.active or not password_matches(admin.password_hash, current):
+        raise DomainError("wrong_password", "the current password is not right", "current_password")
+    changes = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in changes.items()
+               if k in ("phone", "email")}
+    if not changes:
+        raise DomainError("nothing_to_change", "give a phone or an email", "phone")
+    before = {k: "changed" if getattr(admin, k) else None for k in changes}  # no personal data in the log
+    for key, value in changes.items():
+        setattr(admin, key, value)
+    audit(session, actor, "admin.contact", "admin", admin.id, admin.delegation_id, before,
+          {k: "changed" if v else None for k, v in changes.items()})
+    return admin
+
+
 SYSTEM = Actor("system", "system", None)  # the platform itself, in the audit log
 
 
