@@ -4,6 +4,7 @@ from __future__ import annotations
 from .account import bp as account
 from .admin import bp as admin
 from .badges import bp as badges
+from .finance import bp as admin_finance
 from .orders import bp as orders
 from .personnel import bp as personnel
 from .public import bp as public
@@ -12,4 +13,4 @@ from .unit import bp as unit
 
 BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
               # the back office (/admin/…): one blueprint per desk
-              admin)
+              admin, admin_finance)
