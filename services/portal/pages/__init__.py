@@ -5,6 +5,7 @@ from .account import bp as account
 from .admin import bp as admin
 from .badges import bp as badges
 from .finance import bp as admin_finance
+from .gate import bp as admin_gate
 from .operations import bp as admin_operations
 from .orders import bp as orders
 from .personnel import bp as personnel
@@ -14,4 +15,4 @@ from .unit import bp as unit
 
 BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
               # the back office (/admin/…): one blueprint per desk
-              admin, admin_finance, admin_operations)
+              admin, admin_finance, admin_operations, admin_gate)
