@@ -46,6 +46,9 @@ RPC_CALLERS: dict[str, dict[str, tuple[str, ...]]] = {
         "unit_contact": ("notifications",), "person_unit": ("notifications",), "person_name": ("notifications",),
         "person_photo": ("credentials",), "default_address": ("credentials",),
         "person_dossier": ("credentials",),  # full ID numbers: for the card face only
+        # the back office's unit file and personnel: masked, asked by review after its scope check
+        "unit_file": ("review",), "unit_document_image": ("review",), "unit_person_photo": ("review",),
+        "people_details": ("review",), "find_people": ("review",),
     },
     "review": {"claim_invitation_code": ("registration",)},
     "notifications": {"send_sms_code": ("registration",), "send_email": ("registration",)},

@@ -33,6 +33,33 @@ GENDERS = {"male": _l("Male"), "female": _l("Female")}
 ADMIN_ROLES = {"organising_committee": _l("Organising committee"), "delegation_secretariat": _l("Delegation secretariat"),
                "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance"),
                "operations": _l("Operations"), "gate_staff": _l("Gate staff")}
+# the back office: review's words
+REVIEW_STATUS = {"pending": _l("Pending review"), "first_approved": _l("First-level approved"),
+                 "approved": _l("Approved"), "returned": _l("Returned for changes"), "rejected": _l("Not approved"),
+                 "deleted": _l("Deleted")}
+REVIEW_STATUS_TONE = {"pending": "wait", "first_approved": "info", "approved": "good", "returned": "wait",
+                      "rejected": "bad", "deleted": "bad"}
+REVIEW_PERSON_STATUS = {"submitted": _l("Submitted"), "awaiting_confirmation": _l("Awaiting confirmation"),
+                        "confirmed": _l("Confirmed"), "pending_lock": _l("Reuse awaiting lock"),
+                        "locked": _l("Reuse locked"), "cancelled": _l("Cancelled"), "deleted": _l("Deleted")}
+REVIEW_PERSON_TONE = {"submitted": "neutral", "awaiting_confirmation": "wait", "confirmed": "good",
+                      "pending_lock": "wait", "locked": "good", "cancelled": "neutral", "deleted": "bad"}
+PAYERS = {"unit": _l("Unit pays"), "delegation": _l("Delegation pays"), "free": _l("Free")}
+HISTORY_ACTIONS = {"unit.submit": _l("Submitted by the unit"), "unit.auto_approve": _l("Approved automatically"),
+                   "unit.first_approve": _l("First-level approval"), "unit.approve": _l("Approved"),
+                   "unit.return": _l("Returned for changes"), "unit.reject": _l("Not approved"),
+                   "unit.reassign": _l("Moved to another delegation"), "unit.edit": _l("Corrected"),
+                   "unit.delete": _l("Deleted")}
+# 退回修改: the reasons reviewers give most, offered as a start for the comment
+RETURN_TEMPLATES = {
+    "document_unclear": _l("The qualification document image is unclear or incomplete. Upload a clear photo "
+                           "of the whole document."),
+    "name_mismatch": _l("The unit name does not match the qualification document. Correct the name or the "
+                        "document."),
+    "info_incomplete": _l("The unit information is incomplete. Fill in the missing fields."),
+    "document_expired": _l("The qualification document has expired. Upload the current one."),
+    "wrong_category": _l("The unit category does not fit the document. Choose the right category."),
+}
 LABELS = {"visitor": _l("Professional visitor"), "staff": _l("Staff"), "vip": _l("VIP")}
 PICKUP = {"courier": _l("Courier to the unit"), "onsite": _l("Pick up on site")}
 

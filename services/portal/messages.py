@@ -117,7 +117,6 @@ BY_CODE = {
     "refund_decided": _l("This refund has already been decided."),
     "transfer_decided": _l("This transfer has already been decided."),
     "amount_mismatch": _l("The amounts do not agree: reject the transfer or choose another."),
-    "reason_required": _l("Give a reason."),
     "line_matched": _l("This statement line is already matched."),
     "bad_statement": _l("The statement cannot be read: check its columns and amounts."),
     "unreadable_file": _l("The statement must be a UTF-8 CSV file."),
@@ -139,12 +138,19 @@ BY_CODE = {
     "forbidden": _l("You may not do this."),
     "wrong_password": _l("The current password is not right."),
     "nothing_to_change": _l("Nothing was changed."),
+    # the back office
+    "not_pending": _l("This unit is not waiting for a decision (someone may have decided it already)."),
+    "comment_required": _l("Say what the unit must change."),
+    "reason_required": _l("Give the reason for the rejection."),
+    "same_delegation": _l("The unit is already in that delegation."),
+    "registration_unavailable": _l("The unit's details cannot be read just now. Try again in a moment."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }
 
 # The same code with a different meaning depending on the field it names.
 BY_CODE_AND_FIELD = {
+    ("not_found", "unit_id"): _l("This unit is not in your part of the delegation tree, or was deleted."),
     ("not_found", "uscc"): _l("No unit is registered with this unified social credit code."),
     ("not_found", "person_id"): _l("This person was not found."),
     ("not_found", "photo"): _l("No photo has been uploaded yet."),

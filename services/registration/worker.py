@@ -132,6 +132,32 @@ class RegistrationWorker(EventWorker):
         with self.deps.uow() as (s, _):
             return answers.person_dossier(s, person_id, self.deps.cipher)
 
+    # the back office's reads, asked by review once it has checked the admin's scope
+    @rpc
+    def unit_file(self, unit_id):
+        with self.deps.uow() as (s, _):
+            return answers.unit_file(s, unit_id)
+
+    @rpc
+    def unit_document_image(self, unit_id):
+        with self.deps.uow() as (s, _):
+            return answers.unit_document_image(s, unit_id)
+
+    @rpc
+    def unit_person_photo(self, unit_id, person_id):
+        with self.deps.uow() as (s, _):
+            return answers.unit_person_photo(s, unit_id, person_id)
+
+    @rpc
+    def people_details(self, person_ids):
+        with self.deps.uow() as (s, _):
+            return answers.people_details(s, list(person_ids or []))
+
+    @rpc
+    def find_people(self, unit_ids, query):
+        with self.deps.uow() as (s, _):
+            return answers.find_people(s, list(unit_ids or []), str(query or ""), self.deps.cipher)
+
     # --- sweeps ----------------------------------------------------------------------
     @timer(interval=600)
     def send_due_reminders(self):

@@ -3,28 +3,31 @@ confirmation and labels, quotas, centralised payment, invitation codes, settings
 statistics and the audit log. Every admin action is scoped to the admin's delegation."""
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import ADMIN_ROLES, issue_token
 from shared.db import utcnow
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from shared.masking import mask_email, mask_phone
 from shared.http import client_ip, current_principal, principal, require
 from shared.throttle import guarded_login
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
-from .domain import decisions, invitation_codes, organisations
+from .domain import decisions, invitation_codes, organisations, unit_files
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
 from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
-    AdminContactSchema, AdminProfileSchema, PublicEditionSchema,
+    AdminContactSchema, AdminProfileSchema, BatchDecisionSchema, BatchOutcomeSchema, FoundPersonSchema,
+    PersonSearchQuerySchema, PublicEditionSchema, UnitFileSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
@@ -201,6 +204,63 @@ def get_unit(unit_id):
         return decisions.get_review_in_scope(s, unit_id, actor())
 
 
+@bp.route("/units/<unit_id>/file", methods=["GET"])
+@require(*REVIEWERS)
+@bp.response(200, UnitFileSchema)
+def unit_file(unit_id):
+    """The unit's full file for the back office: review's state and history with
+    registration's information, document, addresses and personnel (masked). Review checks
+    the admin's scope first; registration is asked after review's transaction has closed."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        scope = unit_files.file_scope(s, unit_id, actor())
+    return unit_files.full_file(scope, deps.registration)
+
+
+@bp.route("/units/<unit_id>/document", methods=["GET"])
+@require(*REVIEWERS)
+def unit_document(unit_id):
+    """The qualification document's image, for a unit in the admin's scope."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_files.review_in_scope(s, unit_id, actor())
+    image = deps.registration.unit_document_image(unit_id)
+    if not image:
+        raise NotFound("document", "unit_id")
+    return _private_image(base64.b64decode(image["content_b64"]), image["content_type"])
+
+
+@bp.route("/units/<unit_id>/personnel/<person_id>/photo", methods=["GET"])
+@require(*REVIEWERS)
+def unit_person_photo(unit_id, person_id):
+    """A person's photo, for a unit in the admin's scope (registration checks the person is
+    the unit's)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_files.review_in_scope(s, unit_id, actor())
+    photo = deps.registration.unit_person_photo(unit_id, person_id)
+    if not photo:
+        raise NotFound("photo", "person_id")
+    return _private_image(base64.b64decode(photo), "image/jpeg")
+
+
+def _private_image(content: bytes, content_type: str) -> Response:
+    allowed = content_type if content_type in ("image/jpeg", "image/png", "application/pdf") else \
+        "application/octet-stream"
+    return Response(content, mimetype=allowed, headers={"Cache-Control": "private, no-store",
+                                                        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/units/batch", methods=["POST"])
+@require(*REVIEWERS)
+@bp.arguments(BatchDecisionSchema)
+@bp.response(200, BatchOutcomeSchema(many=True))
+def decide_batch(data):
+    """批量审核: approve, return or reject several units, each on its own; the answer says
+    per unit whether it went through and, if not, why."""
+    return decisions.decide_batch(bootstrap().uow, actor(), data["action"], data["unit_ids"], data["comment"])
+
+
 def _decide(unit_id: str, action: Callable[[Session, Emit, UnitReview], object]) -> UnitReview:
     with bootstrap().uow() as (s, emit):
         review = decisions.get_review_in_scope(s, unit_id, actor())
@@ -267,8 +327,37 @@ def delete_unit(data, unit_id):
 @bp.arguments(PeopleQuerySchema, location="query")
 @bp.response(200, PeoplePageSchema)
 def personnel(args):
-    with bootstrap().uow() as (s, _):
-        return personnel_rules.personnel_page(s, actor(), args)
+    """People of the admin's part of the tree; with details=true each with their name, masked
+    ID number, unit name and whether a photo exists (asked of registration after the page
+    is read)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        page = personnel_rules.personnel_page(s, actor(), args)
+        page["items"] = [ReviewPersonSchema().dump(p) for p in page["items"]]
+        delegation_of = dict(s.execute(select(UnitReview.unit_id, UnitReview.delegation_id).where(
+            UnitReview.unit_id.in_({p["unit_id"] for p in page["items"]}))).all())
+    if args["details"] and page["items"]:
+        details = {d["person_id"]: d for d in deps.registration.people_details([p["person_id"] for p in page["items"]])}
+        for item in page["items"]:
+            found = details.get(item["person_id"], {})
+            item.update(name=found.get("name"), id_number=found.get("id_number"), unit_name=found.get("unit_name"),
+                        has_photo=found.get("has_photo"), delegation_id=delegation_of.get(item["unit_id"]))
+    return page
+
+
+@bp.route("/personnel/search", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(PersonSearchQuerySchema, location="query")
+@bp.response(200, FoundPersonSchema(many=True))
+def search_people(args):
+    """Anyone in the admin's part of the tree by name, whole ID number or masked ID number
+    (as lists show it, or its last four characters); at most 50."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        unit_ids = unit_files.scoped_unit_ids(s, actor(), args["delegation_id"])
+    rows = deps.registration.find_people(unit_ids, args["q"]) if unit_ids else []
+    with deps.uow() as (s, _):
+        return unit_files.people_in_view(s, actor(), rows)
 
 
 @bp.route("/personnel/confirm", methods=["POST"])

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import new_id, utcnow
 from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import ReviewDeps
 from .domain.decisions import approve, may_auto_approve, registry_matches
 from .domain.personnel import confirm_ready_people, release
-from .models import ReviewPerson, UnitReview
+from .models import ReviewPerson, UnitReview, UnitSubmission
 
 
 def locked_unit(session: Session, unit_id: str) -> UnitReview:
@@ -46,6 +46,8 @@ def on_unit_submitted(ctx: HandlerContext[ReviewDeps]) -> None:
         review.delegation_id = p["delegation_id"]  # later moves are review's own (reassign)
     review.status, review.comment, review.submitted_at, review.automatic = "pending", None, utcnow(), False
     review.submissions = (review.submissions or 0) + 1
+    ctx.session.add(UnitSubmission(id=new_id(), unit_id=review.unit_id, number=review.submissions,
+                                   at=review.submitted_at))
     ctx.session.flush()
     if may_auto_approve(review, registry_matches(ctx.session, p["uscc"], p["name"])):
         approve(ctx.session, ctx.emit, review, actor=None)

@@ -103,6 +103,16 @@ class UnitReview(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class UnitSubmission(Base):
+    """Each time a unit submitted (or resubmitted after a return): the file's history."""
+    __tablename__ = "unit_submissions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class ReviewPerson(Base):
     __tablename__ = "review_personnel"
 

@@ -129,14 +129,63 @@ class UnitReviewSchema(Strict):
 class QueueQuerySchema(Strict):
     status = fields.String(load_default="pending", validate=validate.OneOf(
         ("pending", "first_approved", "approved", "returned", "rejected", "all")))
-    delegation_id = fields.String(load_default=None)
-    category = fields.String(load_default=None)
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    category = fields.String(load_default=None, validate=validate.Length(max=40))
     q = fields.String(load_default=None, validate=validate.Length(max=200))
+    submitted_from = fields.Date(load_default=None)  # Beijing dates, inclusive
+    submitted_to = fields.Date(load_default=None)
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 QueuePageSchema = page_of(UnitReviewSchema, "QueuePageSchema")
+
+
+class UnitFileSchema(Strict):
+    """A unit's full file: review's decision state and history, registration's information,
+    document description, addresses and personnel (ID numbers and phones masked)."""
+    review = fields.Dict()
+    unit = fields.Dict()
+    document = fields.Dict(allow_none=True)
+    addresses = fields.List(fields.Dict())
+    personnel = fields.List(fields.Dict())
+    history = fields.List(fields.Dict())
+
+
+class PersonSearchQuerySchema(Strict):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class FoundPersonSchema(Strict):
+    person_id = fields.String()
+    unit_id = fields.String()
+    unit_name = fields.String(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
+    name = fields.String()
+    id_type = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True)  # masked
+    has_photo = fields.Boolean()
+    status = fields.String(allow_none=True)  # registration's
+    review_status = fields.String(allow_none=True)
+    label = fields.String(allow_none=True)
+    payer = fields.String(allow_none=True)
+    requested_label = fields.String(allow_none=True)
+
+
+class BatchDecisionSchema(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("approve", "return", "reject")))
+    unit_ids = fields.List(fields.String(validate=validate.Length(max=64)), required=True,
+                           validate=validate.Length(min=1, max=200, error="select between 1 and 200 units"))
+    comment = fields.String(load_default=None, validate=validate.Length(max=2000))  # the return's or rejection's
+
+
+class BatchOutcomeSchema(Strict):
+    unit_id = fields.String()
+    ok = fields.Boolean()
+    status = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
 
 
 class CommentSchema(Strict):
@@ -169,11 +218,20 @@ class ReviewPersonSchema(Strict):
     label = fields.String(allow_none=True)
     payer = fields.String(allow_none=True)
     previous_credential_no = fields.String(allow_none=True)
+    # with details=true: what registration keeps (ID number masked), asked after the scope check
+    name = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    has_photo = fields.Boolean(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
 
 
 class PeopleQuerySchema(Strict):
-    status = fields.String(load_default="awaiting_confirmation")
-    unit_id = fields.String(load_default=None)
+    status = fields.String(load_default="awaiting_confirmation", validate=validate.Length(max=30))
+    unit_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    requested_label = fields.String(load_default=None, validate=validate.OneOf(LABELS))
+    details = fields.Boolean(load_default=False)
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 

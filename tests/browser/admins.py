@@ -41,3 +41,44 @@ def admin_log_in(site: Site, admin: Admin | None = None, username: str = "admin"
 def admin_log_out(site: Site) -> None:
     site.press("logout")
     site.wait_path("^/admin/login")
+
+
+def new_delegation_pair(stack, two_level: bool = False, target: int = 10, centralised_fen: int = 0) -> tuple[str, str]:
+    """A delegation of its own (so that a test's settings touch no other test) with one
+    sub-delegation; returned once registration knows both (sign-up needs them)."""
+    from tests.infra import wait_for
+    oc = committee(stack)
+    top = f"T{uuid.uuid4().hex[:6].upper()}"
+    sub = f"{top}-A"
+    oc.call("POST", "review/delegations", 201, json={"id": top, "name": f"测试交易团{top[-4:]}", "target": target,
+                                                     "two_level": two_level})
+    oc.call("POST", "review/delegations", 201, json={"id": sub, "name": f"测试分团{top[-4:]}", "parent_id": top,
+                                                     "target": target // 2})
+    if centralised_fen:
+        oc.call("PUT", f"review/delegations/{top}/centralised-payment", 200,
+                json={"enabled": True, "limit_fen": centralised_fen})
+    wait_for(lambda: {top, sub} <= {d["id"] for d in oc.call("GET", "registration/delegations", 200).json()},
+             timeout=30, message="registration to know the new delegations")
+    return top, sub
+
+
+def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = "enterprise", submit: bool = True):
+    """A unit of `delegation_id` that the registry does not know (so a person reviews it),
+    with its information, document, address and people with photos, submitted."""
+    from tests.browser.units import ApiUnit
+    from tests.infra import wait_for
+    from tests.journey import Portal, random_phone, random_uscc
+    portal = Portal(stack.url)
+    uscc, phone = random_uscc(), random_phone()
+    name = f"待审示例有限公司{uuid.uuid4().hex[:4]}"
+    created = portal.sign_up(uscc, name, f"{uuid.uuid4().hex[:8]}@example.cn", phone, category=category,
+                             delegation_id=delegation_id)
+    portal.login(uscc)
+    portal.fill_info()
+    added = [portal.add_person(submit=submit, name=f"审核人员{i + 1}") for i in range(people)]
+    if submit:
+        portal.submit_unit()
+        oc = committee(stack)
+        wait_for(lambda: oc.call("GET", "review/queue", 200, params={"q": uscc, "status": "all"}).json()["total"],
+                 timeout=30, message="review to receive the unit")
+    return ApiUnit(portal, uscc, name, phone, added, created["unit_code"])

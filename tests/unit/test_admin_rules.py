@@ -47,3 +47,77 @@ def test_a_deactivated_admin_has_no_own_account(s):
     actor = admin(s, active=False)
     with pytest.raises(Unauthorized):
         organisations.own_admin(s, actor)
+
+
+# --- the review desk ---------------------------------------------------------------------------
+def _unit(s, unit_id, delegation="GD-GZ", submitted_at=None, status="pending"):
+    import datetime as dt
+    from services.review.models import UnitReview
+    review = UnitReview(unit_id=unit_id, edition="CIIE-2026", uscc="91350100M000100Y43", name=f"Unit {unit_id}",
+                        category="government", region="mainland", delegation_id=delegation, status=status,
+                        automatic=False, submissions=1, submitted_at=submitted_at or dt.datetime(2026, 10, 1, 3))
+    s.add(review)
+    s.flush()
+    return review
+
+
+def test_the_queue_filters_by_beijing_submission_dates(s):
+    import datetime as dt
+    from services.review.domain import decisions
+    _unit(s, "late-evening-utc", submitted_at=dt.datetime(2026, 10, 1, 17))  # 2 October 01:00 in Beijing
+    _unit(s, "morning", submitted_at=dt.datetime(2026, 10, 1, 3))            # 1 October 11:00 in Beijing
+    committee = organisations.Actor("oc", "organising_committee", None)
+    first = decisions.queue_page(s, committee, {"status": "pending", "submitted_from": dt.date(2026, 10, 1),
+                                                "submitted_to": dt.date(2026, 10, 1)})
+    assert [u.unit_id for u in first["items"]] == ["morning"]
+    second = decisions.queue_page(s, committee, {"status": "pending", "submitted_from": dt.date(2026, 10, 2)})
+    assert [u.unit_id for u in second["items"]] == ["late-evening-utc"]
+
+
+def test_a_batch_goes_unit_by_unit_and_reports_each(session_for, emit):
+    """Each unit in its own transaction: one that cannot be decided does not stop the others."""
+    import contextlib
+    from services.review.domain import decisions
+    session = session_for("review")
+    organisations.seed_defaults(session, emit, "CIIE-2026")
+    _unit(session, "mine")
+    _unit(session, "other", delegation="GD-FS")
+    _unit(session, "done", status="approved")
+
+    @contextlib.contextmanager
+    def uow():
+        with session.begin_nested():
+            yield session, emit
+    gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
+    outcomes = decisions.decide_batch(uow, gz, "return", ["mine", "other", "done", "mine"], "缺少营业执照")
+    assert [(o["unit_id"], o["ok"], o.get("code")) for o in outcomes] == [
+        ("mine", True, None), ("other", False, "not_found"), ("done", False, "not_pending")]
+    assert emit.types().count("UnitReturned") == 1
+
+
+def test_the_file_history_lists_submissions_and_decisions_in_order(s, emit):
+    import datetime as dt
+    from services.review.domain import decisions, unit_files
+    from services.review.models import UnitSubmission
+    review = _unit(s, "u-history")
+    s.add(UnitSubmission(id="s1", unit_id="u-history", number=1, at=dt.datetime(2026, 10, 1, 3)))
+    gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
+    decisions.return_for_modification(s, emit, review, "请上传清晰的证件", gz)
+    scope = unit_files.file_scope(s, "u-history", gz)
+    assert [(h["action"], h["comment"]) for h in scope["history"]] == [("unit.submit", None),
+                                                                       ("unit.return", "请上传清晰的证件")]
+    fs = organisations.Actor("fs", "sub_delegation_admin", "GD-FS")
+    from shared.errors import NotFound
+    with pytest.raises(NotFound):
+        unit_files.file_scope(s, "u-history", fs)
+
+
+def test_people_from_registration_are_filtered_again_by_reviews_scope(s):
+    from services.review.domain import unit_files
+    _unit(s, "u-gz")
+    _unit(s, "u-fs", delegation="GD-FS")
+    rows = [{"person_id": "p1", "unit_id": "u-gz", "name": "甲"}, {"person_id": "p2", "unit_id": "u-fs", "name": "乙"},
+            {"person_id": "p3", "unit_id": "unknown", "name": "丙"}]
+    gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
+    assert [p["person_id"] for p in unit_files.people_in_view(s, gz, rows)] == ["p1"]
+    assert unit_files.scoped_unit_ids(s, gz) == ["u-gz"]

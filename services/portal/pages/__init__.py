@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .account import bp as account
 from .admin import bp as admin
+from .admin_review import bp as admin_review
 from .badges import bp as badges
 from .finance import bp as admin_finance
 from .gate import bp as admin_gate
@@ -15,4 +16,4 @@ from .unit import bp as unit
 
 BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
               # the back office (/admin/…): one blueprint per desk
-              admin, admin_finance, admin_operations, admin_gate)
+              admin, admin_review, admin_finance, admin_operations, admin_gate)

@@ -30,6 +30,31 @@ def profile() -> dict[str, Any]:
     return api().get("review", "/admin/me")
 
 
+def scope_delegations() -> list[dict[str, Any]]:
+    """The (sub-)delegations of the signed-in admin's part of the tree, each with its
+    `depth` below the admin's root, in tree order (for filters and reassignment). Review
+    decides what an admin may see; this only shapes the choices offered."""
+    user = current_user()
+    rows = [d for d in api().get("review", "/delegations") if isinstance(d, dict)]
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for d in rows:
+        children.setdefault(d.get("parent_id"), []).append(d)
+    by_id = {d["id"]: d for d in rows}
+    roots = [by_id[user.delegation_id]] if user and user.delegation_id in by_id else \
+        ([] if user and user.delegation_id else children.get(None, []))
+    ordered: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        if len(ordered) > 2000 or any(o["id"] == node["id"] for o in ordered):
+            return
+        ordered.append({**node, "depth": depth})
+        for child in children.get(node["id"], []):
+            walk(child, depth + 1)
+    for root in roots:
+        walk(root, 0)
+    return ordered
+
+
 # --- sign-in ------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:

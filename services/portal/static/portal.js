@@ -314,4 +314,27 @@
     form.addEventListener("change", update);
     update();
   });
+
+  /* ---- the back office ---------------------------------------------------------------------------- */
+  /* a common reason fills the comment (still editable); without JS the server uses the reason */
+  $all("select[data-fills]").forEach(function (select) {
+    var target = document.getElementById(select.dataset.fills), last = "";
+    if (!target) { return; }
+    select.addEventListener("change", function () {
+      var option = select.options[select.selectedIndex], text = option ? option.dataset.text || "" : "";
+      if (!target.value.trim() || target.value === last) { target.value = text; last = text; }
+    });
+  });
+
+  /* "select all" for a table of checkboxes */
+  $all("input[data-select-all]").forEach(function (box) {
+    var form = box.closest("form");
+    box.hidden = false;
+    box.addEventListener("change", function () {
+      $all('input[type=checkbox][name="' + box.dataset.selectAll + '"]', form).forEach(function (c) {
+        if (!c.disabled) { c.checked = box.checked; }
+      });
+      form.dispatchEvent(new Event("change"));
+    });
+  });
 })();

@@ -161,6 +161,31 @@ def delete_unit(session: Session, emit: Emit, review: UnitReview, actor: Actor) 
 
 
 # --- the queue --------------------------------------------------------------------------
+def beijing_midnight_utc(day: dt.date) -> dt.datetime:
+    """The naive UTC moment a Beijing day starts (UTC+8, no daylight saving)."""
+    return dt.datetime.combine(day, dt.time()) - dt.timedelta(hours=8)
+
+
+def decide_batch(uow: Any, actor: Actor, action: str, unit_ids: list[str], comment: str | None) -> list[dict[str, Any]]:
+    """批量审核: each unit decided in its own transaction, so one that cannot be (another
+    state, out of scope) is reported on its line and the others go through."""
+    outcomes = []
+    for unit_id in dict.fromkeys(unit_ids):  # each once, in the order chosen
+        try:
+            with uow() as (session, emit):
+                review = get_review_in_scope(session, unit_id, actor)
+                if action == "approve":
+                    approve(session, emit, review, actor)
+                elif action == "return":
+                    return_for_modification(session, emit, review, comment or "", actor)
+                else:
+                    reject(session, emit, review, comment or "", actor)
+                outcomes.append({"unit_id": unit_id, "ok": True, "status": review.status})
+        except DomainError as err:
+            outcomes.append({"unit_id": unit_id, "ok": False, "status": None, "code": err.code,
+                             "message": err.message})
+    return outcomes
+
 def queue_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
     """Units in the admin's part of the tree; filters: status, delegation_id, category,
     q (name contains or exact USCC)."""
@@ -176,6 +201,12 @@ def queue_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[
     if filters.get("q"):
         term = filters["q"].strip()
         query = query.where(UnitReview.name.contains(term, autoescape=True) | (UnitReview.uscc == term.upper()))
+    # submission dates as a Beijing reviewer means them; stored times are naive UTC
+    if filters.get("submitted_from"):
+        query = query.where(UnitReview.submitted_at >= beijing_midnight_utc(filters["submitted_from"]))
+    if filters.get("submitted_to"):
+        query = query.where(UnitReview.submitted_at < beijing_midnight_utc(filters["submitted_to"]
+                                                                           + dt.timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page, per_page = filters.get("page", 1), filters.get("per_page", 20)
     items = list(session.scalars(query.order_by(UnitReview.submitted_at, UnitReview.unit_id)
