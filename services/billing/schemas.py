@@ -141,6 +141,8 @@ class RefundSchema(Strict):
     requested_by = fields.String(allow_none=True)
     decided_by = fields.String(allow_none=True)
     unit_id = fields.String()
+    payee = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True,
+                        metadata={"description": "another account: name, bank, bank code, account as ****1234"})
     completed_at = fields.DateTime(allow_none=True)
 
 

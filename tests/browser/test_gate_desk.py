@@ -74,6 +74,12 @@ def test_a_gate_verification_shows_the_photo_on_a_phone(portal_stack, browser, l
     site.wait(lambda: site.d.execute_script(
         "const i = document.querySelector('[data-test=gate-photo]'); return i.complete && i.naturalWidth > 0"))
     assert site.fits_width()
+    # operations read every scan of the badge in the log (a second browser: the gate keeps its answer)
+    desk = Site(browser(PHONE), portal_stack.url)
+    admin_log_in(desk, new_admin(portal_stack, "operations"))
+    desk.go(f"/admin/operations/scans?credential_no={badge['credential_no']}")
+    verdicts = [r.text for r in desk.d.find_elements(By.CSS_SELECTOR, '[data-test="scan-row"]')]
+    assert len(verdicts) == 2 and "有效" in verdicts[0] and "今日无效" in verdicts[1]  # newest first
 
 
 def camera_driver(video: str):

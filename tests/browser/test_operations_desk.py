@@ -58,10 +58,12 @@ def test_operations_pages_are_refused_to_other_roles(portal_stack, browser, logs
     for role in ("finance", "gate_staff"):
         admin_log_in(site, new_admin(portal_stack, role))
         for path in ("/admin/operations/pickup", "/admin/operations/dispatch", "/admin/operations/batches",
-                     "/admin/operations/checks"):
+                     "/admin/operations/checks", "/admin/operations/scans"):
             site.go(path)
             assert "无权访问" in site.main_text(), (role, path)
         admin_log_out(site)
     admin_log_in(site, new_admin(portal_stack, "operations"))
     site.go("/admin/operations/batches")
     assert "无权访问" not in site.main_text() and site.has('[data-test="batches"]')
+    site.go("/admin/operations/scans?verdict=nonsense&page=x")  # bad filters are ignored, not an error
+    assert site.has('[data-test="scans"]')

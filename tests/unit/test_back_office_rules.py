@@ -178,3 +178,13 @@ def test_a_badge_of_another_edition_is_told_apart(session_for):
                              "CIIE-2026")["verdict"] == "unknown"
     assert gate.scan_at_gate(s, gate.Scan("hello", "N1", "in", "staff-1"), SECRET, SHANGHAI, lambda: FAIR_MORNING,
                              "CIIE-2026")["verdict"] == "unknown"
+
+
+def test_finance_sees_the_payee_of_a_refund_to_another_account_masked(session_for, emit):
+    s = session_for("billing")
+    paid_order(s, emit, "p1", method="transfer")
+    s.get(PayableItem, "p1").status = "refundable"
+    payee = {"name": "Example Co", "account": "6222020200112233", "bank": "Bank of China", "bank_code": "104584000003"}
+    [view] = refunds.request_for_unit(s, "u1", ["p1"], "other_account", payee, "u1")
+    assert view["payee"] == {**payee, "account": "****2233"}
+    assert refunds.get_refund(s, view["id"]).payee["account"] == "6222020200112233"  # kept whole to pay it

@@ -161,12 +161,21 @@ def get_refund(session: Session, refund_id: str, lock: bool = True) -> Refund:
     return refund
 
 
+def masked_payee(payee: dict[str, Any] | None) -> dict[str, str] | None:
+    """The account a refund goes to, as lists show it: the account number's last 4 digits."""
+    if not payee:
+        return None
+    return {"name": str(payee.get("name", "")), "account": "****" + str(payee.get("account", ""))[-4:],
+            "bank": str(payee.get("bank", "")), "bank_code": str(payee.get("bank_code", ""))}
+
+
 def refund_view(session: Session, refund: Refund, order_no: str | None = None) -> dict[str, Any]:
     """A refund as the API shows it."""
     return {"id": refund.id, "order_no": order_no or order_no_of(session, refund.order_id),
             "person_ids": refund.person_ids, "amount_fen": refund.amount_fen, "route": refund.route,
             "status": refund.status, "failure": refund.failure, "requested_at": refund.requested_at,
             "requested_by": refund.requested_by, "decided_by": refund.decided_by, "unit_id": refund.unit_id,
+            "payee": masked_payee(refund.payee),
             "completed_at": refund.completed_at}
 
 

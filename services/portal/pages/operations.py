@@ -28,6 +28,8 @@ menu_item("admin_operations.batches", _l("Production batches"), DESK, order=420,
           description=_l("Batches produced and their print sheets."))
 menu_item("admin_operations.checks", _l("Overdue checks"), DESK, order=430,
           description=_l("Police checks never answered after every re-send."))
+menu_item("admin_operations.scans", _l("Gate scans"), DESK, order=440,
+          description=_l("Every scan at the gates: where, when, which way and the verdict."))
 
 
 def badge_no(value: str) -> str:
@@ -138,3 +140,21 @@ def hand_over(credential_no: str) -> Any:
                 flash(_("Badge handed over to %(name)s.", name=done["name"]), "success")
             return redirect(url_for("admin_operations.pickup_card", credential_no=credential_no))
     return _card_page(credential_no, errors, values)
+
+
+# --- the gates' scan log ------------------------------------------------------------------------
+@bp.get("/scans")
+@admin_required(*DESK)
+def scans() -> str:
+    filters = {"gate": arg_text("gate", 40), "verdict": arg_text("verdict", 20),
+               "credential_no": arg_text("credential_no", 32)}
+    if filters["verdict"] not in desk_labels.GATE_VERDICTS:
+        filters["verdict"] = ""
+    try:
+        page = max(1, min(int(arg_text("page", 6) or 1), 100_000))
+    except ValueError:
+        page = 1
+    params: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    log = api().get("credentials", "/gate/scans", params={**params, "page": page, "per_page": 50})
+    pages = max(1, (log["total"] + 49) // 50)
+    return render_template("operations/scans.html", log=log, filters=filters, page=page, pages=pages)
