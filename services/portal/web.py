@@ -28,6 +28,7 @@ OPERATIONS = "operations"
 GATE = "gate_staff"
 ADMIN_ROLES = (COMMITTEE, SECRETARIAT, SUB_DELEGATION, FINANCE, OPERATIONS, GATE)
 REVIEWERS = (COMMITTEE, SECRETARIAT, SUB_DELEGATION)  # the delegation tree's desks
+SECRETARIATS = (COMMITTEE, SECRETARIAT)  # quotas and the like: delegations, not sub-delegations
 MAX_FIELD_CHARS = 2000  # no form field of the portal needs more; longer input is cut
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -20,14 +20,15 @@ from shared.throttle import guarded_login
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
-from .domain import decisions, invitation_codes, organisations, unit_files
+from .domain import decisions, exports, invitation_codes, organisations, unit_files
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
 from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
 from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
     AdminContactSchema, AdminProfileSchema, BatchDecisionSchema, BatchOutcomeSchema, FoundPersonSchema,
-    PersonSearchQuerySchema, PublicEditionSchema, UnitFileSchema,
+    PersonSearchQuerySchema, PublicEditionSchema, QuotaLinesResultSchema, QuotaPageSchema, QuotaQuerySchema,
+    UnitFileSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
@@ -436,6 +437,47 @@ def import_quotas():
     return {"imported": imported}
 
 
+@bp.route("/quotas", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(QuotaQuerySchema, location="query")
+@bp.response(200, QuotaPageSchema)
+def list_quotas(args):
+    """The quotas of the admin's part of the tree (a unit's where review has it, one set
+    before the unit registered where the delegation that set it is)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        return personnel_rules.list_quotas(s, actor(), deps.settings.edition, args)
+
+
+@bp.route("/quotas/template.xlsx", methods=["GET"])
+@require(*SECRETARIAT)
+def quota_template():
+    """The XLSX template for the quota import (columns uscc, vip, staff, and how to fill them)."""
+    return _xlsx(personnel_rules.quota_template(), "quota-template.xlsx")
+
+
+@bp.route("/quotas/import/lines", methods=["POST"])
+@require(*SECRETARIAT)
+@bp.response(200, QuotaLinesResultSchema)
+def import_quota_lines():
+    """Multipart field `file` (XLSX or CSV template): every line checked and reported; all
+    lines imported, or — if any is refused — none (`imported` 0, each line says why)."""
+    upload = request.files.get("file")
+    content = upload.stream.read(personnel_rules.QUOTA_FILE_LIMIT) if upload is not None else None
+    deps = bootstrap()
+    try:
+        with deps.uow() as (s, emit):
+            return personnel_rules.import_quota_lines(s, emit, actor(), deps.settings.edition,
+                                                      upload.filename if upload is not None else None, content)
+    except personnel_rules.QuotaImportRefused as refused:
+        return {"imported": 0, "lines": refused.lines}
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype=exports.XLSX_MIME, headers={
+        "Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "private, no-store"})
+
+
 # --- CIFTIS invitation codes ------------------------------------------------------------
 @bp.route("/delegations/<delegation_id>/invitation-codes", methods=["POST"])
 @require(*REVIEWERS)
@@ -455,6 +497,20 @@ def list_codes(args, delegation_id):
     """Unused and used codes, with the enterprise that used each."""
     with bootstrap().uow() as (s, _):
         return invitation_codes.list_invitation_codes(s, actor(), delegation_id, args["used"])
+
+
+@bp.route("/delegations/<delegation_id>/invitation-codes.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(InvitationCodeQuerySchema, location="query")
+def export_codes(args, delegation_id):
+    """The host organisation's codes as XLSX: code, used, the enterprise that used it, when."""
+    with bootstrap().uow() as (s, _):
+        codes = invitation_codes.list_invitation_codes(s, actor(), delegation_id, args["used"])
+        rows = [(c.code, "yes" if c.used_by_unit_id else "no", c.used_by_name, c.used_by_uscc, c.used_at,
+                 c.created_at) for c in codes]
+    return _xlsx(exports.workbook("invitation codes", ("code", "used", "used_by", "used_by_uscc", "used_at_utc",
+                                                       "created_at_utc"), rows),
+                 f"invitation-codes-{delegation_id}.xlsx")
 
 
 # --- settings, statistics, audit -----------------------------------------------------------

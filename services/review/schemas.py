@@ -272,6 +272,38 @@ class QuotaImportResultSchema(Strict):
     imported = Int()
 
 
+class QuotaLineSchema(Strict):
+    row = Int()
+    uscc = fields.String(allow_none=True)
+    vip = Int(allow_none=True)
+    staff = Int(allow_none=True)
+    ok = fields.Boolean()
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True)  # the quota the line replaces, if any
+    duplicate_of = Int(allow_none=True)  # the earlier row with the same USCC
+
+
+class QuotaLinesResultSchema(Strict):
+    imported = Int()
+    lines = fields.List(fields.Nested(QuotaLineSchema))
+
+
+class QuotaQuerySchema(Strict):
+    uscc = fields.String(load_default=None, validate=validate.Length(max=18))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class QuotaListItemSchema(QuotaSchema):
+    unit_name = fields.String(allow_none=True)
+    delegation_id = fields.String(allow_none=True)
+
+
+QuotaPageSchema = page_of(QuotaListItemSchema, "QuotaPageSchema")
+
+
 class InvitationCodesInSchema(Strict):
     count = Int(required=True, validate=validate.Range(min=1, max=1000))
 

@@ -121,3 +121,50 @@ def test_people_from_registration_are_filtered_again_by_reviews_scope(s):
     gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
     assert [p["person_id"] for p in unit_files.people_in_view(s, gz, rows)] == ["p1"]
     assert unit_files.scoped_unit_ids(s, gz) == ["u-gz"]
+
+
+# --- quotas: the template and the line-by-line import ---------------------------------------------
+def test_the_quota_template_is_what_the_import_reads():
+    import io
+    from openpyxl import load_workbook
+    from services.review.domain import personnel
+    book = load_workbook(io.BytesIO(personnel.quota_template()))
+    assert [c.value for c in book.worksheets[0][1]] == ["uscc", "vip", "staff"]
+    assert personnel.quota_file_rows("t.xlsx", personnel.quota_template()) == []
+
+
+def test_a_quota_line_is_checked_on_its_own():
+    from services.review.domain import personnel
+    assert personnel.parse_quota_line(["91350100m000100y43", "2", "5.0"]) == {"uscc": "91350100M000100Y43", "vip": 2,
+                                                                              "staff": 5}
+    for row, code in ((["91350100M000100Y44", "1", "1"], "invalid_uscc"), (["91350100M000100Y43", "x", "1"],
+                                                                           "bad_number"),
+                      (["91350100M000100Y43", "1.5", "1"], "bad_number"), (["91350100M000100Y43", "-1", "1"],
+                                                                          "invalid_quota"),
+                      (["91350100M000100Y43", "10001", "0"], "invalid_quota"), ([], "invalid_uscc")):
+        with pytest.raises(DomainError) as err:
+            personnel.parse_quota_line(row)
+        assert err.value.code == code, row
+
+
+def test_a_quota_import_is_all_lines_or_none_and_reports_each(s, emit):
+    from services.review.domain import personnel
+    from services.review.models import Quota
+    gd = organisations.Actor("gd", "delegation_secretariat", "GD")
+    a, b = "91350100M000100Y43", "91110000600037341L"
+    content = f"uscc,vip,staff\n{a},2,5\n{b},x,1\n\n{a},1,1\n".encode()
+    with pytest.raises(personnel.QuotaImportRefused) as refused:
+        personnel.import_quota_lines(s, emit, gd, "CIIE-2026", "q.csv", content)
+    lines = refused.value.lines
+    assert [(line["row"], line["ok"], line["code"]) for line in lines] == [
+        (2, True, None), (3, False, "bad_number"), (5, False, "duplicate_uscc")]
+    assert lines[2]["duplicate_of"] == 2
+    s.rollback()  # what the unit of work does with the refusal: nothing stays
+    assert s.query(Quota).count() == 0
+    done = personnel.import_quota_lines(s, emit, gd, "CIIE-2026", "q.csv", f"uscc,vip,staff\n{a},2,5\n".encode())
+    assert done["imported"] == 1 and done["lines"][0]["before"] is None
+    again = personnel.import_quota_lines(s, emit, gd, "CIIE-2026", "q.csv", f"uscc,vip,staff\n{a},3,5\n".encode())
+    assert again["lines"][0]["before"] == {"vip": 2, "staff": 5}
+    assert personnel.list_quotas(s, gd, "CIIE-2026", {})["total"] == 1
+    fj = organisations.Actor("fj", "delegation_secretariat", "FJ")
+    assert personnel.list_quotas(s, fj, "CIIE-2026", {})["total"] == 0

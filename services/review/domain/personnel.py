@@ -303,6 +303,139 @@ def set_quota(session: Session, emit: Emit, actor: Actor, edition: str, uscc: st
     return quota
 
 
+QUOTA_COLUMNS = ("uscc", "vip", "staff")
+QUOTA_FILE_ROWS = 5000
+QUOTA_LIMIT = 10000  # VIP or staff badges one unit may have; more is a typing mistake
+
+
+def quota_template() -> bytes:
+    """The XLSX template: the columns the import reads, and how to fill them in."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "quotas"
+    sheet.append(list(QUOTA_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 24
+    notes = book.create_sheet("说明 notes")
+    for line in ("每行一个单位 · one unit per row (row 1 stays as it is)",
+                 "uscc：统一社会信用代码（18位） · the unit's unified social credit code (18 characters)",
+                 "vip：贵宾证额度 · VIP badges (a whole number, 0 or more)",
+                 "staff：工作人员证额度 · staff badges (a whole number, 0 or more)",
+                 "全部行无误才导入 · nothing is imported unless every row is right"):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 90
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def quota_file_rows(filename: str, content: bytes) -> list[tuple[int, list[str]]]:
+    """The template's data rows with their row numbers (the header is row 1); a file that
+    is not the template is refused as a whole."""
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+        except Exception:
+            raise DomainError("unreadable_file", "the file is not a readable XLSX workbook", "file") from None
+        rows = [[("" if c is None else str(c)).strip() for c in row]
+                for row in sheet.iter_rows(values_only=True, max_row=QUOTA_FILE_ROWS + 1)]
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError("unreadable_file", "the CSV file must be UTF-8", "file") from None
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    numbered = [(number, row) for number, row in enumerate(rows, start=1) if any(row)]
+    if not numbered or [h.lower() for h in numbered[0][1][:3]] != list(QUOTA_COLUMNS):
+        raise DomainError("bad_template", "the first row must be: uscc, vip, staff", "file")
+    if len(numbered) - 1 > QUOTA_FILE_ROWS:
+        raise DomainError("too_many_rows", f"at most {QUOTA_FILE_ROWS} rows per file", "file")
+    return numbered[1:]
+
+
+def parse_quota_line(row: list[str]) -> dict[str, Any]:
+    """One data row, checked: a valid USCC and two whole numbers within bounds."""
+    cells = (row + ["", "", ""])[:3]
+    uscc = cells[0].upper()
+    try:
+        vip, staff = (int(float(c or 0)) for c in cells[1:3])
+        if any(float(c or 0) != int(float(c or 0)) for c in cells[1:3]):
+            raise ValueError
+    except ValueError:
+        raise DomainError("bad_number", "vip and staff must be whole numbers", "vip") from None
+    if not is_valid_uscc(uscc):
+        raise DomainError("invalid_uscc", f"{cells[0] or '(empty)'} is not a valid USCC", "uscc")
+    if not (0 <= vip <= QUOTA_LIMIT and 0 <= staff <= QUOTA_LIMIT):
+        raise DomainError("invalid_quota", f"quotas are between 0 and {QUOTA_LIMIT}", "vip")
+    return {"uscc": uscc, "vip": vip, "staff": staff}
+
+
+class QuotaImportRefused(DomainError):
+    """Some lines could not be imported, so none was: `lines` says which and why."""
+
+    def __init__(self, lines: list[dict[str, Any]]):
+        super().__init__("quota_import_refused", "some rows could not be imported; nothing was", "file")
+        self.lines = lines
+
+
+def import_quota_lines(session: Session, emit: Emit, actor: Actor, edition: str, filename: str | None,
+                       content: bytes | None) -> dict[str, Any]:
+    """The template imported line by line: every line is checked and set (each in a
+    savepoint, so that one line's refusal is reported and the next is still tried); if any
+    line is refused, QuotaImportRefused carries every line's result and the caller's
+    transaction rolls back — all rows or none."""
+    if content is None:
+        raise DomainError("file_required", "send the template as multipart field 'file'", "file")
+    lines: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for number, row in quota_file_rows(filename or "", content):
+        line: dict[str, Any] = {"row": number, "uscc": (row[0] if row else "")[:40], "vip": None, "staff": None,
+                                "ok": True, "code": None, "message": None, "field": None, "before": None,
+                                "duplicate_of": None}
+        try:
+            parsed = parse_quota_line(row)
+            line.update(parsed)
+            if parsed["uscc"] in seen:
+                line["duplicate_of"] = seen[parsed["uscc"]]
+                raise DomainError("duplicate_uscc", f"the same USCC is on row {seen[parsed['uscc']]}", "uscc")
+            seen[parsed["uscc"]] = number
+            existing = quota_for(session, edition, parsed["uscc"], lock=False)
+            line["before"] = {"vip": existing.vip, "staff": existing.staff} if existing else None
+            with session.begin_nested():
+                set_quota(session, emit, actor, edition, parsed["uscc"], parsed["vip"], parsed["staff"])
+        except DomainError as err:
+            line.update(ok=False, code=err.code, message=err.message, field=err.field)
+        lines.append(line)
+    if any(not line["ok"] for line in lines):
+        raise QuotaImportRefused(lines)
+    return {"imported": len(lines), "lines": lines}
+
+
+def list_quotas(session: Session, actor: Actor, edition: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """The quotas of the actor's part of the tree: a unit's where review has it, one set
+    before the unit registered where the delegation that set it is."""
+    query = select(Quota, UnitReview.name, UnitReview.delegation_id).outerjoin(
+        UnitReview, (UnitReview.uscc == Quota.uscc) & (UnitReview.edition == Quota.edition)).where(
+        Quota.edition == edition)
+    if actor.delegation_id is not None:
+        tree = subtree(session, actor.delegation_id)
+        query = query.where(UnitReview.delegation_id.in_(tree) |
+                            (UnitReview.unit_id.is_(None) & Quota.set_by_delegation_id.in_(tree)))
+    if filters.get("uscc"):
+        query = query.where(Quota.uscc == filters["uscc"].strip().upper())
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters.get("page", 1), filters.get("per_page", 50)
+    rows = session.execute(query.order_by(Quota.uscc).offset((page - 1) * per_page).limit(per_page)).all()
+    items = [{"uscc": q.uscc, "vip": q.vip, "staff": q.staff, "vip_used": q.vip_used, "staff_used": q.staff_used,
+              "unit_name": name, "delegation_id": delegation_id or q.set_by_delegation_id} for q, name, delegation_id
+             in rows]
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
 def parse_quota_file(filename: str, content: bytes) -> list[dict[str, Any]]:
     """The quota template: columns uscc, vip, staff (CSV or XLSX), one row per unit."""
     if filename.lower().endswith(".xlsx"):
