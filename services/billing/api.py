@@ -12,15 +12,16 @@ from shared.http import caller_unit_id, principal, require
 from shared.idempotency import require_key, run_idempotent
 
 from .bootstrap import bootstrap
-from .domain import invoices, orders, reconciliation as reconciling, refunds, reversal_requests, transfers
+from .domain import exports, invoices, orders, reconciliation as reconciling, refunds, reversal_requests, transfers
 from .models import IdempotencyKey
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
-    CentralisedStatementSchema, CreateOrderSchema, InvoiceInSchema, InvoiceSchema, OrderSchema, PayableItemSchema,
-    PayableQuerySchema, PaymentStartedSchema, ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema,
-    RefundSchema, ReversalDecisionSchema, ReversalRequestInSchema, ReversalRequestQuerySchema, ReversalRequestSchema,
-    ReversalSchema, SandboxPaySchema, StartPaymentSchema, StatementResultSchema, TransferInSchema,
-    TransferQuerySchema, TransferSchema,
+    CentralisedStatementSchema, CreateOrderSchema, FinanceInvoiceSchema, InvoiceInSchema, InvoiceQuerySchema,
+    InvoiceSchema, ManualMatchSchema, OrderSchema, PayableItemSchema, PayableQuerySchema, PaymentStartedSchema,
+    ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema, ReversalDecisionSchema,
+    ReversalRequestInSchema, ReversalRequestQuerySchema, ReversalRequestSchema, ReversalSchema, SandboxPaySchema,
+    StartPaymentSchema, StatementLineQuerySchema, StatementLineSchema, StatementResultSchema, TransferDetailSchema,
+    TransferInSchema, TransferQuerySchema, TransferSchema,
 )
 
 bp = Blueprint("billing", __name__, description="Orders, payments, invoices, refunds")
@@ -29,6 +30,8 @@ bp = Blueprint("billing", __name__, description="Orders, payments, invoices, ref
 sandbox_bp = Blueprint("billing-sandbox", __name__, description="Sandbox providers (ACCR_SANDBOX=1 only)")
 UNIT = "unit_contact"
 FINANCE = ("finance", "organising_committee")
+FINANCE_OFFICER = "finance"  # the voucher (a bank document with a person's account) is for finance's eyes only
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def replayable(body: Any, status: int) -> Response:
@@ -166,6 +169,26 @@ def list_transfers(args):
         return transfers.transfers_in_status(s, args["status"])
 
 
+@bp.route("/finance/transfers/<transfer_id>", methods=["GET"])
+@require(*FINANCE)
+@bp.response(200, TransferDetailSchema)
+def transfer_detail(transfer_id):
+    """One transfer with its order's amount and status, to compare before deciding."""
+    with bootstrap().uow() as (s, _):
+        return transfers.transfer_detail(s, transfer_id)
+
+
+@bp.route("/finance/transfers/<transfer_id>/voucher", methods=["GET"])
+@require(FINANCE_OFFICER)
+def transfer_voucher(transfer_id):
+    """The remittance voucher image as the unit uploaded it (metadata stripped), for finance
+    officers only; never cached."""
+    with bootstrap().uow() as (s, _):
+        content, mimetype = transfers.voucher_of(s, transfer_id)
+    return Response(content, mimetype=mimetype, headers={
+        "Cache-Control": "private, no-store", "Content-Disposition": f"inline; filename=voucher-{transfer_id}"})
+
+
 @bp.route("/finance/transfers/<transfer_id>/confirm", methods=["POST"])
 @require(*FINANCE)
 @bp.response(200, TransferSchema)
@@ -195,6 +218,27 @@ def import_statement():
     rows = transfers.parse_statement_csv(upload.stream.read(10 * 1024 * 1024))
     with bootstrap().uow() as (s, emit):
         return transfers.import_statement(s, emit, rows)
+
+
+@bp.route("/finance/statements/lines", methods=["GET"])
+@require(*FINANCE)
+@bp.arguments(StatementLineQuerySchema, location="query")
+@bp.response(200, StatementLineSchema(many=True))
+def statement_lines(args):
+    """Imported statement lines, newest first; those not matched with the submitted
+    transfers of the same amount they could pay."""
+    with bootstrap().uow() as (s, _):
+        return transfers.statement_lines(s, args["status"])
+
+
+@bp.route("/finance/statements/lines/<line_id>/match", methods=["POST"])
+@require(*FINANCE)
+@bp.arguments(ManualMatchSchema)
+@bp.response(200, StatementLineSchema)
+def match_statement_line(data, line_id):
+    """Match an ambiguous (or unmatched) line to one transfer by hand: the transfer is confirmed."""
+    with bootstrap().uow() as (s, emit):
+        return transfers.match_by_hand(s, emit, line_id, data["transfer_id"], principal().subject)
 
 
 @bp.route("/orders/<order_no>/invoice", methods=["POST"])
@@ -271,6 +315,16 @@ def reject_invoice_reversal(data, request_id):
     with bootstrap().uow() as (s, emit):
         return reversal_requests.view(s, reversal_requests.reject(s, emit, request_id, principal().subject,
                                                                   data["note"]))
+
+
+@bp.route("/finance/invoices", methods=["GET"])
+@require(*FINANCE)
+@bp.arguments(InvoiceQuerySchema, location="query")
+@bp.response(200, FinanceInvoiceSchema(many=True))
+def finance_invoices(args):
+    """Every unit's invoices, newest first (500 at most), by status or number/order/title."""
+    with bootstrap().uow() as (s, _):
+        return invoices.all_invoices(s, args["status"], args["q"])
 
 
 @bp.route("/finance/invoices/<invoice_no>/reverse", methods=["POST"])
@@ -382,3 +436,24 @@ def centralised_statement(delegation_id):
     """统付: the people a delegation pays for and the amount it owes."""
     with bootstrap().uow() as (s, _):
         return orders.centralised_statement_for(s, principal(), delegation_id)
+
+
+@bp.route("/finance/centralised", methods=["GET"])
+@require(*FINANCE)
+@bp.response(200, CentralisedStatementSchema(many=True))
+def centralised_statements():
+    """统付 statements of every delegation that owes for the people it pays for."""
+    with bootstrap().uow() as (s, _):
+        return orders.centralised_statements(s)
+
+
+@bp.route("/finance/exports/<kind>.xlsx", methods=["GET"])
+@require(*FINANCE)
+def export(kind):
+    """Orders, payments, refunds or invoices as an XLSX workbook (one sheet, a row each)."""
+    if kind not in exports.KINDS:
+        raise NotFound("export", "kind")
+    with bootstrap().uow() as (s, _):
+        content = exports.export_xlsx(s, kind)
+    return Response(content, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename={kind}.xlsx", "Cache-Control": "private, no-store"})

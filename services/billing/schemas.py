@@ -173,6 +173,10 @@ class RefundSchema(Strict):
     failure = fields.String(allow_none=True)
     requested_at = fields.DateTime()
     requested_by = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    unit_id = fields.String()
+    payee = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True,
+                        metadata={"description": "another account: name, bank, bank code, account as ****1234"})
     completed_at = fields.DateTime(allow_none=True)
 
 
@@ -196,3 +200,44 @@ class CentralisedStatementSchema(Strict):
     delegation_id = fields.String()
     people = Int()
     amount_fen = Int()
+
+
+class TransferDetailSchema(TransferSchema):
+    order_amount_fen = Int()
+    order_status = fields.String()
+    unit_id = fields.String()
+    decided_by = fields.String(allow_none=True)
+
+
+class StatementLineSchema(Strict):
+    id = fields.String()
+    bank_reference = fields.String()
+    value_date = fields.String()
+    amount_fen = Int()
+    remitter_name = fields.String()
+    remitter_account = fields.Function(
+        lambda line: "****" + line["remitter_account"][-4:] if line.get("remitter_account") else None)
+    status = fields.String()
+    transfer_id = fields.String(allow_none=True)
+    candidates = Int()
+    imported_at = fields.DateTime()
+    candidate_transfers = fields.List(fields.Nested(TransferSchema))
+
+
+class StatementLineQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(("matched", "ambiguous", "unmatched")))
+
+
+class ManualMatchSchema(Strict):
+    transfer_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class FinanceInvoiceSchema(InvoiceSchema):
+    unit_id = fields.String()
+    red_letter_applied = fields.Boolean(allow_none=True)
+    reversal_remarks = fields.String(allow_none=True)
+
+
+class InvoiceQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(("issued", "reversed")))
+    q = fields.String(load_default=None, validate=validate.Length(max=40))

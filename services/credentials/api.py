@@ -9,10 +9,11 @@ from flask_smorest import Blueprint
 from shared.http import caller_unit_id, principal, require
 
 from .bootstrap import bootstrap
-from .domain import checks, gate, production, reissue_requests, reporting, revocation
+from .domain import checks, gate, pickup, production, reissue_requests, reporting, revocation
 from .schemas import (
-    BatchSchema, CountsSchema, CredentialSchema, GateAnswerSchema, GateScanInSchema, GateScanPageSchema,
-    GateScanQuerySchema, OverdueCheckSchema, ReissueDecisionSchema, ReissueRequestInSchema, ReissueRequestQuerySchema,
+    BatchSchema, CountsSchema, CredentialSchema, DeskCardDetailSchema, DeskCardSchema, DeskHandOverSchema,
+    DispatchQuerySchema, DispatchRowSchema, GateAnswerSchema, GateScanInSchema, GateScanPageSchema, GateScanQuerySchema,
+    OverdueCheckSchema, PickupQuerySchema, ReissueDecisionSchema, ReissueRequestInSchema, ReissueRequestQuerySchema,
     ReissueRequestSchema, ReissueSchema,
 )
 
@@ -131,7 +132,8 @@ def gate_scan(data):
     scan = gate.Scan(payload=data["payload"], gate=data["gate"], direction=data["direction"],
                      staff_id=principal().subject[:64])
     with deps.uow() as (s, _):
-        answer = gate.scan_at_gate(s, scan, deps.qr_secret, deps.fair_timezone, deps.clock)
+        answer = gate.scan_at_gate(s, scan, deps.qr_secret, deps.fair_timezone, deps.clock,
+                                   deps.settings.edition)
     return answer, 201, {"Cache-Control": "no-store"}
 
 
@@ -188,3 +190,46 @@ def batch_sheet(batch_id):
     with bootstrap().uow() as (s, _):
         sheet = production.batch_sheet(s, batch_id)
     return Response(sheet, mimetype="application/pdf")
+
+
+@bp.route("/operations/pickup", methods=["GET"])
+@require(*OPERATIONS)
+@bp.arguments(PickupQuerySchema, location="query")
+@bp.response(200, DeskCardSchema(many=True))
+def pickup_search(args):
+    """The pick-up desk's search: a badge number, or part of the holder's name or unit name."""
+    with bootstrap().uow() as (s, _):
+        return pickup.search(s, args["q"])
+
+
+@bp.route("/operations/pickup/<credential_no>", methods=["GET"])
+@require(*OPERATIONS)
+@bp.response(200, DeskCardDetailSchema, headers={"Cache-Control": {"description": "no-store: holds a photo",
+                                                                   "schema": {"type": "string"}}})
+def pickup_card(credential_no):
+    """One card with its holder's photo, and the unit's other cards waiting at the desk."""
+    with bootstrap().uow() as (s, _):
+        card = pickup.card_at_desk(s, credential_no)
+    return card, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/operations/pickup/<credential_no>/hand-over", methods=["POST"])
+@require(*OPERATIONS)
+@bp.arguments(DeskHandOverSchema)
+@bp.response(200, DeskCardSchema)
+def pickup_hand_over(data, credential_no):
+    """Hand a waiting card to its holder, or to a colleague of the same unit with a valid
+    badge of their own (代领); recorded with the staff member."""
+    with bootstrap().uow() as (s, _):
+        return pickup.hand_over_at_desk(s, credential_no, data["collector"], data["proxy_credential_no"],
+                                        principal().subject)
+
+
+@bp.route("/operations/dispatch", methods=["GET"])
+@require(*OPERATIONS)
+@bp.arguments(DispatchQuerySchema, location="query")
+@bp.response(200, DispatchRowSchema(many=True))
+def dispatch_list(args):
+    """Produced cards on their way: courier with tracking, or waiting at the desk (newest 500)."""
+    with bootstrap().uow() as (s, _):
+        return production.distribution(s, args["status"], args["q"])

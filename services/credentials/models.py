@@ -100,6 +100,11 @@ class Credential(Base):
     produced_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # on-site hand-over: who the desk gave the card to (holder / proxy, 代领), the proxy's own
+    # credential (a colleague of the same unit) and the desk's staff member
+    collected_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    proxy_credential_no: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    handed_over_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 

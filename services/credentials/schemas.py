@@ -158,3 +158,47 @@ class BatchSchema(Strict):
     id = fields.String()
     size = Int()
     produced_at = fields.DateTime()
+
+
+class PickupQuerySchema(Strict):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class DeskCardSchema(Strict):
+    credential_no = fields.String()
+    person_id = fields.String()
+    unit_id = fields.String()
+    name = fields.String()
+    unit_name = fields.String()
+    label = fields.String()
+    status = fields.String()
+    pickup_method = fields.String()
+    entry_dates = fields.List(fields.String())
+    handed_over_at = fields.DateTime(allow_none=True)
+    collected_by = fields.String(allow_none=True)
+    proxy_credential_no = fields.String(allow_none=True)
+    handed_over_by = fields.String(allow_none=True)
+    photo = fields.String(allow_none=True, metadata={"description": "data:image/jpeg;base64,… (one card only)"})
+
+
+class DispatchRowSchema(DeskCardSchema):
+    tracking_no = fields.String(allow_none=True)
+    ship_to = fields.String(allow_none=True)
+    dispatched_at = fields.DateTime(allow_none=True)
+
+
+class DeskCardDetailSchema(DeskCardSchema):
+    unit_waiting = fields.List(fields.Nested(DeskCardSchema))
+
+
+class DeskHandOverSchema(Strict):
+    collector = fields.String(required=True, validate=validate.OneOf(("holder", "proxy")))
+    proxy_credential_no = fields.String(load_default=None, allow_none=True,
+                                        validate=validate.Regexp(r"^[0-9]{8,32}$",
+                                                                 error="a badge number is 8 to 32 digits"))
+
+
+class DispatchQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ("produced", "dispatched", "ready_for_pickup", "delivered", "collected")))
+    q = fields.String(load_default=None, validate=validate.Length(max=40))

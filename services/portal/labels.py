@@ -37,7 +37,7 @@ ID_PATTERNS = {  # client-side hints only; the API decides
 }
 GENDERS = {"male": _l("Male"), "female": _l("Female")}
 ADMIN_ROLES = {"organising_committee": _l("Organising committee"), "delegation_secretariat": _l("Delegation secretariat"),
-               "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance"),
+               "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance officer"),
                "operations": _l("Operations"), "gate_staff": _l("Gate staff")}
 # the back office: review's words
 REVIEW_STATUS = {"pending": _l("Pending review"), "first_approved": _l("First-level approved"),

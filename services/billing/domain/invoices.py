@@ -219,6 +219,22 @@ def unit_invoices(session: Session, unit_id: str) -> list[dict[str, Any]]:
     return [invoice_view(invoice, order_no) for invoice, order_no in rows.tuples()]
 
 
+def all_invoices(session: Session, status: str | None, query: str | None, limit: int = 500) -> list[dict[str, Any]]:
+    """Finance's list, newest first: every unit's invoices, optionally in one status or
+    whose number, order number or title contains `query`."""
+    statement = (select(Invoice, Order.order_no).join(Order, Order.id == Invoice.order_id)
+                 .order_by(Invoice.issued_at.desc()))
+    if status:
+        statement = statement.where(Invoice.status == status)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(Invoice.invoice_no.like(like) | Order.order_no.like(like) | Invoice.title.like(like))
+    rows = session.execute(statement.limit(limit)).tuples()
+    return [{**invoice_view(invoice, order_no), "unit_id": invoice.unit_id,
+             "red_letter_applied": invoice.red_letter_applied, "reversal_remarks": invoice.reversal_remarks}
+            for invoice, order_no in rows]
+
+
 def invoice_pdf(session: Session, invoice_no: str, unit_id: str | None) -> bytes:
     """The invoice's PDF; a unit (`unit_id` given) only gets its own, finance any."""
     invoice = session.scalar(select(Invoice).where(Invoice.invoice_no == invoice_no))

@@ -9,7 +9,7 @@ import datetime as dt
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
@@ -57,6 +57,15 @@ def centralised_statement(session: Session, delegation_id: str) -> dict[str, Any
                                                           PayableItem.delegation_id == delegation_id,
                                                           PayableItem.status == "delegation_billed")))
     return {"delegation_id": delegation_id, "people": len(rows), "amount_fen": sum(r.fee_fen for r in rows)}
+
+
+def centralised_statements(session: Session) -> list[dict[str, Any]]:
+    """统付 per delegation, for finance: every delegation that owes for people it pays for."""
+    rows = session.execute(select(PayableItem.delegation_id, func.count(), func.sum(PayableItem.fee_fen))
+                           .where(PayableItem.payer == "delegation", PayableItem.status == "delegation_billed",
+                                  PayableItem.delegation_id.is_not(None))
+                           .group_by(PayableItem.delegation_id).order_by(PayableItem.delegation_id)).tuples()
+    return [{"delegation_id": d, "people": int(n), "amount_fen": int(total or 0)} for d, n, total in rows]
 
 
 def centralised_statement_for(session: Session, caller: Principal, delegation_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.logsafe import describe
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.outbox import Emit
 
 from ..models import Invoice, Order, PayableItem, Payment, Refund
@@ -162,12 +162,21 @@ def get_refund(session: Session, refund_id: str, lock: bool = True) -> Refund:
     return refund
 
 
+def masked_payee(payee: dict[str, Any] | None) -> dict[str, str] | None:
+    """The account a refund goes to, as lists show it: the account number's last 4 digits."""
+    if not payee:
+        return None
+    return {"name": str(payee.get("name", "")), "account": "****" + str(payee.get("account", ""))[-4:],
+            "bank": str(payee.get("bank", "")), "bank_code": str(payee.get("bank_code", ""))}
+
+
 def refund_view(session: Session, refund: Refund, order_no: str | None = None) -> dict[str, Any]:
     """A refund as the API shows it."""
     return {"id": refund.id, "order_no": order_no or order_no_of(session, refund.order_id),
             "person_ids": refund.person_ids, "amount_fen": refund.amount_fen, "route": refund.route,
             "status": refund.status, "failure": refund.failure, "requested_at": refund.requested_at,
-            "requested_by": refund.requested_by,
+            "requested_by": refund.requested_by, "decided_by": refund.decided_by, "unit_id": refund.unit_id,
+            "payee": masked_payee(refund.payee),
             "completed_at": refund.completed_at}
 
 
@@ -200,9 +209,15 @@ def reject_refund(session: Session, refund: Refund, reason: str, by: str) -> Ref
 
 
 def approve_refund(session: Session, refund: Refund, by: str) -> Refund:
-    """Finance approves; the money then goes out through the provider (processing)."""
+    """Finance approves; the money then goes out through the provider (processing). Four
+    eyes: whoever asked for a refund (finance asks for those of a deleted unit) cannot be
+    the one who approves it — money leaves only when a second person agrees. Rejecting
+    one's own request moves no money and stays allowed (a withdrawn mistake)."""
     if refund.status != "requested":
         raise Conflict("refund_decided", f"the refund is {refund.status}", "refund_id")
+    if refund.requested_by is not None and refund.requested_by == by:
+        raise Forbidden("you asked for this refund: another finance officer must approve it",
+                        "four_eyes", "refund_id")
     refund.status, refund.decided_by = "approved", by
     return refund
 

@@ -184,3 +184,72 @@ def transfers_of_order(session: Session, unit_id: str, order_no: str) -> list[di
     rows = session.scalars(select(TransferSubmission).where(TransferSubmission.order_id == order.id)
                            .order_by(TransferSubmission.submitted_at))
     return [transfer_view(t, order.order_no) for t in rows]
+
+
+# --- finance's desk: the voucher, and the statement lines a person matches ---------------------
+def voucher_of(session: Session, transfer_id: str) -> tuple[bytes, str]:
+    """The remittance voucher as submitted (already stripped of its metadata) and its type."""
+    transfer = session.get(TransferSubmission, transfer_id)
+    if transfer is None:
+        raise NotFound("transfer", "transfer_id")
+    mimetype = "image/png" if transfer.voucher.startswith(b"\x89PNG") else "image/jpeg"
+    return transfer.voucher, mimetype
+
+
+def transfer_detail(session: Session, transfer_id: str) -> dict[str, Any]:
+    """One transfer with its order's amount, for finance to compare before deciding."""
+    transfer = session.get(TransferSubmission, transfer_id)
+    if transfer is None:
+        raise NotFound("transfer", "transfer_id")
+    order = order_by_id(session, transfer.order_id)
+    return {**transfer_view(transfer, order.order_no), "order_amount_fen": order.amount_fen,
+            "order_status": order.status, "unit_id": order.unit_id, "decided_by": transfer.decided_by}
+
+
+def statement_candidates(session: Session, line: StatementLine) -> list[TransferSubmission]:
+    """The submitted transfers a statement line could be: the same amount, any remitter —
+    a person tells the right one apart (a misspelt name, an individual paying for a unit)."""
+    return list(session.scalars(select(TransferSubmission).where(
+        TransferSubmission.status == "submitted", TransferSubmission.amount_fen == line.amount_fen)
+        .order_by(TransferSubmission.submitted_at).limit(50)))
+
+
+def line_view(session: Session, line: StatementLine, with_candidates: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": line.id, "bank_reference": line.bank_reference, "value_date": line.value_date,
+        "amount_fen": line.amount_fen, "remitter_name": line.remitter_name,
+        "remitter_account": line.remitter_account, "status": line.status, "transfer_id": line.transfer_id,
+        "candidates": line.candidates, "imported_at": line.imported_at, "candidate_transfers": []}
+    if with_candidates and line.status != "matched":
+        view["candidate_transfers"] = [transfer_view(t, order_no_of(session, t.order_id))
+                                       for t in statement_candidates(session, line)]
+    return view
+
+
+def statement_lines(session: Session, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
+    """Imported lines, newest first; the ones left for a person with the transfers they could be."""
+    query = select(StatementLine).order_by(StatementLine.imported_at.desc(), StatementLine.bank_reference)
+    if status:
+        query = query.where(StatementLine.status == status)
+    return [line_view(session, line, with_candidates=True) for line in session.scalars(query.limit(limit))]
+
+
+def match_by_hand(session: Session, emit: Emit, line_id: str, transfer_id: str, by: str) -> dict[str, Any]:
+    """A person matches a line the import could not (several candidates, or none by name):
+    the transfer must still await finance and be for the line's amount; it is confirmed as
+    if finance had pressed confirm, and the line records which transfer it paid. A line
+    pays one transfer only."""
+    line = session.get(StatementLine, line_id, with_for_update=True)
+    if line is None:
+        raise NotFound("statement line", "line_id")
+    if line.status == "matched":
+        raise Conflict("line_matched", "this statement line is already matched", "line_id")
+    transfer = session.get(TransferSubmission, transfer_id, with_for_update=True)
+    if transfer is None:
+        raise NotFound("transfer", "transfer_id")
+    if transfer.amount_fen != line.amount_fen:
+        raise Conflict("amount_mismatch", f"the line is {line.amount_fen / 100:.2f} CNY and the transfer "
+                                          f"{transfer.amount_fen / 100:.2f} CNY", "transfer_id")
+    decide_transfer(session, emit, transfer, True, None, f"{by[:40]} (statement {line.bank_reference})"[:64])
+    line.status, line.transfer_id = "matched", transfer.id
+    return line_view(session, line)

@@ -5,8 +5,9 @@ admitted or refused, even an unreadable one — with who scanned, where, when an
 Verdicts: valid (admit), already_inside (this card entered today and has not gone out
 since: a copy of it, or a card lent back through the fence), not_this_day (today, in the
 fair's time zone, is not one of its entry dates), revoked, superseded (an earlier issue of
-a reissued card), not_issued (the card was never produced), unknown (not a card of ours:
-unreadable, forged, or bound to someone else).
+a reissued card), not_issued (the card was never produced), wrong_edition (a badge of ours
+from another edition that was not reused for this one: its number starts with another
+year), unknown (not a card of ours: unreadable, forged, or bound to someone else).
 
 "Already inside" follows entries and exits: an exit scan closes the last entry, so a
 visitor who steps out at lunch and comes back is admitted again, while a second entry
@@ -28,11 +29,12 @@ from shared.db import new_id
 
 from .. import cards
 from ..models import Credential, GateScan
-from .production import VALID
+from .production import VALID, edition_prefix
 
 ENTRY, EXIT = "in", "out"
 DIRECTIONS = (ENTRY, EXIT)
-VERDICTS = ("valid", "already_inside", "not_this_day", "revoked", "superseded", "not_issued", "unknown")
+VERDICTS = ("valid", "already_inside", "not_this_day", "revoked", "superseded", "not_issued", "wrong_edition",
+            "unknown")
 MESSAGES = {
     "valid": "Valid: let the holder through after comparing the photo.",
     "already_inside": "Refused: this card already entered today and has not gone out.",
@@ -40,6 +42,7 @@ MESSAGES = {
     "revoked": "Refused: the credential was revoked.",
     "superseded": "Refused: an old card, replaced by a reissued one.",
     "not_issued": "Refused: this card was never issued.",
+    "wrong_edition": "Refused: a badge of another edition of the fair.",
     "unknown": "Refused: not a valid credential (unreadable, forged or someone else's).",
 }
 
@@ -118,15 +121,26 @@ def open_entry(session: Session, credential_id: str, since: dt.datetime) -> Gate
     return last if last is not None and last.direction == ENTRY else None
 
 
+def other_edition(payload: str, edition: str | None) -> bool:
+    """A well-formed badge payload whose number belongs to another edition (numbers begin with
+    their edition's year) — last year's badge shown again. Only asked when no credential of
+    this edition has the number: a reused badge keeps its old number and is found."""
+    reference = cards.parse_reference(payload)
+    if reference is None or not edition:
+        return False
+    return reference.credential_no[:4] != edition_prefix(edition)
+
+
 def scan_at_gate(session: Session, scan: Scan, secret: bytes, tz: ZoneInfo,
-                 clock: Callable[[], dt.datetime]) -> dict[str, Any]:
+                 clock: Callable[[], dt.datetime], edition: str | None = None) -> dict[str, Any]:
     """Judge one scan, record it, and answer what the gate shows. The time is read once the
     card's row is locked, so the scans of one card are recorded in the order they were judged."""
     credential, card_issue = scanned_credential(session, scan.payload, secret)
     now = clock()
     entered: GateScan | None = None
     if credential is None or card_issue is None:
-        verdict = "unknown"
+        verdict = "wrong_edition" if credential is None and other_edition(scan.payload, edition) and \
+            not _number_known(session, scan.payload) else "unknown"
     else:
         today = fair_day(now, tz)
         if scan.direction == ENTRY:
@@ -139,6 +153,12 @@ def scan_at_gate(session: Session, scan: Scan, secret: bytes, tz: ZoneInfo,
     session.add(record)
     session.flush()
     return answer(record, credential, entered if verdict == "already_inside" else None, tz)
+
+
+def _number_known(session: Session, payload: str) -> bool:
+    reference = cards.parse_reference(payload)
+    return reference is not None and session.scalar(
+        select(Credential.id).where(Credential.credential_no == reference.credential_no)) is not None
 
 
 def answer(record: GateScan, credential: Credential | None, entered: GateScan | None, tz: ZoneInfo) -> dict[str, Any]:

@@ -325,3 +325,18 @@ def batch_sheet(session: Session, batch_id: str) -> bytes:
     if batch is None:
         raise NotFound("batch", "batch_id")
     return batch.sheet_pdf
+
+
+DISTRIBUTION = ("produced", "dispatched", "ready_for_pickup", "delivered", "collected")
+
+
+def distribution(session: Session, status: str | None, query: str | None, limit: int = 500) -> list[dict[str, Any]]:
+    """Operations' dispatch list: produced cards, newest dispatch first, by status, badge number
+    or tracking number — with the tracking number, no photos."""
+    from .pickup import desk_view
+    statement = select(Credential).where(Credential.status.in_((status,) if status else DISTRIBUTION))
+    if query:
+        statement = statement.where((Credential.credential_no == query) | (Credential.tracking_no == query))
+    rows = session.scalars(statement.order_by(Credential.dispatched_at.desc(), Credential.credential_no).limit(limit))
+    return [{**desk_view(c), "tracking_no": c.tracking_no, "ship_to": c.ship_to, "dispatched_at": c.dispatched_at}
+            for c in rows]

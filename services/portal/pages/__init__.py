@@ -9,6 +9,9 @@ from .admin_quotas import bp as admin_quotas
 from .admin_review import bp as admin_review
 from .admin_stats import bp as admin_stats
 from .badges import bp as badges
+from .finance import bp as admin_finance
+from .gate import bp as admin_gate
+from .operations import bp as admin_operations
 from .orders import bp as orders
 from .personnel import bp as personnel
 from .public import bp as public
@@ -17,4 +20,5 @@ from .unit import bp as unit
 
 BLUEPRINTS = (public, account, unit, personnel, orders, badges, sandbox,
               # the back office (/admin/…): one blueprint per desk
-              admin, admin_review, admin_personnel, admin_quotas, admin_stats, admin_audit)
+              admin, admin_review, admin_personnel, admin_quotas, admin_stats, admin_audit,
+              admin_finance, admin_operations, admin_gate)
