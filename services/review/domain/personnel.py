@@ -367,8 +367,8 @@ def parse_quota_line(row: list[str]) -> dict[str, Any]:
             raise ValueError
     except ValueError:
         raise DomainError("bad_number", "vip and staff must be whole numbers", "vip") from None
-    if not is_valid_uscc(uscc):
-        raise DomainError("invalid_uscc", f"{cells[0] or '(empty)'} is not a valid USCC", "uscc")
+    if not is_valid_unit_key(uscc):
+        raise DomainError("invalid_uscc", f"{cells[0] or '(empty)'} is neither a valid USCC nor a registration number", "uscc")
     if not (0 <= vip <= QUOTA_LIMIT and 0 <= staff <= QUOTA_LIMIT):
         raise DomainError("invalid_quota", f"quotas are between 0 and {QUOTA_LIMIT}", "vip")
     return {"uscc": uscc, "vip": vip, "staff": staff}

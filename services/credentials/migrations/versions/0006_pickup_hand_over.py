@@ -1,7 +1,7 @@
 """on-site hand-over and pick-up on another's behalf
 
 Revision ID: cf09dbcc4bd2
-Revises: a719e2070014
+Revises: 3c3886fe4d73
 Create Date: 2026-11-23 19:21:50.562960
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'cf09dbcc4bd2'
-down_revision = 'a719e2070014'
+down_revision = '3c3886fe4d73'
 branch_labels = None
 depends_on = None
 
