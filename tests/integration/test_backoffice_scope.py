@@ -182,3 +182,16 @@ def test_a_batch_decides_what_it_may_and_says_why_not_for_the_rest(apps, two_del
     assert file["history"][-1]["action"] == "unit.return" and file["history"][-1]["comment"] == "请补充营业执照"
     assert c.post("/units/batch", headers=admin("sub_delegation_admin", "GD-GZ"),
                   json={"action": "approve", "unit_ids": []}).status_code == 400
+
+
+def test_a_unit_deleted_from_the_back_office_goes_with_its_people_and_photos(apps, pump, two_delegations):
+    """Registration deletes the photo before its person (PostgreSQL checks the foreign key)."""
+    from services.registration.models import Person, PersonPhoto
+    c, gz = apps["review"], two_delegations["GD-GZ"]
+    assert c.post(f"/units/{gz['unit_id']}/delete", headers=admin("delegation_secretariat", "GD"),
+                  json={"confirm": True}).status_code == 200
+    outcomes = pump.drain("registration", "UnitDeleted")
+    assert outcomes and all(o in ("applied", "duplicate") or "applied" in str(o) for o in outcomes), outcomes
+    with deps_of("registration").uow() as (s, _):
+        assert s.get(Person, gz["person_id"]) is None and s.get(PersonPhoto, gz["person_id"]) is None
+    assert c.get(f"/units/{gz['unit_id']}/file", headers=admin("delegation_secretariat", "GD")).status_code == 404
