@@ -100,6 +100,11 @@ def test_a_batch_return_on_a_phone(portal_stack, browser, logs_on_failure):
     assert site.d.find_element(By.CSS_SELECTOR, '[data-test="batch-summary"]').text == "2 家单位中已处理 2 家。"
     assert len(site.d.find_elements(By.CSS_SELECTOR, '[data-ok="yes"]')) == 2
     assert site.fits_width()
+    open_unit(site, units[0].name, tab="returned")  # the file on a phone: one column, nothing wider
+    assert status_of(site) == "退回修改" and site.fits_width()
+    site.go("/admin/personnel")
+    assert site.fits_width()
+    open_unit(site, units[1].name, tab="returned")
 
 
 def test_a_secretariat_corrects_moves_and_deletes_a_unit(portal_stack, browser, logs_on_failure):
