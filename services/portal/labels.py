@@ -50,6 +50,22 @@ HISTORY_ACTIONS = {"unit.submit": _l("Submitted by the unit"), "unit.auto_approv
                    "unit.return": _l("Returned for changes"), "unit.reject": _l("Not approved"),
                    "unit.reassign": _l("Moved to another delegation"), "unit.edit": _l("Corrected"),
                    "unit.delete": _l("Deleted")}
+AUDIT_ACTIONS = {
+    "unit.first_approve": _l("First-level approval"), "unit.approve": _l("Approved"),
+    "unit.return": _l("Returned for changes"), "unit.reject": _l("Not approved"),
+    "unit.reassign": _l("Moved to another delegation"), "unit.edit": _l("Corrected"), "unit.delete": _l("Deleted"),
+    "person.confirm_delegation_pays": _l("Delegation pays confirmed"),
+    "person.cancel_delegation_pays": _l("Delegation payment cancelled"), "person.label": _l("Label granted"),
+    "person.upgrade": _l("Label upgraded"), "person.lock_reuse": _l("Reuse locked"), "quota.set": _l("Quota set"),
+    "invitation_codes.issue": _l("Invitation codes generated"), "delegation.create": _l("Delegation created"),
+    "delegation.update": _l("Delegation changed"), "delegation.centralised_payment": _l("Centralised payment set"),
+    "admin.create": _l("Admin created"), "admin.activate": _l("Admin reactivated"),
+    "admin.deactivate": _l("Admin deactivated"), "admin.password": _l("Password changed"),
+    "admin.contact": _l("Contact details changed"), "settings.update": _l("Edition settings changed"),
+    "edition.personal_data_purge": _l("Personal data erased"),
+}
+AUDIT_TARGETS = {"unit": _l("Unit"), "person": _l("Person"), "quota": _l("Quota"), "delegation": _l("Delegation"),
+                 "admin": _l("Admin"), "edition": _l("Edition")}
 # 退回修改: the reasons reviewers give most, offered as a start for the comment
 RETURN_TEMPLATES = {
     "document_unclear": _l("The qualification document image is unclear or incomplete. Upload a clear photo "

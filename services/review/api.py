@@ -4,6 +4,7 @@ statistics and the audit log. Every admin action is scoped to the admin's delega
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable
 
 from flask import Response, request
@@ -27,7 +28,7 @@ from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
 from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
     AdminContactSchema, AdminProfileSchema, BatchDecisionSchema, BatchOutcomeSchema, FoundPersonSchema,
-    PersonSearchQuerySchema, PublicEditionSchema, QuotaLinesResultSchema, QuotaPageSchema, QuotaQuerySchema,
+    DailyQuerySchema, DailyRowSchema, PersonSearchQuerySchema, PublicEditionSchema, QuotaLinesResultSchema, QuotaPageSchema, QuotaQuerySchema,
     UnitFileSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
     CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
@@ -562,6 +563,69 @@ def weekly_report(args):
         rows = statistics_rules.statistics(s, actor(), args["delegation_id"])
     return Response(statistics_rules.weekly_report_csv(rows, utcnow()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=weekly-report.csv"})
+
+
+@bp.route("/statistics/daily", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(DailyQuerySchema, location="query")
+@bp.response(200, DailyRowSchema(many=True))
+def daily_statistics(args):
+    """Units registered per Beijing day (their first submission) in the admin's part of the
+    tree; by default the last 30 days."""
+    last = args["to"] or (utcnow() + statistics_rules.BEIJING).date()
+    first = args["from_"] or last - dt.timedelta(days=29)
+    with bootstrap().uow() as (s, _):
+        return statistics_rules.daily_registrations(s, actor(), args["delegation_id"], first, last)
+
+
+@bp.route("/reports/weekly.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def weekly_report_xlsx(args):
+    """The weekly progress report as XLSX (the same columns as the CSV)."""
+    with bootstrap().uow() as (s, _):
+        rows = statistics_rules.statistics(s, actor(), args["delegation_id"])
+    return _xlsx(exports.workbook("weekly report", statistics_rules.WEEKLY_HEADER, statistics_rules.weekly_rows(rows)),
+                 "weekly-report.xlsx")
+
+
+@bp.route("/exports/units.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def export_units(args):
+    """Every unit of the admin's part of the tree (or of one delegation in it) as XLSX."""
+    with bootstrap().uow() as (s, _):
+        names = {d.id: d.name for d in organisations.active_delegations(s)}
+        rows = [(u.uscc, u.name, u.category, u.region, u.delegation_id, names.get(u.delegation_id or "", ""),
+                 u.status, "yes" if u.automatic else "no", u.submissions, u.submitted_at, u.decided_at, u.comment)
+                for u in statistics_rules.units_in_scope(s, actor(), args["delegation_id"])]
+    return _xlsx(exports.workbook("units", ("uscc", "name", "category", "region", "delegation_id", "delegation",
+                                            "status", "automatic", "submissions", "submitted_at_utc",
+                                            "decided_at_utc", "comment"), rows), "units.xlsx")
+
+
+@bp.route("/exports/personnel.xlsx", methods=["GET"])
+@require(*REVIEWERS)
+@bp.arguments(StatisticsQuerySchema, location="query")
+def export_personnel(args):
+    """Every person of the admin's part of the tree as XLSX, ID numbers masked; names are
+    asked of registration (in pages of 500) after review's transaction has closed."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        names = {d.id: d.name for d in organisations.active_delegations(s)}
+        people = [(p.person_id, p.requested_label, p.label, p.payer, p.status, u.uscc, u.name, u.delegation_id)
+                  for p, u in statistics_rules.people_in_scope(s, actor(), args["delegation_id"])]
+    details: dict[str, dict] = {}
+    for start in range(0, len(people), 500):
+        ids = [p[0] for p in people[start:start + 500]]
+        details.update({d["person_id"]: d for d in deps.registration.people_details(ids)})
+    rows = [(details.get(pid, {}).get("name"), details.get(pid, {}).get("id_type"),
+             details.get(pid, {}).get("id_number"), uname, uscc, delegation_id, names.get(delegation_id or "", ""),
+             requested, label, payer, status, ", ".join(details.get(pid, {}).get("entry_dates") or []))
+            for pid, requested, label, payer, status, uscc, uname, delegation_id in people]
+    return _xlsx(exports.workbook("personnel", ("name", "id_type", "id_number_masked", "unit", "uscc",
+                                                "delegation_id", "delegation", "requested_label", "label", "payer",
+                                                "status", "entry_dates"), rows), "personnel.xlsx")
 
 
 @bp.route("/audit", methods=["GET"])

@@ -343,6 +343,17 @@ class StatisticsQuerySchema(Strict):
     delegation_id = fields.String(load_default=None)
 
 
+class DailyQuerySchema(Strict):
+    delegation_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    from_ = fields.Date(load_default=None, data_key="from")  # Beijing days, inclusive
+    to = fields.Date(load_default=None)
+
+
+class DailyRowSchema(Strict):
+    date = fields.String()
+    units = Int()
+
+
 class StatisticsRowSchema(Strict):
     delegation_id = fields.String()
     name = fields.String()
@@ -359,9 +370,14 @@ class StatisticsRowSchema(Strict):
 
 
 class AuditQuerySchema(Strict):
-    target_id = fields.String(load_default=None)
-    action = fields.String(load_default=None)
-    admin_id = fields.String(load_default=None)
+    target_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    action = fields.String(load_default=None, validate=validate.Length(max=60))
+    admin_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    actor = fields.String(load_default=None, validate=validate.Length(max=64))  # an admin's username
+    target = fields.String(load_default=None, validate=validate.Length(max=200))  # id, USCC, unit name, username
+    role = fields.String(load_default=None, validate=validate.Length(max=40))
+    since = fields.DateTime(load_default=None)  # with an offset, or UTC
+    until = fields.DateTime(load_default=None)  # exclusive
     page = Int(load_default=1, validate=validate.Range(min=1))
     per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
@@ -369,6 +385,8 @@ class AuditQuerySchema(Strict):
 class AuditEntrySchema(Strict):
     id = fields.String()
     admin_id = fields.String()
+    admin_username = fields.String(allow_none=True)
+    target_name = fields.String(allow_none=True)  # a unit's name
     role = fields.String()
     action = fields.String()
     target_type = fields.String()

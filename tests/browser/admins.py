@@ -82,3 +82,12 @@ def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = 
         wait_for(lambda: oc.call("GET", "review/queue", 200, params={"q": uscc, "status": "all"}).json()["total"],
                  timeout=30, message="review to receive the unit")
     return ApiUnit(portal, uscc, name, phone, added, created["unit_code"])
+
+
+def admin_api(stack, admin: Admin):
+    """The admin's own API session (a token from the admin login), for set-up steps."""
+    from tests.journey import Portal
+    portal = Portal(stack.url)
+    portal.token = portal.call("POST", "review/admin/login", 200,
+                               json={"username": admin.username, "password": admin.password}).json()["token"]
+    return portal

@@ -168,3 +168,77 @@ def test_a_quota_import_is_all_lines_or_none_and_reports_each(s, emit):
     assert personnel.list_quotas(s, gd, "CIIE-2026", {})["total"] == 1
     fj = organisations.Actor("fj", "delegation_secretariat", "FJ")
     assert personnel.list_quotas(s, fj, "CIIE-2026", {})["total"] == 0
+
+
+# --- statistics --------------------------------------------------------------------------------
+def test_daily_registrations_count_first_submissions_per_beijing_day(s):
+    import datetime as dt
+    from services.review.domain import statistics
+    from services.review.models import UnitSubmission
+    _unit(s, "d1")
+    _unit(s, "d2")
+    _unit(s, "d3", delegation="FJ")
+    s.add_all([UnitSubmission(id="a", unit_id="d1", number=1, at=dt.datetime(2026, 10, 1, 17)),   # 2 Oct Beijing
+               UnitSubmission(id="b", unit_id="d1", number=2, at=dt.datetime(2026, 10, 3, 2)),    # a resubmission
+               UnitSubmission(id="c", unit_id="d2", number=1, at=dt.datetime(2026, 10, 2, 1)),    # 2 Oct
+               UnitSubmission(id="d", unit_id="d3", number=1, at=dt.datetime(2026, 10, 2, 1))])   # Fujian
+    s.flush()
+    gd = organisations.Actor("gd", "delegation_secretariat", "GD")
+    days = statistics.daily_registrations(s, gd, None, dt.date(2026, 10, 1), dt.date(2026, 10, 3))
+    assert days == [{"date": "2026-10-01", "units": 0}, {"date": "2026-10-02", "units": 2},
+                    {"date": "2026-10-03", "units": 0}]
+    committee = organisations.Actor("oc", "organising_committee", None)
+    assert sum(d["units"] for d in statistics.daily_registrations(s, committee, None, dt.date(2026, 10, 1),
+                                                                  dt.date(2026, 10, 3))) == 3
+    from shared.errors import NotFound
+    with pytest.raises(NotFound):
+        statistics.daily_registrations(s, gd, "FJ", dt.date(2026, 10, 1), dt.date(2026, 10, 3))
+    assert [u.unit_id for u in statistics.units_in_scope(s, gd, None)] == ["d1", "d2"]
+
+
+def test_exports_are_xlsx_with_text_kept_as_text():
+    import io
+    from openpyxl import load_workbook
+    from services.review.domain import exports
+    content = exports.workbook("units", ("uscc", "id"), [("91350100M000100Y43", "0012345"), ("x", None)])
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert rows == [("uscc", "id"), ("91350100M000100Y43", "0012345"), ("x", None)]
+
+
+# --- audit ---------------------------------------------------------------------------------------
+def test_the_audit_log_is_searched_by_actor_target_and_time(s, emit):
+    import datetime as dt
+    from services.review.domain import decisions
+    from services.review.models import AuditEntry
+    actor = admin(s, role="sub_delegation_admin", delegation="GD-GZ")
+    review = _unit(s, "u-audit")
+    review.name, review.uscc = "审计示例公司", "91110000600037341L"
+    decisions.return_for_modification(s, emit, review, "请补充", actor)
+    other = organisations.Actor("a2", "sub_delegation_admin", "GD-GZ")
+    decisions.approve(s, emit, _unit(s, "u-other"), other)
+    s.query(AuditEntry).filter_by(target_id="u-other").one().at = dt.datetime(2026, 1, 1)
+    committee = organisations.Actor("oc", "organising_committee", None)
+
+    def search(**filters):
+        return [(e.action, e.target_id) for e in organisations.audit_page(s, committee, filters)["items"]]
+    assert search(actor="gd-sec") == [("unit.return", "u-audit")]  # by username
+    assert search(actor="gd-") == [("unit.return", "u-audit")]      # or a part of it
+    assert search(target="91110000600037341L") == search(target="审计示例") == [("unit.return", "u-audit")]
+    assert search(since=dt.datetime(2025, 12, 31), until=dt.datetime(2026, 1, 2)) == [("unit.approve", "u-other")]
+    assert search(since=dt.datetime(2026, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))) == [
+        ("unit.return", "u-audit")]
+    [entry] = organisations.audit_page(s, committee, {"actor": "gd-sec"})["items"]
+    assert entry.admin_username == "gd-sec" and entry.target_name == "审计示例公司"
+    fj = organisations.Actor("fj", "delegation_secretariat", "FJ")
+    assert organisations.audit_page(s, fj, {})["total"] == 0  # another delegation's actions stay unseen
+
+
+def test_the_queue_filter_by_delegation_takes_its_sub_delegations_and_stays_in_scope(s):
+    from services.review.domain import decisions
+    _unit(s, "gz")
+    _unit(s, "fj", delegation="FJ")
+    committee = organisations.Actor("oc", "organising_committee", None)
+    assert [u.unit_id for u in decisions.queue_page(s, committee, {"status": "pending",
+                                                                   "delegation_id": "GD"})["items"]] == ["gz"]
+    gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
+    assert decisions.queue_page(s, gz, {"status": "pending", "delegation_id": "FJ"})["total"] == 0

@@ -143,3 +143,32 @@ def test_each_role_sees_the_back_office_home(client, fake, role):
     delegation = "GD" if role in ("delegation_secretariat", "sub_delegation_admin") else None
     admin_log_in(client, fake, role=role, delegation=delegation)
     assert client.get("/admin").status_code == 200
+
+
+def test_charts_are_drawn_to_scale():
+    from services.portal import charts
+    bars = charts.bar_chart([{"name": "广州", "units": 2, "target": 5}, {"name": "深圳" * 20, "units": 8, "target": 4}])
+    assert [b.value_width for b in bars.rows] == [100.0, 400.0] and bars.rows[0].target_width == 250.0
+    assert bars.rows[1].over and len(bars.rows[1].label) == 16
+    line = charts.line_chart([{"date": f"2026-10-{d:02d}", "units": d % 3} for d in range(1, 31)])
+    assert line.total == sum(d % 3 for d in range(1, 31)) and len(line.points) == 30
+    assert line.points[0]["x"] == 34.0 and line.points[-1]["x"] == 392.0
+    assert min(p["y"] for p in line.points) >= 12.0 and charts.nice_top(7) == 10 and charts.nice_top(130) == 200
+    assert charts.line_chart([]).points == [] and charts.line_chart([{"date": "2026-10-01", "units": 0}]).total == 0
+
+
+HOSTILE = ["../../etc/passwd", "%00", "<script>alert(1)</script>", "' OR 1=1 --", "x" * 3000, "名字" * 300]
+
+
+def test_no_back_office_url_answers_a_server_error(client, fake):
+    admin_log_in(client, fake, role="organising_committee", delegation=None)
+    paths = ["/admin/review?status={}&q={}&page={}&submitted_from={}", "/admin/review/units/{}",
+             "/admin/review/units/{}/document", "/admin/review/units/{}/personnel/{}/photo.jpg",
+             "/admin/personnel?q={}&status={}&page={}", "/admin/quotas?uscc={}&page={}&edit={}",
+             "/admin/codes?delegation_id={}&used={}", "/admin/codes/{}.xlsx", "/admin/statistics?from={}&to={}",
+             "/admin/statistics/{}", "/admin/statistics/units.xlsx?delegation_id={}",
+             "/admin/audit?actor={}&target={}&from={}&to={}&action={}&role={}&page={}"]
+    for template in paths:
+        for value in HOSTILE:
+            r = client.get(template.replace("{}", value[:1500]))
+            assert r.status_code < 500, (template, value[:20], r.status_code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -195,17 +196,53 @@ def audit(session: Session, actor: Actor, action: str, target_type: str, target_
                            at=utcnow()))
 
 
+AUDIT_TARGET_MATCHES = 200  # units a free-text target may stand for
+
+
 def audit_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
+    """Admin actions within the actor's part of the tree, newest first. Filters: target_id,
+    action, admin_id (exact); `actor` — an admin's username (exact, or a part of it);
+    `target` — an id, or a unit's USCC or part of its name, or an admin's username; `role`;
+    `since`/`until` — moments (naive UTC, `until` exclusive)."""
+    from ..models import UnitReview  # the units a target text may name
     query = select(AuditEntry)
     if actor.delegation_id is not None:
         query = query.where(AuditEntry.delegation_id.in_(subtree(session, actor.delegation_id)))
-    for key in ("target_id", "action", "admin_id"):
+    for key in ("target_id", "action", "admin_id", "role"):
         if filters.get(key):
             query = query.where(getattr(AuditEntry, key) == filters[key])
+    if filters.get("actor"):
+        name = filters["actor"].strip()
+        ids = list(session.scalars(select(Admin.id).where(
+            (Admin.username == name) | Admin.username.contains(name, autoescape=True)).limit(AUDIT_TARGET_MATCHES)))
+        query = query.where(AuditEntry.admin_id.in_(ids + [name]))
+    if filters.get("target"):
+        text = filters["target"].strip()
+        targets = {text, text.upper()}
+        targets.update(session.scalars(select(UnitReview.unit_id).where(
+            (UnitReview.uscc == text.upper()) | UnitReview.name.contains(text, autoescape=True))
+            .limit(AUDIT_TARGET_MATCHES)))
+        targets.update(session.scalars(select(Admin.id).where(Admin.username == text)))
+        query = query.where(AuditEntry.target_id.in_(targets))
+    if filters.get("since"):
+        query = query.where(AuditEntry.at >= naive_utc(filters["since"]))
+    if filters.get("until"):
+        query = query.where(AuditEntry.at < naive_utc(filters["until"]))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page, per_page = filters.get("page", 1), filters.get("per_page", 50)
-    items = list(session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id)
-                                 .offset((page - 1) * per_page).limit(per_page)))
+    entries = list(session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id)
+                                   .offset((page - 1) * per_page).limit(per_page)))
+    usernames = dict(session.execute(select(Admin.id, Admin.username).where(
+        Admin.id.in_({e.admin_id for e in entries}))).all()) if entries else {}
+    units = dict(session.execute(select(UnitReview.unit_id, UnitReview.name).where(
+        UnitReview.unit_id.in_({e.target_id for e in entries if e.target_type == "unit"})))
+        .all()) if entries else {}
+    # the entries as they are, with whom and what they name (read like the rows themselves)
+    items = [SimpleNamespace(id=e.id, admin_id=e.admin_id, admin_username=usernames.get(e.admin_id), role=e.role,
+                             action=e.action, target_type=e.target_type, target_id=e.target_id,
+                             target_name=units.get(e.target_id) if e.target_type == "unit" else None,
+                             delegation_id=e.delegation_id, before=e.before, after=e.after, at=e.at)
+             for e in entries]
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 

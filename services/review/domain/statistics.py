@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 
-from ..models import Delegation, ReviewPerson, UnitReview
+from ..models import Delegation, ReviewPerson, UnitReview, UnitSubmission
 from .organisations import Actor, in_scope, subtree
 
 
@@ -107,3 +107,67 @@ def weekly_report_csv(rows: list[dict[str, Any]], generated: dt.datetime) -> str
                          r["people_by_status"].get("confirmed", 0) + r["people_by_status"].get("locked", 0),
                          r["people_by_status"].get("awaiting_confirmation", 0)])
     return out.getvalue()
+
+
+BEIJING = dt.timedelta(hours=8)
+DAILY_MAX_DAYS = 366
+
+
+def daily_registrations(session: Session, actor: Actor, root_id: str | None, first: dt.date,
+                        last: dt.date) -> list[dict[str, Any]]:
+    """Units registered with the actor's part of the tree (or one delegation in it) per
+    Beijing day from `first` to `last`, every day listed (0 included): a unit counts on the
+    day of its first submission."""
+    root = root_id or actor.delegation_id
+    if root is not None and not in_scope(session, root, actor.delegation_id):
+        raise NotFound("delegation", "delegation_id")
+    if last < first:
+        first, last = last, first
+    first = max(first, last - dt.timedelta(days=DAILY_MAX_DAYS - 1))
+    start = dt.datetime.combine(first, dt.time()) - BEIJING
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) - BEIJING
+    query = (select(UnitSubmission.at).join(UnitReview, UnitReview.unit_id == UnitSubmission.unit_id)
+             .where(UnitSubmission.number == 1, UnitSubmission.at >= start, UnitSubmission.at < end,
+                    UnitReview.status != "deleted"))
+    if root is not None:
+        query = query.where(UnitReview.delegation_id.in_(subtree(session, root)))
+    counts: dict[dt.date, int] = {}
+    for (at,) in session.execute(query):
+        day = (at + BEIJING).date()
+        counts[day] = counts.get(day, 0) + 1
+    days = (last - first).days + 1
+    return [{"date": (first + dt.timedelta(days=i)).isoformat(), "units": counts.get(first + dt.timedelta(days=i), 0)}
+            for i in range(days)]
+
+
+WEEKLY_HEADER = ("delegation_id", "name", "target", "units", "approved_units", "completion", "people",
+                 "people_confirmed", "people_awaiting_confirmation")
+
+
+def weekly_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r["delegation_id"], r["name"], r["target"], r["units"], r["approved_units"],
+             "" if r["completion"] is None else f"{r['completion']:.2%}", r["people"],
+             r["people_by_status"].get("confirmed", 0) + r["people_by_status"].get("locked", 0),
+             r["people_by_status"].get("awaiting_confirmation", 0)) for r in rows]
+
+
+def units_in_scope(session: Session, actor: Actor, root_id: str | None) -> list[UnitReview]:
+    """Every unit (submitted, not deleted) of the actor's part of the tree, for the export."""
+    root = root_id or actor.delegation_id
+    if root is not None and not in_scope(session, root, actor.delegation_id):
+        raise NotFound("delegation", "delegation_id")
+    query = select(UnitReview).where(UnitReview.status.not_in(("not_submitted", "deleted")))
+    if root is not None:
+        query = query.where(UnitReview.delegation_id.in_(subtree(session, root)))
+    return list(session.scalars(query.order_by(UnitReview.delegation_id, UnitReview.submitted_at,
+                                               UnitReview.unit_id)))
+
+
+def people_in_scope(session: Session, actor: Actor, root_id: str | None) -> list[tuple[ReviewPerson, UnitReview]]:
+    units = {u.unit_id: u for u in units_in_scope(session, actor, root_id)}
+    if not units:
+        return []
+    people = session.scalars(select(ReviewPerson).where(ReviewPerson.unit_id.in_(list(units)),
+                                                        ReviewPerson.status != "deleted")
+                             .order_by(ReviewPerson.unit_id, ReviewPerson.person_id))
+    return [(p, units[p.unit_id]) for p in people]
