@@ -71,6 +71,10 @@ def configure(app: Flask, portal: Portal) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        # the cookie is written when the session changes, not on every answer: an image still
+        # loading when the user signs out must not bring the signed-in cookie back (and the
+        # token inside expires with the login anyway, so sliding the cookie gains nothing)
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,  # a 5 MB voucher and the form around it
         MAX_FORM_MEMORY_SIZE=512 * 1024,
         MAX_FORM_PARTS=400,

@@ -113,6 +113,7 @@ def on_unit_deleted(ctx: Ctx) -> None:
         photo = ctx.session.get(PersonPhoto, person.id)
         if photo is not None:
             ctx.session.delete(photo)
+            ctx.session.flush()  # the photo first: no relationship tells the flush that order
         ctx.session.delete(person)
     unit.status = "deleted"
     privacy.erase_unit(ctx.session, unit)

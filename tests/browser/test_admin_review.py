@@ -100,3 +100,48 @@ def test_a_batch_return_on_a_phone(portal_stack, browser, logs_on_failure):
     assert site.d.find_element(By.CSS_SELECTOR, '[data-test="batch-summary"]').text == "2 家单位中已处理 2 家。"
     assert len(site.d.find_elements(By.CSS_SELECTOR, '[data-ok="yes"]')) == 2
     assert site.fits_width()
+    open_unit(site, units[0].name, tab="returned")  # the file on a phone: one column, nothing wider
+    assert status_of(site) == "退回修改" and site.fits_width()
+    site.go("/admin/personnel")
+    assert site.fits_width()
+    open_unit(site, units[1].name, tab="returned")
+
+
+def test_a_secretariat_corrects_moves_and_deletes_a_unit(portal_stack, browser, logs_on_failure):
+    from tests.browser.units import committee
+    top, sub = new_delegation_pair(portal_stack)
+    oc = committee(portal_stack)
+    other = f"{top}-B"
+    oc.call("POST", "review/delegations", 201, json={"id": other, "name": f"第二分团{top[-4:]}", "parent_id": top})
+    unit = unit_for_review(portal_stack, sub)
+    site = Site(browser(), portal_stack.url)
+    admin_log_in(site, new_admin(portal_stack, "delegation_secretariat", top))
+    waiting = site.d.find_element(By.CSS_SELECTOR, '[data-test="waiting"] [data-key="pending"] .stat-n')
+    assert waiting.text == "1"  # the home page says what waits
+    waiting.find_element(By.TAG_NAME, "a").click()
+    site.wait_path("^/admin/review")
+    open_unit(site, unit.name)
+
+    site.press("edit-open")
+    site.fill("name", unit.name + "（更正）")
+    site.press("edit-unit")
+    site.wait_text("单位信息已修正")
+    assert site.d.find_element(By.TAG_NAME, "h1").text == unit.name + "（更正）"
+
+    site.choose("delegation_id", other)
+    site.press("reassign")
+    site.wait_text("单位已调整")
+    assert f"第二分团{top[-4:]}" in site.d.find_element(By.CSS_SELECTOR, '[data-test="unit-info"]').text
+    history = site.d.find_element(By.CSS_SELECTOR, '[data-test="history"]').text
+    assert "信息已修正" in history and "调整所属交易团" in history
+
+    site.press("delete-open")
+    site.press("delete")
+    assert "删除后无法恢复" in site.wait_error("confirm_delete")  # the box must be ticked first
+    site.tick("confirm_delete", "on")
+    site.press("delete")
+    site.wait_path("^/admin/review$")
+    site.wait_text("单位及其人员已删除")
+    assert oc.call("GET", "review/queue", 200, params={"q": unit.uscc, "status": "all"}).json()["total"] == 0
+    wait_for(lambda: unit.portal.call("GET", "registration/units/me").status_code in (401, 404),
+             timeout=30, message="registration to delete the unit too (its sessions end)")

@@ -107,8 +107,49 @@ def email_outbox(infra):
     return outbox
 
 
+class RegistrationAnswers:
+    """Stands in for review's RPC to registration (the back office's unit files): the same
+    answers, called in this process — the worker's methods do nothing else."""
+
+    @staticmethod
+    def _uow():
+        return deps_of("registration").uow()
+
+    def unit_file(self, unit_id):
+        from services.registration.domain import answers
+        with self._uow() as (s, _):
+            return answers.unit_file(s, unit_id)
+
+    def unit_document_image(self, unit_id):
+        from services.registration.domain import answers
+        with self._uow() as (s, _):
+            return answers.unit_document_image(s, unit_id)
+
+    def unit_person_photo(self, unit_id, person_id):
+        from services.registration.domain import answers
+        with self._uow() as (s, _):
+            return answers.unit_person_photo(s, unit_id, person_id)
+
+    def people_details(self, person_ids):
+        from services.registration.domain import answers
+        with self._uow() as (s, _):
+            return answers.people_details(s, person_ids)
+
+    def find_people(self, unit_ids, query):
+        from services.registration.domain import answers
+        with self._uow() as (s, _):
+            return answers.find_people(s, unit_ids, query, deps_of("registration").cipher)
+
+
 @pytest.fixture(scope="session")
-def apps(infra, sms_inbox, email_outbox, pump):
+def registration_answers(infra):
+    answers = RegistrationAnswers()
+    deps_of("review").registration = answers
+    return answers
+
+
+@pytest.fixture(scope="session")
+def apps(infra, sms_inbox, email_outbox, registration_answers, pump):
     """Flask test clients of the five services (no relay thread: publishing happens right
     after each commit, and tests call the relay explicitly where they need it). Review's
     delegations are seeded and delivered to registration's projection first."""

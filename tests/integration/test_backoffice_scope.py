@@ -3,8 +3,8 @@ admin's part of the delegation tree on its own projection, then asks registratio
 unit's file, document, photos and people. An admin of one delegation sees nothing of
 another: not in lists, not in files, not in photos, not in personnel or searches.
 
-Registration's RPC answers are called in this process (the worker's methods do nothing
-else), so the test needs no running worker."""
+Registration's RPC answers are called in this process (conftest's RegistrationAnswers: the
+worker's methods do nothing else), so the test needs no running worker."""
 from __future__ import annotations
 
 import io
@@ -12,47 +12,11 @@ import uuid
 
 import pytest
 
-from services.registration.domain import answers
 from shared.auth import issue_token
 from shared.topology import handler_queue_name
 from tests.integration.conftest import deps_of
 from tests.integration.test_services import sms_code, unit_headers
 from tests.journey import photo_jpeg, random_phone, random_resident_id, random_uscc
-
-
-class LocalRegistration:
-    """Registration's RPC answers for review, called directly."""
-
-    def _uow(self):
-        return deps_of("registration").uow()
-
-    def unit_file(self, unit_id):
-        with self._uow() as (s, _):
-            return answers.unit_file(s, unit_id)
-
-    def unit_document_image(self, unit_id):
-        with self._uow() as (s, _):
-            return answers.unit_document_image(s, unit_id)
-
-    def unit_person_photo(self, unit_id, person_id):
-        with self._uow() as (s, _):
-            return answers.unit_person_photo(s, unit_id, person_id)
-
-    def people_details(self, person_ids):
-        with self._uow() as (s, _):
-            return answers.people_details(s, person_ids)
-
-    def find_people(self, unit_ids, query):
-        with self._uow() as (s, _):
-            return answers.find_people(s, unit_ids, query, deps_of("registration").cipher)
-
-
-@pytest.fixture(scope="module")
-def registration_answers(apps):
-    review = deps_of("review")
-    saved, review.registration = review.registration, LocalRegistration()
-    yield review.registration
-    review.registration = saved
 
 
 def admin(role: str, delegation_id: str | None) -> dict:
@@ -95,7 +59,7 @@ def submitted_unit(apps, pump, delegation_id: str, person_name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def two_delegations(apps, pump, registration_answers):
+def two_delegations(apps, pump):
     for event in ("UnitSubmitted", "PersonnelSubmitted"):
         pump.purge(handler_queue_name("review", event))
     return {"GD-GZ": submitted_unit(apps, pump, "GD-GZ", "广州人甲"), "FJ": submitted_unit(apps, pump, "FJ", "福建人乙")}
@@ -182,3 +146,16 @@ def test_a_batch_decides_what_it_may_and_says_why_not_for_the_rest(apps, two_del
     assert file["history"][-1]["action"] == "unit.return" and file["history"][-1]["comment"] == "请补充营业执照"
     assert c.post("/units/batch", headers=admin("sub_delegation_admin", "GD-GZ"),
                   json={"action": "approve", "unit_ids": []}).status_code == 400
+
+
+def test_a_unit_deleted_from_the_back_office_goes_with_its_people_and_photos(apps, pump, two_delegations):
+    """Registration deletes the photo before its person (PostgreSQL checks the foreign key)."""
+    from services.registration.models import Person, PersonPhoto
+    c, gz = apps["review"], two_delegations["GD-GZ"]
+    assert c.post(f"/units/{gz['unit_id']}/delete", headers=admin("delegation_secretariat", "GD"),
+                  json={"confirm": True}).status_code == 200
+    outcomes = pump.drain("registration", "UnitDeleted")
+    assert outcomes and all(o in ("applied", "duplicate") or "applied" in str(o) for o in outcomes), outcomes
+    with deps_of("registration").uow() as (s, _):
+        assert s.get(Person, gz["person_id"]) is None and s.get(PersonPhoto, gz["person_id"]) is None
+    assert c.get(f"/units/{gz['unit_id']}/file", headers=admin("delegation_secretariat", "GD")).status_code == 404

@@ -231,3 +231,14 @@ def test_the_audit_log_is_searched_by_actor_target_and_time(s, emit):
     assert entry.admin_username == "gd-sec" and entry.target_name == "审计示例公司"
     fj = organisations.Actor("fj", "delegation_secretariat", "FJ")
     assert organisations.audit_page(s, fj, {})["total"] == 0  # another delegation's actions stay unseen
+
+
+def test_the_queue_filter_by_delegation_takes_its_sub_delegations_and_stays_in_scope(s):
+    from services.review.domain import decisions
+    _unit(s, "gz")
+    _unit(s, "fj", delegation="FJ")
+    committee = organisations.Actor("oc", "organising_committee", None)
+    assert [u.unit_id for u in decisions.queue_page(s, committee, {"status": "pending",
+                                                                   "delegation_id": "GD"})["items"]] == ["gz"]
+    gz = organisations.Actor("gz", "sub_delegation_admin", "GD-GZ")
+    assert decisions.queue_page(s, gz, {"status": "pending", "delegation_id": "FJ"})["total"] == 0

@@ -15,7 +15,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from ..admin_menu import menu_for, menu_item
 from ..client import ApiProblem
 from ..web import (
-    ADMIN_ROLES, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
+    ADMIN_ROLES, REVIEWERS, SUB_DELEGATION, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
     sign_out,
 )
 
@@ -97,7 +97,30 @@ def home() -> str:
     user = current_user()
     assert user is not None
     desks = [item for item in menu_for(user.role) if item.endpoint not in ("admin.home",)]
-    return render_template("admin/home.html", me=profile(), desks=desks)
+    return render_template("admin/home.html", me=profile(), desks=desks, waiting=waiting_work(user.role))
+
+
+def waiting_work(role: str) -> list[dict[str, Any]]:
+    """What waits for a reviewer: units to decide (and first-level approvals to confirm, for
+    a secretariat) and people to confirm — each a link to the list."""
+    if role not in REVIEWERS:
+        return []
+    counts: list[tuple[str, str, str, dict[str, Any]]] = [("pending", _("Units waiting for review"), "admin_review.queue", {"status": "pending"}),
+              ("people", _("People waiting for confirmation"), "admin_personnel.index", {})]
+    if role != SUB_DELEGATION:
+        counts.insert(1, ("first_approved", _("First-level approvals to confirm"), "admin_review.queue",
+                          {"status": "first_approved"}))
+    shown = []
+    for key, text, endpoint, args in counts:
+        try:
+            if key == "people":
+                total = api().get("review", "/personnel", params={"per_page": 1})["total"]
+            else:
+                total = api().get("review", "/queue", params={"status": key, "per_page": 1})["total"]
+        except (ApiProblem, KeyError, TypeError):
+            continue
+        shown.append({"key": key, "text": text, "total": total, "href": url_for(endpoint, **args)})
+    return shown
 
 
 # --- my account ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 menu_item("admin_review.queue", _l("Review"), REVIEWERS, order=100,
           description=_l("Units waiting for your decision, their files, and decisions for many at once."))
 
+EDITABLE_CATEGORIES = ("enterprise", "government", "public_institution", "social_organisation", "other")
 STATUSES = ("pending", "first_approved", "approved", "returned", "rejected", "all")
 PER_PAGE = 20
 BATCH_ACTIONS = ("approve", "return", "reject")
@@ -86,11 +87,19 @@ def unit(unit_id: str) -> Any:
 def _file_page(unit_id: str, errors: FormErrors, values: dict[str, str] | None = None) -> Any:
     file = api().get("review", f"/units/{unit_id}/file")
     delegations = scope_delegations()
+    quota = None
+    if file["review"].get("uscc"):
+        try:  # the unit's VIP and staff quota, for label decisions
+            quota = api().get("review", f"/quotas/{file['review']['uscc']}")
+        except ApiProblem as problem:
+            if problem.status != 404:
+                raise
     page = render_template("admin/review/unit.html", file=file, review=file["review"], unit=file["unit"],
                            info=file["unit"].get("info") or {}, errors=errors, values=values or {},
                            delegations=delegations, names={d["id"]: d["name"] for d in delegations},
                            templates=labels.RETURN_TEMPLATES, can_confirm=_is_secretariat(),
-                           may_move=_may_move(file["review"]))
+                           may_move=_may_move(file["review"]), quota=quota,
+                           categories=[(k, labels.CATEGORIES[k]) for k in EDITABLE_CATEGORIES])
     return (page, 400) if errors else page
 
 
@@ -187,6 +196,27 @@ def reassign(unit_id: str) -> Any:
     if not target:
         return _file_page(unit_id[:64], _one("delegation_id", _("Choose the delegation to move the unit to.")))
     return _act(unit_id[:64], "/reassign", {"delegation_id": target}, _("The unit was moved."), field="delegation_id")
+
+
+@bp.post("/units/<unit_id>/edit")
+@admin_required(*REVIEWERS)
+def edit(unit_id: str) -> Any:
+    """Correct the unit's name or category (audited; the unit sees the correction)."""
+    name, category = form_text("name", 200), form_text("category", 40)
+    if category and category not in EDITABLE_CATEGORIES:
+        category = ""
+    if not name and not category:
+        return _file_page(unit_id[:64], _one("name", _("Give the corrected name or category.")))
+    try:
+        api().send("PATCH", "review", f"/units/{unit_id[:64]}", json={"name": name or None, "category": category or None})
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        errors = FormErrors()
+        errors.add_problem(problem, known={"name", "category"})
+        return _file_page(unit_id[:64], errors)
+    flash(_("The unit information was corrected."), "success")
+    return redirect(url_for("admin_review.unit", unit_id=unit_id[:64]))
 
 
 @bp.post("/units/<unit_id>/delete")

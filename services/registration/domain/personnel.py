@@ -189,6 +189,7 @@ def delete_saved_person(session: Session, person: Person) -> None:
     photo = session.get(PersonPhoto, person.id)
     if photo is not None:
         session.delete(photo)
+        session.flush()  # the photo first: no relationship tells the flush that order
     session.delete(person)
 
 

@@ -194,8 +194,8 @@ def queue_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[
         query = query.where(UnitReview.delegation_id.in_(subtree(session, actor.delegation_id)))
     if filters.get("status") and filters["status"] != "all":
         query = query.where(UnitReview.status == filters["status"])
-    if filters.get("delegation_id"):
-        query = query.where(UnitReview.delegation_id == filters["delegation_id"])
+    if filters.get("delegation_id"):  # a delegation with its sub-delegations
+        query = query.where(UnitReview.delegation_id.in_(subtree(session, filters["delegation_id"])))
     if filters.get("category"):
         query = query.where(UnitReview.category == filters["category"])
     if filters.get("q"):

@@ -95,8 +95,8 @@ def personnel_page(session: Session, actor: Actor, filters: dict[str, Any]) -> d
         query = query.where(ReviewPerson.status == filters["status"])
     if filters["unit_id"]:
         query = query.where(ReviewPerson.unit_id == filters["unit_id"])
-    if filters.get("delegation_id"):
-        query = query.where(UnitReview.delegation_id == filters["delegation_id"])
+    if filters.get("delegation_id"):  # a delegation with its sub-delegations
+        query = query.where(UnitReview.delegation_id.in_(subtree(session, filters["delegation_id"])))
     if filters.get("requested_label"):
         query = query.where(ReviewPerson.requested_label == filters["requested_label"])
     total = session.scalar(select(func.count()).select_from(query.subquery()))
