@@ -62,7 +62,8 @@ def new_delegation_pair(stack, two_level: bool = False, target: int = 10, centra
     return top, sub
 
 
-def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = "enterprise", submit: bool = True):
+def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = "enterprise", submit: bool = True,
+                    labels: tuple[str, ...] = ()):
     """A unit of `delegation_id` that the registry does not know (so a person reviews it),
     with its information, document, address and people with photos, submitted."""
     from tests.browser.units import ApiUnit
@@ -75,7 +76,8 @@ def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = 
                              delegation_id=delegation_id)
     portal.login(uscc)
     portal.fill_info()
-    added = [portal.add_person(submit=submit, name=f"审核人员{i + 1}") for i in range(people)]
+    added = [portal.add_person(submit=submit, name=f"审核人员{i + 1}", label=labels[i] if i < len(labels) else "visitor")
+             for i in range(people)]
     if submit:
         portal.submit_unit()
         oc = committee(stack)

@@ -55,3 +55,35 @@ def test_a_batch_delegation_pays_confirmation_within_the_budget(portal_stack, br
     site.press("search")
     site.wait(lambda: len(site.d.find_elements(By.CSS_SELECTOR, '[data-test="person-row"]')) == 1)
     assert site.d.find_element(By.CSS_SELECTOR, '[data-test="person-row"]').get_attribute("data-person") == last
+
+
+def test_labels_and_upgrades_within_the_units_quota(portal_stack, browser, logs_on_failure):
+    top, sub = new_delegation_pair(portal_stack)
+    unit = unit_for_review(portal_stack, sub, people=2, labels=("vip", "visitor"))
+    oc = committee(portal_stack)
+    oc.call("PUT", f"review/quotas/{unit.uscc}", 200, json={"vip": 1, "staff": 0})
+    oc.call("POST", f"review/units/{unit.portal.unit_id}/approve", 200)
+    vip, visitor = (p["id"] for p in unit.people)
+    wait_for(lambda: unit.portal.person(visitor)["status"] not in ("submitted",), timeout=30,
+             message="the professional visitor to be confirmed (nothing to decide: the unit pays)")
+    site = Site(browser(), portal_stack.url)
+    admin_log_in(site, new_admin(portal_stack, "delegation_secretariat", top))
+    site.go("/admin/personnel?requested_label=vip")
+    site.wait(lambda: len(site.d.find_elements(By.CSS_SELECTOR, '[data-test="person-row"]')) == 1)
+    site.tick("person_ids", vip)
+    site.press("label-vip")
+    site.wait_text("已将 1 人标记为贵宾")
+
+    site.go("/admin/personnel?status=confirmed")  # the visitor cannot become VIP too: the one VIP is used
+    row = f'[data-test="person-row"][data-person="{visitor}"]'
+    site.wait(lambda: site.has(row))
+    site.d.find_element(By.CSS_SELECTOR, f'{row} button[value="vip"]').click()
+    site.wait_text("升级未成功")
+    assert "额度已用完" in site.main_text()
+    oc.call("PUT", f"review/quotas/{unit.uscc}", 200, json={"vip": 2, "staff": 0})
+    site.d.find_element(By.CSS_SELECTOR, f'{row} button[value="vip"]').click()
+    site.wait_text("该人员已升级为")
+    wait_for(lambda: unit.portal.person(visitor)["label"] == "vip", timeout=30,
+             message="registration to know the upgrade")
+    site.go(f"/admin/review/units/{unit.portal.unit_id}")
+    assert "已用 2 / 共 2" in site.d.find_element(By.CSS_SELECTOR, '[data-test="file-quota"]').text
