@@ -23,6 +23,8 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 BLOCKED_ID = "440106198001010027"  # the police sandbox fails this person's check
+# another, for a second test in the same stack (an ID number is registered once per edition)
+OTHER_BLOCKED_ID = "440106198001020030"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -49,7 +51,7 @@ def portal_stack(tmp_path_factory) -> Iterator[Stack]:
     env.update(AMQP_URI=vhost.create(), JWT_PRIVATE_KEY_FILE=str(keys / "private.pem"),
                JWT_PUBLIC_KEY_FILE=str(keys / "public.pem"), RETRY_DELAYS_MS="300,1000,3000",
                SMTP_HOST="127.0.0.1", SMTP_PORT=str(mailbox.start()), PAYMENT_SANDBOX_CALLBACK_DELAY="0.1",
-               POLICE_BLOCKLIST=BLOCKED_ID, POLICE_MIN_DELAY="0.05", POLICE_MAX_DELAY="0.2",
+               POLICE_BLOCKLIST=f"{BLOCKED_ID},{OTHER_BLOCKED_ID}", POLICE_MIN_DELAY="0.05", POLICE_MAX_DELAY="0.2",
                REVIEW_ADMIN_PASSWORD="Admin-passw0rd", ACCR_DATA_DIR=str(work), ACCR_SANDBOX="1",
                GATEWAY_LOGIN_RATE="100000r/m", GATEWAY_CODE_RATE="100000r/m", GATEWAY_LOGIN_BURST="1000",
                GATEWAY_CODE_BURST="1000", SMS_MAX_PER_CLIENT_PER_HOUR="100000",

@@ -8,7 +8,7 @@ import uuid
 from selenium.webdriver.common.by import By
 
 from tests.browser.admins import admin_log_in, admin_log_out, new_admin
-from tests.browser.conftest import BLOCKED_ID, DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, OTHER_BLOCKED_ID, PHONE
 from tests.browser.desks import order_status, transfer_submitted
 from tests.browser.site import Site
 from tests.browser.units import api_unit
@@ -86,7 +86,7 @@ def test_an_ambiguous_statement_line_is_matched_by_hand_on_a_phone(portal_stack,
 
 
 def test_a_refund_is_approved_by_a_second_officer_not_by_the_one_who_asked(portal_stack, browser, logs_on_failure):
-    unit = api_unit(portal_stack, people=1, paid=True, id_numbers=(BLOCKED_ID,), address=False)
+    unit = api_unit(portal_stack, people=1, paid=True, id_numbers=(OTHER_BLOCKED_ID,), address=False)
     [person] = unit.people
     wait_for(lambda: any(i["status"] == "refundable" for i in unit.portal.call("GET", "billing/payables", 200).json()),
              30, message="the failed check to make the fee refundable")

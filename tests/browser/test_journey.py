@@ -158,9 +158,11 @@ def test_home_to_downloaded_badges(portal_stack, browser, tmp_path, lang, size, 
     site.press("invoice-pdf")
     assert site.wait_download(".pdf").read_bytes().startswith(b"%PDF")
 
-    # the progress: all eight steps done
+    # the progress: all eight steps done, once the police have answered and the badges are made
     site.go("/unit")
-    assert all("step-done" in s.get_attribute("class") for s in driver.find_elements("css selector", ".stepper .step"))
+    site.wait_after_reload(lambda: all("step-done" in s.get_attribute("class")
+                                       for s in driver.find_elements("css selector", ".stepper .step")),
+                           90, "all eight steps done")
     site.go(first)
     assert words["dispatched"] in site.main_text()
 

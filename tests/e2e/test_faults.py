@@ -241,7 +241,11 @@ def test_duplicate_delivery(faulty, broker, logs_on_failure):
         wait_for(lambda: f"{payment_id} duplicate" in log.read_text(), timeout=30,
                  message=f"{consumer} to see the second PaymentConfirmed")
     after = {s: sql(faulty, s, "SELECT count(*) FROM inbox")[0][0] for s in SERVICES}
-    assert after == before  # every duplicate recognised, none applied
+    # every duplicate recognised, none applied twice; only what an earlier test left dead (the
+    # replay test's other casualties, never replayed) arrives now for the first time
+    first_time = {s: sql(faulty, s, "SELECT count(DISTINCT (queue, event_id)) FROM dead_letters WHERE status = 'dead' "
+                                    "AND event_id = ANY(%s)", [e["id"] for _, _, e in events])[0][0] for s in SERVICES}
+    assert after == {s: before[s] + first_time[s] for s in SERVICES}
     assert_exactly_once(faulty, [done])
 
 

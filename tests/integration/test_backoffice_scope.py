@@ -32,20 +32,24 @@ def submitted_unit(apps, pump, delegation_id: str, person_name: str) -> dict:
     r = c.post("/units", json={"uscc": uscc, "password": "Passw0rd!", "name": f"范围测试{uscc[-4:]}",
                                "category": "enterprise", "phone": phone, "email": f"{uscc.lower()}@example.cn",
                                "delegation_id": delegation_id, "language": "zh",
-                               "sms_code": sms_code(apps, phone, "signup")})
+                               "sms_code": sms_code(apps, phone, "signup"), "privacy_consent": True})
     assert r.status_code == 201, r.json
     unit_id = r.json["unit_id"]
     headers = unit_headers(unit_id)
     assert c.patch("/units/me/info", headers=headers, json={
         "name_en": "Scope", "registered_address": "Somewhere", "industry": "retail", "contact_name": "Li",
-        "contact_mobile": "13800138000", "purposes": ["procure"]}).status_code == 200
+        "contact_mobile": "13800138000", "purposes": ["procure"], "registered_capital_10k_cny": "500",
+        "nature": "private", "turnover_last_year_10k_usd": "120", "import_modes": ["general_trade"],
+        "import_last_year_10k_usd": "30", "import_three_years_10k_usd": "80",
+        "procurement_intentions": [{"area": "food_agriculture", "categories": ["dairy"]}]}).status_code == 200
     assert c.post("/units/me/addresses", headers=headers, json={
         "recipient": "李四", "phone": "13900139000", "province": "广东", "city": "广州", "detail": "天河路1号",
         "is_default": True}).status_code in (200, 201)
     id_number = random_resident_id()
     person = c.post("/units/me/personnel", headers=headers, json={
-        "name": person_name, "region_type": "mainland", "id_type": "resident_id", "id_number": id_number,
-        "entry_dates": ["2026-11-06"]}).json
+        "name": person_name, "gender": "male", "region_type": "mainland", "id_type": "resident_id",
+        "id_number": id_number, "mobile": "13900139000", "entry_dates": ["2026-11-06"],
+        "exhibition_area": "consumer_goods", "privacy_consent": True}).json
     assert c.put(f"/units/me/personnel/{person['id']}/photo", headers=headers, content_type="multipart/form-data",
                  data={"photo": (io.BytesIO(photo_jpeg()), "me.jpg")}).status_code == 200
     assert c.put("/units/me/document", headers=headers, content_type="multipart/form-data",

@@ -122,8 +122,8 @@ def test_transfer_flow_over_http(apps):
     assert c.get("/finance/reconciliation", headers=finance).status_code == 200
 
 
-def finance_headers() -> dict:
-    return {"Authorization": "Bearer " + issue_token("fin-7", "finance", "review")}
+def finance_headers(officer: str = "fin-7") -> dict:
+    return {"Authorization": "Bearer " + issue_token(officer, "finance", "review")}
 
 
 def test_reinvoicing_waits_for_a_refund_under_way(apps):
@@ -169,5 +169,6 @@ def test_finance_asks_for_the_refunds_of_a_deleted_unit_over_http(apps):
     assert (refund["amount_fen"], refund["requested_by"], refund["status"]) == (20000, "fin-7", "requested")
     again = c.post("/finance/refunds", headers={**FINANCE, "Idempotency-Key": key}, json=body)
     assert again.status_code == 201 and again.json[0]["id"] == refund["id"]
-    r = c.post(f"/finance/refunds/{refund['id']}/approve", headers=FINANCE)
+    assert c.post(f"/finance/refunds/{refund['id']}/approve", headers=FINANCE).status_code == 403  # four eyes
+    r = c.post(f"/finance/refunds/{refund['id']}/approve", headers=finance_headers("fin-8"))
     assert r.status_code == 200 and r.json["status"] == "approved"
