@@ -63,9 +63,11 @@ def new_delegation_pair(stack, two_level: bool = False, target: int = 10, centra
 
 
 def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = "enterprise", submit: bool = True,
-                    labels: tuple[str, ...] = ()):
+                    labels: tuple[str, ...] = (), quota: dict[str, int] | None = None):
     """A unit of `delegation_id` that the registry does not know (so a person reviews it),
-    with its information, document, address and people with photos, submitted."""
+    with its information, document, address and people with photos, submitted. `quota`
+    (vip, staff) is set in review before people are added, and awaited in registration,
+    which refuses a VIP or staff label beyond it."""
     from tests.browser.units import ApiUnit
     from tests.infra import wait_for
     from tests.journey import Portal, random_phone, random_uscc
@@ -76,6 +78,11 @@ def unit_for_review(stack, delegation_id: str, people: int = 1, category: str = 
                              delegation_id=delegation_id)
     portal.login(uscc)
     portal.fill_info()
+    if quota:
+        committee(stack).call("PUT", f"review/quotas/{uscc}", 200, json=quota)
+        wait_for(lambda: all(row["quota"] == quota.get(row["label"], row["quota"])
+                             for row in portal.call("GET", "registration/units/me/quota", 200).json()["labels"]),
+                 timeout=30, message="registration to learn the unit's quota")
     added = [portal.add_person(submit=submit, name=f"审核人员{i + 1}", label=labels[i] if i < len(labels) else "visitor")
              for i in range(people)]
     if submit:

@@ -59,9 +59,8 @@ def test_a_batch_delegation_pays_confirmation_within_the_budget(portal_stack, br
 
 def test_labels_and_upgrades_within_the_units_quota(portal_stack, browser, logs_on_failure):
     top, sub = new_delegation_pair(portal_stack)
-    unit = unit_for_review(portal_stack, sub, people=2, labels=("vip", "visitor"))
+    unit = unit_for_review(portal_stack, sub, people=2, labels=("vip", "visitor"), quota={"vip": 1, "staff": 0})
     oc = committee(portal_stack)
-    oc.call("PUT", f"review/quotas/{unit.uscc}", 200, json={"vip": 1, "staff": 0})
     oc.call("POST", f"review/units/{unit.portal.unit_id}/approve", 200)
     vip, visitor = (p["id"] for p in unit.people)
     wait_for(lambda: unit.portal.person(visitor)["status"] not in ("submitted",), timeout=30,

@@ -21,7 +21,13 @@ def test_an_invoice_is_reversed_by_finance(portal_stack, browser, logs_on_failur
     site.go("/admin/finance/invoices")
     site.fill("q", invoice["invoice_no"])
     site.press("invoice-search")
-    [row] = site.wait(lambda: site.d.find_elements(By.CSS_SELECTOR, '[data-test="invoice-row"]'))
+    site.wait_path(r"^/admin/finance/invoices\?")  # the search's page, not the list before it
+
+    def found() -> bool:
+        rows = site.d.find_elements(By.CSS_SELECTOR, '[data-test="invoice-row"]')
+        return len(rows) == 1 and invoice["invoice_no"] in rows[0].text
+    site.wait(found)
+    [row] = site.d.find_elements(By.CSS_SELECTOR, '[data-test="invoice-row"]')
     assert unit.order["order_no"] in row.text and unit.name in row.text and "¥200.00" in row.text
     row.find_element(By.CSS_SELECTOR, '[data-test="reverse-invoice"]').click()
     site.wait_path(f"^/admin/finance/invoices/{invoice['invoice_no']}/reverse$")
