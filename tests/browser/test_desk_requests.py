@@ -87,5 +87,5 @@ def test_operations_reissue_a_lost_badge_a_unit_asked_for(portal_stack, browser,
     assert done["status"] == "reissued" and done["new_issue"] == 2
     site.press("reissue-tab-reissued")
     row = row_of(site, "reissue-row", "credential", card["credential_no"])
-    assert "已补发" in row.text and row.find_element(By.CSS_SELECTOR, '[data-test="new-issue"]').text == "2"
+    assert "已补发" in row.text and row.find_element(By.CSS_SELECTOR, '[data-test="new-issue"]').text == "第 2 版"
     assert not row.find_elements(By.CSS_SELECTOR, '[data-test="reissue-badge"]') and site.fits_width()
