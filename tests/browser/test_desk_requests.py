@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
+from shared.masking import mask_id_number
 from tests.browser.admins import admin_log_in, new_admin
 from tests.browser.conftest import PHONE
 from tests.browser.site import Site
 from tests.browser.units import api_unit
 from tests.infra import wait_for
+from tests.journey import random_resident_id
 
 
 def open_menu(site: Site, path: str) -> None:
@@ -59,7 +61,8 @@ def test_finance_reverses_an_invoice_a_unit_asked_to_reverse(portal_stack, brows
 
 
 def test_operations_reissue_a_lost_badge_a_unit_asked_for(portal_stack, browser, logs_on_failure):
-    unit = api_unit(portal_stack, people=1, paid=True)
+    id_number = random_resident_id()
+    unit = api_unit(portal_stack, people=1, paid=True, id_numbers=(id_number,))
     card = wait_for(lambda: next((c for c in unit.portal.call("GET", "credentials/units/me/credentials", 200).json()
                                   if c["status"] in ("produced", "dispatched")), None),
                     timeout=90, message="the badge to be produced")
@@ -69,8 +72,9 @@ def test_operations_reissue_a_lost_badge_a_unit_asked_for(portal_stack, browser,
     admin_log_in(site, new_admin(portal_stack, "operations"))
     open_menu(site, "/admin/operations/reissue-requests")
     row = row_of(site, "reissue-row", "credential", card["credential_no"])
-    for shown in ("测试人员1", unit.name, "遗失", "出租车上遗失"):
+    for shown in ("测试人员1", unit.name, "遗失", "出租车上遗失", mask_id_number(id_number)):
         assert shown in row.text, shown
+    assert id_number not in site.d.page_source  # masked in the list
     site.wait(lambda: site.d.execute_script(
         f"const i = document.querySelector('[data-credential=\"{card['credential_no']}\"] [data-test=reissue-photo]');"
         " return i && i.complete && i.naturalWidth > 0"))
