@@ -36,7 +36,8 @@ def onsite_unit(stack, names: tuple[str, ...]) -> tuple[ApiUnit, list[dict]]:
         person = portal.call("POST", "registration/units/me/personnel", 201, json={
             "name": name, "gender": "male", "region_type": "mainland", "id_type": "resident_id",
             "id_number": random_resident_id(), "mobile": "13900139000", "entry_dates": ["2026-11-06"],
-            "exhibition_area": "consumer_goods", "pickup_method": "onsite", "requested_label": "visitor"}).json()
+            "exhibition_area": "consumer_goods", "pickup_method": "onsite", "requested_label": "visitor",
+            "privacy_consent": True}).json()
         portal.call("PUT", f"registration/units/me/personnel/{person['id']}/photo", 200,
                     files={"photo": ("photo.jpg", photo_jpeg(), "image/jpeg")})
         unit.people.append(portal.call("POST", f"registration/units/me/personnel/{person['id']}/submit", 200).json())
