@@ -170,6 +170,7 @@ class DeskCardSchema(Strict):
     unit_id = fields.String()
     name = fields.String()
     unit_name = fields.String()
+    id_number_masked = fields.String(allow_none=True, metadata={"description": "e.g. 110**********1234"})
     label = fields.String()
     status = fields.String()
     pickup_method = fields.String()

@@ -40,3 +40,8 @@ GATE_ADVICE = {
     "unknown": _l("Not a valid badge: unreadable, forged or someone else's. Do not admit."),
 }
 DIRECTIONS = {"in": _l("Entering"), "out": _l("Leaving")}
+# the units' requests the desks decide: invoice reversals (退票申请) and new badges (补证)
+REVERSAL_QUEUE = {"requested": _l("Waiting"), "approved": _l("Approved"), "rejected": _l("Declined")}
+REISSUE_QUEUE = {"requested": _l("Waiting"), "reissued": _l("Reissued"), "rejected": _l("Declined")}
+REQUEST_TONE = {"requested": "wait", "approved": "good", "reissued": "good", "rejected": "bad"}
+REISSUE_REASONS = {"lost": _l("Lost"), "damaged": _l("Damaged")}

@@ -159,7 +159,7 @@ PERSON_FIELDS = {  # a person's fields, to name the one a line of an import got 
 }
 PREVIOUS_ORDER_STATUS = {"paid": _l("Paid"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
                          "cancelled": _l("Cancelled")}
-REVERSAL_STATUS = {"requested": _l("Waiting for finance"), "approved": _l("Reversed"), "rejected": _l("Refused")}
+REVERSAL_STATUS = {"requested": _l("Waiting for finance"), "approved": _l("Reversed"), "rejected": _l("Declined")}
 REFUND_STATUS = {"requested": _l("Requested"), "approved": _l("Approved"), "processing": _l("Being refunded"),
                  "completed": _l("Completed"), "failed": _l("Failed"), "rejected": _l("Rejected")}
 REFUND_STATUS_TONE = {"requested": "wait", "approved": "info", "processing": "info", "completed": "good",

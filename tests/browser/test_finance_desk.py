@@ -123,7 +123,8 @@ def test_finance_pages_are_refused_to_other_roles(portal_stack, browser, logs_on
     for role, delegation in (("operations", None), ("gate_staff", None), ("delegation_secretariat", "GD")):
         admin_log_in(site, new_admin(portal_stack, role, delegation))
         assert not site.has('[data-test="menu-admin_finance.transfers"]')
-        for path in ("/admin/finance/transfers", "/admin/finance/refunds", "/admin/finance/exports/orders.xlsx"):
+        for path in ("/admin/finance/transfers", "/admin/finance/refunds", "/admin/finance/reversal-requests",
+                     "/admin/finance/exports/orders.xlsx"):
             site.go(path)
             assert "无权访问" in site.main_text(), (role, path)
         admin_log_out(site)

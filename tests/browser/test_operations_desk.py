@@ -58,7 +58,7 @@ def test_operations_pages_are_refused_to_other_roles(portal_stack, browser, logs
     for role in ("finance", "gate_staff"):
         admin_log_in(site, new_admin(portal_stack, role))
         for path in ("/admin/operations/pickup", "/admin/operations/dispatch", "/admin/operations/batches",
-                     "/admin/operations/checks", "/admin/operations/scans"):
+                     "/admin/operations/checks", "/admin/operations/scans", "/admin/operations/reissue-requests"):
             site.go(path)
             assert "无权访问" in site.main_text(), (role, path)
         admin_log_out(site)

@@ -37,7 +37,8 @@ SCAN_LIMIT = 20_000  # on-site cards of one edition: searched in memory (names l
 def desk_view(credential: Credential, with_photo: bool = False) -> dict[str, Any]:
     view = {"credential_no": credential.credential_no, "person_id": credential.person_id,
             "unit_id": credential.unit_id, "name": credential.card.get("name", ""),
-            "unit_name": credential.card.get("unit_name", ""), "label": credential.label,
+            "unit_name": credential.card.get("unit_name", ""),
+            "id_number_masked": credential.card.get("id_number_masked"), "label": credential.label,
             "status": credential.status, "pickup_method": credential.pickup_method,
             "entry_dates": credential.entry_dates or [], "handed_over_at": credential.handed_over_at,
             "collected_by": credential.collected_by, "proxy_credential_no": credential.proxy_credential_no,

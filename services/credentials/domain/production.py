@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound
 from shared.logsafe import describe
-from shared.masking import mask_phone
+from shared.masking import mask_id_number, mask_phone
 from shared.outbox import Emit
 
 from .. import cards
@@ -66,6 +66,8 @@ def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edi
         status="reused" if reuse_no else "queued", reused=bool(reuse_no), issue=1,
         pickup_method=dossier.get("pickup_method") or "courier", entry_dates=dossier.get("entry_dates") or [],
         card={"name": dossier.get("name", ""), "unit_name": dossier.get("unit_name", ""),
+              # masked only: the desks tell the holder apart by it, the card face never prints it
+              "id_number_masked": mask_id_number(dossier.get("id_number")),
               "delegation": dossier.get("delegation_id"), "label": label,
               "entry_dates": dossier.get("entry_dates") or [], "exhibition_area": dossier.get("exhibition_area")},
         photo=base64.b64decode(photo_b64) if photo_b64 else None, queued_at=utcnow())

@@ -35,6 +35,8 @@ menu_item("admin_finance.refunds", _l("Refunds"), DESK, order=320,
           description=_l("Approve or reject refunds; a second person approves."))
 menu_item("admin_finance.invoices", _l("Invoices"), DESK, order=330,
           description=_l("Every unit's invoices, and their reversal."))
+menu_item("admin_finance.reversal_requests", _l("Invoice reversal requests"), DESK, order=335,
+          description=_l("Units ask for an invoice to be reversed: reverse it or refuse with a note."))
 menu_item("admin_finance.reconciliation", _l("Reconciliation"), DESK, order=340,
           description=_l("Orders, payments, refunds and invoices that disagree."))
 menu_item("admin_finance.centralised", _l("Centralised payment"), DESK, order=350,
@@ -293,6 +295,70 @@ def reverse_invoice(invoice_no: str) -> Any:
                 return redirect(url_for("admin_finance.invoices", q=invoice_no))
     page = render_template("finance/reverse.html", invoice=invoice, values=values, errors=errors)
     return (page, 400) if errors else page
+
+
+# --- the units' reversal requests (退票申请) ----------------------------------------------------
+INVOICE_LOOKUPS = 20  # requests whose invoice is not among the newest 500 are looked up one by one, this many
+
+
+@bp.get("/reversal-requests")
+@admin_required(*DESK)
+def reversal_requests() -> Any:
+    return _reversal_requests_page(FormErrors())
+
+
+def _reversal_requests_page(errors: FormErrors, notes: dict[str, str] | None = None, status: int = 200) -> Any:
+    shown = arg_text("status", 12)
+    shown = shown if shown in desk_labels.REVERSAL_QUEUE else "requested"
+    rows = api().get("billing", "/finance/invoice-reversal-requests", params={"status": shown})
+    page = render_template("finance/reversal_requests.html", rows=rows, shown=shown, errors=errors,
+                           notes=notes or {}, invoices=_invoices_of(rows))
+    return page, status
+
+
+def _invoices_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The invoices the requests are about (title, amount, unit), by number: the request
+    itself names only the number."""
+    if not rows:
+        return {}
+    found = {i["invoice_no"]: i for i in api().get("billing", "/finance/invoices")}
+    missing = [r["invoice_no"] for r in rows if r["invoice_no"] and r["invoice_no"] not in found]
+    for invoice_no in dict.fromkeys(missing[:INVOICE_LOOKUPS]):
+        found.update({i["invoice_no"]: i for i in api().get("billing", "/finance/invoices", params={"q": invoice_no})
+                      if i["invoice_no"] == invoice_no})
+    return found
+
+
+@bp.post("/reversal-requests/<request_id>/approve")
+@admin_required(*DESK)
+def approve_reversal_request(request_id: str) -> Any:
+    request_id = safe(request_id)
+    try:
+        done = api().send("POST", "billing", f"/finance/invoice-reversal-requests/{request_id}/approve")
+    except ApiProblem as problem:
+        errors = FormErrors()
+        errors.add(None, FormErrors.message_of(problem))
+        return _reversal_requests_page(errors, status=403 if problem.status == 403 else 400)
+    flash(_("Invoice %(no)s reversed as the unit asked; the unit is told.", no=done["invoice_no"]), "success")
+    return redirect(url_for("admin_finance.reversal_requests"))
+
+
+@bp.post("/reversal-requests/<request_id>/reject")
+@admin_required(*DESK)
+def reject_reversal_request(request_id: str) -> Any:
+    request_id, note = safe(request_id), form_text("note", 500)
+    errors, field = FormErrors(), f"note-{request_id}"
+    if not note:
+        errors.add(field, _("Say why the reversal is refused: the unit reads it."))
+        return _reversal_requests_page(errors, {request_id: note}, 400)
+    try:
+        done = api().send("POST", "billing", f"/finance/invoice-reversal-requests/{request_id}/reject",
+                          json={"note": note})
+    except ApiProblem as problem:
+        errors.add(field, FormErrors.message_of(problem))
+        return _reversal_requests_page(errors, {request_id: note}, 400)
+    flash(_("Reversal of invoice %(no)s refused; the unit is told why.", no=done["invoice_no"]), "success")
+    return redirect(url_for("admin_finance.reversal_requests"))
 
 
 # --- reports --------------------------------------------------------------------------------------

@@ -28,12 +28,21 @@ menu_item("admin_operations.batches", _l("Production batches"), DESK, order=420,
           description=_l("Batches produced and their print sheets."))
 menu_item("admin_operations.checks", _l("Overdue checks"), DESK, order=430,
           description=_l("Police checks never answered after every re-send."))
+menu_item("admin_operations.reissue_requests", _l("Reissue requests"), DESK, order=435,
+          description=_l("Lost or damaged badges: reissue them (the old card is void) or refuse with a note."))
 menu_item("admin_operations.scans", _l("Gate scans"), DESK, order=440,
           description=_l("Every scan at the gates: where, when, which way and the verdict."))
 
 
 def badge_no(value: str) -> str:
     if not value or len(value) > 32 or any(c not in DIGITS for c in value):
+        abort(404)
+    return value
+
+
+def request_key(value: str) -> str:
+    """A request id from the URL, as it may go into an API path."""
+    if not value or len(value) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
         abort(404)
     return value
 
@@ -60,6 +69,68 @@ def batch_sheet(batch_id: str) -> Response:
 @admin_required(*DESK)
 def checks() -> str:
     return render_template("operations/checks.html", rows=api().get("credentials", "/operations/overdue-checks"))
+
+
+# --- lost or damaged badges (补证) ----------------------------------------------------------------
+HOLDER_LOOKUPS = 50  # the holder's name and photo are looked up per card, for this many requests
+
+
+@bp.get("/reissue-requests")
+@admin_required(*DESK)
+def reissue_requests() -> Any:
+    return _reissue_requests_page(FormErrors())
+
+
+def _reissue_requests_page(errors: FormErrors, notes: dict[str, str] | None = None, status: int = 200) -> Any:
+    shown = arg_text("status", 12)
+    shown = shown if shown in desk_labels.REISSUE_QUEUE else "requested"
+    rows = api().get("credentials", "/operations/reissue-requests", params={"status": shown})
+    page = render_template("operations/reissue_requests.html", rows=rows, shown=shown, errors=errors,
+                           notes=notes or {}, holders=_holders_of(rows))
+    return page, status
+
+
+def _holders_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each card's holder (name, unit, photo to compare): the request names only the card."""
+    holders: dict[str, dict[str, Any]] = {}
+    for credential_no in dict.fromkeys(r["credential_no"] for r in rows[:HOLDER_LOOKUPS]):
+        try:
+            holders[credential_no] = api().get("credentials", f"/operations/pickup/{badge_no(credential_no)}")
+        except ApiProblem:
+            continue  # shown without the holder rather than not at all
+    return holders
+
+
+@bp.post("/reissue-requests/<request_id>/reissue")
+@admin_required(*DESK)
+def reissue_requested(request_id: str) -> Any:
+    request_id = request_key(request_id)
+    try:
+        done = api().send("POST", "credentials", f"/operations/reissue-requests/{request_id}/reissue")
+    except ApiProblem as problem:
+        errors = FormErrors()
+        errors.add(None, FormErrors.message_of(problem))
+        return _reissue_requests_page(errors, status=403 if problem.status == 403 else 400)
+    flash(_("Badge %(no)s reissued: the old card no longer admits.", no=done["credential_no"]), "success")
+    return redirect(url_for("admin_operations.reissue_requests"))
+
+
+@bp.post("/reissue-requests/<request_id>/reject")
+@admin_required(*DESK)
+def reject_reissue_request(request_id: str) -> Any:
+    request_id, note = request_key(request_id), form_text("note", 200)
+    errors, field = FormErrors(), f"note-{request_id}"
+    if not note:
+        errors.add(field, _("Say why no new badge is made: the unit reads it."))
+        return _reissue_requests_page(errors, {request_id: note}, 400)
+    try:
+        done = api().send("POST", "credentials", f"/operations/reissue-requests/{request_id}/reject",
+                          json={"note": note})
+    except ApiProblem as problem:
+        errors.add(field, FormErrors.message_of(problem))
+        return _reissue_requests_page(errors, {request_id: note}, 400)
+    flash(_("New badge for %(no)s refused; the unit sees why on its badges page.", no=done["credential_no"]), "success")
+    return redirect(url_for("admin_operations.reissue_requests"))
 
 
 # --- dispatch ------------------------------------------------------------------------------------
