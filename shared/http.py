@@ -11,11 +11,13 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .auth import Principal, verify_token
 from .config import Readiness
 from .db import retry_transient
+from .logsafe import describe
 from .errors import (
     AccountLocked, Conflict, DomainError, Forbidden, NotFound, ProviderRefused, TooManyRequests, Unauthorized,
     Unavailable, validation_error,
@@ -71,6 +73,17 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(validation_error(data["messages"]))
         code = (err.name or "error").lower().replace(" ", "_")
         return jsonify({"code": code, "message": err.description, "field": None}), err.code
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(err: OperationalError):
+        # the database refused or dropped the connection, or stayed locked through the retries
+        # (a failover, a restart, every connection slot taken): the request may be tried again
+        log.warning("database unavailable: %s", describe(err))
+        response = jsonify({"code": "database_unavailable", "field": None,
+                            "message": "the service's database is busy or unreachable; try again shortly"})
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

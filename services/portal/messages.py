@@ -48,6 +48,7 @@ BY_CODE = {
     "sms_code_wrong": _l("The code is not right."),
     "sms_unavailable": _l("The SMS service is unavailable. Try again shortly."),
     "email_unavailable": _l("The email service is unavailable. Try again shortly."),
+    "database_unavailable": _l("The service is busy at the moment. Try again in a few seconds."),
     "phone_mismatch": _l("This phone is not the unit's verified phone."),
     "several_units": _l("Several units use this phone: enter the unified social credit code too."),
     "invalid_returning_token": _l("Verify your previous account again."),

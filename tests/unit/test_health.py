@@ -72,3 +72,15 @@ def test_a_heartbeat_is_fresh_then_stale_and_the_probe_says_so(tmp_path, monkeyp
 def test_without_a_setting_each_service_beats_in_the_temporary_folder(monkeypatch):
     monkeypatch.delenv("WORKER_HEARTBEAT_FILE", raising=False)
     assert heartbeat.heartbeat_path("review").name == "accr-review-worker.heartbeat"
+
+
+def test_a_database_that_refuses_is_a_503_to_try_again_never_a_500(registration_app):
+    from sqlalchemy.exc import OperationalError
+
+    def refused():
+        raise OperationalError("SELECT 1", {}, Exception("remaining connection slots are reserved"))
+    registration_app.add_url_rule("/refused", "refused", refused)
+    answer = registration_app.test_client().get("/refused")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["code"] == "database_unavailable"
+    assert "SELECT" not in answer.get_data(as_text=True)  # nothing of the statement leaks
