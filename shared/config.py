@@ -61,13 +61,14 @@ class Settings:
 
 
 def load_settings(service: str) -> Settings:
+    from .fair import fair  # the profile names the current edition; FAIR_EDITION overrides it
     base = data_dir()
     return Settings(
         service=service,
         database_url=env(f"{service.upper()}_DATABASE_URL", f"sqlite:///{base / (service + '.db')}"),
         amqp_uri=env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//"),
         public_base_url=env("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
-        edition=env("FAIR_EDITION", "CIIE-2026"),
+        edition=env("FAIR_EDITION", fair().edition().id),
         data_dir=base,
         environment=env("ACCR_ENV", "development"),
         sandbox=env("ACCR_SANDBOX", "0") == "1",

@@ -14,7 +14,9 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-LABELS = ("visitor", "staff", "vip")  # 专业观众 / 工作人员 / 贵宾
+from .fair import all_badge_ids
+
+LABELS = all_badge_ids()  # every fair's badge types (CIIE: 专业观众 / 工作人员 / 贵宾)
 PAYERS = ("unit", "delegation", "free")  # who pays for a confirmed person
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import data_dir, env
 from shared.crypto import load_key
+from shared.fair import fair
 
 from .client import ApiClient, ApiProblem, ApiUnavailable
 
@@ -58,6 +59,7 @@ def load_portal_settings() -> PortalSettings:
     public_url = env("PUBLIC_BASE_URL", "http://127.0.0.1:8080") or ""
     service_urls = {s: url.rstrip("/") for s in SERVICES if (url := env(f"PORTAL_{s.upper()}_URL"))}
     secret = env("PORTAL_SECRET_KEY")
+    edition = env("FAIR_EDITION") or fair().edition().id
     return PortalSettings(
         api_url=(env("PORTAL_API_URL", "http://127.0.0.1:8080") or "").rstrip("/"),
         service_urls=service_urls,
@@ -66,8 +68,8 @@ def load_portal_settings() -> PortalSettings:
         cookie_secure=_flag("PORTAL_COOKIE_SECURE", public_url.startswith("https://")),
         proxy_hops=int(env("PORTAL_PROXY_HOPS", "0") or 0),
         sandbox=_flag("ACCR_SANDBOX", False),
-        edition=env("FAIR_EDITION", "CIIE-2026") or "CIIE-2026",
-        fair_days=_date_range(env("FAIR_DAYS", "2026-11-05..2026-11-10") or ""),
+        edition=edition,
+        fair_days=_date_range(env("FAIR_DAYS") or fair().edition(edition).days_text),
         deadlines={k: d for k, name in (("registration", "REGISTRATION_DEADLINE"),
                                         ("transfer", "TRANSFER_DEADLINE"),
                                         ("online_payment", "ONLINE_PAYMENT_DEADLINE"))

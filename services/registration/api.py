@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from shared.auth import issue_token, verify_token
 from shared.errors import DomainError, Forbidden, NotFound, Unavailable
+from shared.fair import PublicFairSchema, fair
 from shared.http import caller_unit_id, client_ip, principal, require
 from shared.throttle import guarded_login
 
@@ -250,6 +251,14 @@ def my_quota():
     """The unit's VIP and staff quotas: given by the delegation, applied for, remaining."""
     with bootstrap().uow() as (s, _):
         return quotas.unit_quota(s, accounts.get_unit(s, caller_unit_id()))
+
+
+@bp.route("/fair", methods=["GET"])
+@bp.response(200, PublicFairSchema)
+def fair_profile():
+    """The fair this deployment serves (its profile's public part): name, edition and its days,
+    visitor kinds, photo and document rules, badge types and who may hold them, notices."""
+    return fair().public(bootstrap().edition)
 
 
 @bp.route("/catalogue/procurement", methods=["GET"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from shared.config import Readiness
 from shared.crypto import FieldCipher
+from shared.fair import fair
 from shared.nameko_edge import RpcClient
 from shared.service import ServiceDeps
 
@@ -52,6 +53,6 @@ def bootstrap() -> RegistrationDeps:
     return RegistrationDeps(
         **parts, cipher=cipher, sms_codes=SmsCodesOverRpc(rpc),
         emails=EmailsOverRpc(rpc), invitation_codes=InvitationCodesOverRpc(rpc),
-        fair_days=fair_days(settings.get("FAIR_DAYS")), deadlines=deadlines(settings),
+        fair_days=fair_days(settings.get("FAIR_DAYS") or fair().edition(settings.edition).days_text), deadlines=deadlines(settings),
         reminder_days=reminder_days(settings),
         sms_per_client_per_hour=int(settings.get("SMS_MAX_PER_CLIENT_PER_HOUR", str(SMS_MAX_PER_CLIENT_PER_HOUR))))
