@@ -36,6 +36,7 @@ from typing import IO
 import requests
 
 from deploy import vhost
+from shared.fair import fair
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("registration", "review", "credentials", "billing", "notifications")
@@ -535,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # stopped, or the terminal closed: stop the pieces too
         signal.signal(sig, lambda *_: sys.exit(0))
     try:
+        profile = fair()
+        say(f"serving {profile.name('en')} ({profile.key}, edition {profile.edition(os.environ.get('FAIR_EDITION')).id})")
         stack.start(reset=args.reset)
         for label, address in stack.addresses():
             print(f"  {label:<6} {address}")
