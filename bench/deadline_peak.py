@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,7 +44,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def run_topology(instances: int, units: int, concurrency: int) -> dict:
+def run_topology(instances: int, units: int, concurrency: int,
+                 observe: Callable[[Stack], Callable[[], None]] | None = None) -> dict:
+    """One stack with `instances` billing instances, driven once. `observe(stack)` is called
+    when the stack is up and returns what to call when the drive is over (a profiler)."""
     tag = new_tag()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -65,9 +69,12 @@ def run_topology(instances: int, units: int, concurrency: int) -> dict:
         auth._read.cache_clear()
         try:
             stack.start(timeout=120)
+            finish = observe(stack) if observe else None
             cpu_before, client_before = stack.cpu_seconds(), _own_cpu()
             result = drive(stack.url, amqp, units, concurrency)
             cpu_after, client_after = stack.cpu_seconds(), _own_cpu()
+            if finish:
+                finish()
             per_service: dict[str, float] = {}
             for name, after in cpu_after.items():
                 service = name.split("-")[0]
