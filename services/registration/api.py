@@ -515,7 +515,8 @@ def create_member(data):
     deps = bootstrap()
     with deps.uow() as (s, _):
         member, password = colleagues.create_member(s, deps.cipher, accounts.get_unit(s, caller_unit_id()), data)
-        answer = {**MemberSchema().dump(member), "initial_password": password}
+        answer = {**{k: getattr(member, k) for k in ("id", "name", "phone_masked", "status", "created_at",
+                                                    "decided_at")}, "initial_password": password}
     return answer, {"Cache-Control": "no-store"}
 
 

@@ -52,5 +52,7 @@ def profile_choice(choices: Callable[[FairProfile], Iterable[str]]) -> Callable[
 
 
 def choice_metadata(choices: Callable[[FairProfile], Iterable[str]]) -> dict[str, Any]:
-    """The OpenAPI `enum` of a profile choice, as the deployment's profile has it."""
-    return {"enum": list(choices(fair()))}
+    """The OpenAPI `enum` of a profile choice, as the deployment's profile has it (none when
+    the profile asks nothing of it: an empty enum is no valid OpenAPI)."""
+    allowed = list(choices(fair()))
+    return {"enum": allowed} if allowed else {}
