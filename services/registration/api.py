@@ -302,7 +302,10 @@ def add_person(data):
 @require(UNIT, MEMBER)
 def personnel_template():
     """The XLSX template for the bulk import (a header row, an example line, a sheet of notes)."""
-    content = bulk_import.template(bootstrap().fair_days)
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        visitor_kind = accounts.get_unit(s, caller_unit_id()).visitor_kind
+    content = bulk_import.template(deps.fair_days, visitor_kind)
     return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx"})
 

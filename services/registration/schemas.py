@@ -11,6 +11,7 @@ from shared.masking import mask_email, mask_phone
 from shared.schemas import Int, Strict, page_of
 
 from .domain.identifiers import IDENTIFIER_TYPES
+from .domain.quotas import quota_labels
 from .domain.choices import all_id_types, choice_metadata, exhibition_areas, profile_choice, region_types, regions, visitor_kinds
 from .domain.verification import SMS_PURPOSES
 
@@ -197,7 +198,7 @@ class UnitSchema(Strict):
 
 
 class UnitQuotaLabelSchema(Strict):
-    label = fields.String(metadata={"enum": ["vip", "staff"]})
+    label = fields.String(metadata=choice_metadata(quota_labels))  # the fair's quota badges (CIIE: vip, staff)
     quota = Int()  # given by the delegation
     applied = Int()  # people of the unit asking for or holding it
     remaining = Int()
