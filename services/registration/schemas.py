@@ -53,7 +53,10 @@ VISITOR_KIND, REGION, REGION_TYPE, ID_TYPE, AREA, BADGE = (visitor_kinds, region
 class SignUpSchema(Strict):
     """A mainland unit gives its `uscc`; a Hong Kong/Macao/Taiwan or overseas unit its
     registration number, an individual visitor (`visitor_kind` individual) their ID
-    document, in `identifier` with `identifier_type` saying which."""
+    document, in `identifier` with `identifier_type` saying which. `visitor_kind` and
+    `category` are the fair profile's (CIFTIS: exhibitor_onsite, exhibitor_online,
+    attendee_invited with the host organisation's `host_invitation_code`; attendee_open
+    without one)."""
     identifier_type = fields.String(load_default="uscc", validate=validate.OneOf(IDENTIFIER_TYPES))
     uscc = fields.String(load_default=None, validate=validate.Length(equal=18, error="USCC has 18 characters"))
     identifier = fields.String(load_default=None, validate=validate.Length(min=4, max=40))
