@@ -1,7 +1,9 @@
 """JWT with asymmetric keys (RS256).
 
 Registration signs unit tokens, review signs admin tokens; every service verifies with
-the public key alone. Claims: sub, role, unit_id, delegation_id, exp, iat, iss.
+the public key alone. Claims: sub, role, unit_id, delegation_id, exp, iat, iss; a unit's
+token also names its edition (`edn`), and `ro` marks a session of a previous edition that may
+only read (every service refuses its other requests: shared.http.require).
 """
 from __future__ import annotations
 
@@ -90,13 +92,18 @@ def issuer_claim(issuer: str) -> str:
 
 def issue_token(subject: str, role: str, issuer: str, unit_id: str | None = None,
                 delegation_id: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8),
-                version: int = 0) -> str:
+                version: int = 0, edition: str | None = None, read_only: bool = False) -> str:
     """A token for `subject` in `role`, signed by `issuer` (registration or review). `version`
     is the account's token version: raising it (password reset, deactivation, deletion)
-    makes every earlier token invalid."""
+    makes every earlier token invalid. `edition`: the edition whose records the session
+    reaches; `read_only`: a closed (previous) edition's session, which may only read."""
     now = dt.datetime.now(dt.timezone.utc)
     claims = {"sub": subject, "role": role, "unit_id": unit_id, "delegation_id": delegation_id,
               "iss": issuer_claim(issuer), "aud": AUDIENCE, "ver": version, "iat": now, "exp": now + ttl}
+    if edition is not None:
+        claims["edn"] = edition
+    if read_only:
+        claims["ro"] = True
     return jwt.encode(claims, private_key(), algorithm=ALGORITHM)
 
 
@@ -107,10 +114,18 @@ class Principal:
     unit_id: str | None
     delegation_id: str | None
     version: int = 0
+    edition: str | None = None  # the edition the session belongs to (unit tokens)
+    read_only: bool = False  # a closed edition's session: it may read, not change
 
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+    def closed_for(self, active_edition: str | None) -> bool:
+        """True when this session may only read: a previous edition's login, or a token
+        issued for an edition that is no longer the deployment's active one (issued before
+        operations opened the next edition)."""
+        return self.read_only or bool(self.edition and active_edition and self.edition != active_edition)
 
 
 def verify_token(token: str) -> Principal:
@@ -128,5 +143,7 @@ def verify_token(token: str) -> Principal:
     if claims["role"] not in ISSUED_ROLES.get(issuer, ()):
         raise Unauthorized("invalid token")
     version = claims.get("ver", 0)
+    edition = claims.get("edn")
     return Principal(claims["sub"], claims["role"], claims.get("unit_id"), claims.get("delegation_id"),
-                     version if isinstance(version, int) else 0)
+                     version if isinstance(version, int) else 0,
+                     edition if isinstance(edition, str) else None, claims.get("ro") is True)

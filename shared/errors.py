@@ -33,6 +33,13 @@ class DeadlinePassed(Conflict):
     pass
 
 
+class EditionClosed(Conflict):
+    """A session of a previous edition (a read-only token): its records can be read, not changed."""
+
+    def __init__(self) -> None:
+        super().__init__("edition_closed", "this edition is closed: its records can be read, not changed")
+
+
 class Forbidden(DomainError):
     def __init__(self, message: str = "not allowed", code: str = "forbidden", field: str | None = None):
         super().__init__(code, message, field)

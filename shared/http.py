@@ -19,7 +19,7 @@ from .config import Readiness
 from .db import retry_transient
 from .logsafe import describe
 from .errors import (
-    AccountLocked, Conflict, DomainError, Forbidden, NotFound, ProviderRefused, TooManyRequests, Unauthorized,
+    AccountLocked, Conflict, DomainError, EditionClosed, Forbidden, NotFound, ProviderRefused, TooManyRequests, Unauthorized,
     Unavailable, validation_error,
 )
 from .service import ServiceDeps
@@ -120,8 +120,20 @@ def caller_unit_id() -> str:
     return unit_id
 
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def refuse_closed_edition(caller: Principal, active_edition: str | None) -> None:
+    """A previous edition's session reads its records (invoices, badges, personnel) and
+    changes nothing: every other request is refused here, in every service, whatever the
+    route (409 edition_closed)."""
+    if request.method not in READ_METHODS and caller.closed_for(active_edition):
+        raise EditionClosed()
+
+
 def require(*roles: str) -> Callable[[F], F]:
-    """View decorator: a valid token whose role is one of `roles` (any role if none given)."""
+    """View decorator: a valid token whose role is one of `roles` (any role if none given);
+    a closed edition's token only for reading (refuse_closed_edition)."""
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -129,6 +141,7 @@ def require(*roles: str) -> Callable[[F], F]:
             if roles and caller.role not in roles:
                 raise Forbidden(f"role {caller.role} may not do this")
             deps = current_app.extensions.get("deps")
+            refuse_closed_edition(caller, deps.settings.edition if deps is not None else None)
             if deps is not None and deps.token_revoked(caller):
                 raise Unauthorized("this session has ended (password changed or account closed); log in again")
             g.principal = caller

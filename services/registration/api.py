@@ -73,10 +73,10 @@ def _own_person(s, person_id: str, lock: bool = False):
     return unit, person
 
 
-def _unit_token(unit: Unit) -> dict:
+def _unit_token(unit: Unit, read_only: bool = False) -> dict:
     return {"token": issue_token(unit.id, UNIT, "registration", unit_id=unit.id, delegation_id=unit.delegation_id,
-                                 version=unit.token_version or 0),
-            "unit_id": unit.id}
+                                 version=unit.token_version or 0, edition=unit.edition, read_only=read_only),
+            "unit_id": unit.id, "edition": unit.edition, "read_only": read_only}
 
 
 def _returning_unit_id(token: str) -> str:
@@ -139,12 +139,15 @@ def password_reset(data):
 @bp.arguments(LoginSchema)
 @bp.response(200, TokenSchema)
 def login(data):
-    """Password login; repeated failures are throttled (429 with Retry-After)."""
+    """Password login; repeated failures are throttled (429 with Retry-After). With `edition`
+    one of the profile's previous editions, the unit of that edition signs in read-only:
+    it reads its records, and every change is refused (409 edition_closed)."""
     deps = bootstrap()
+    edition, read_only = accounts.login_edition(data["edition"], deps.edition)
     unit = guarded_login(deps.uow, LoginFailure, identifiers.throttle_account(deps.cipher.lookup_hash, data["uscc"]),
                          client_ip(),
-                         lambda s: accounts.authenticate(s, data["uscc"], data["password"], deps.edition))
-    return _unit_token(unit)
+                         lambda s: accounts.authenticate(s, data["uscc"], data["password"], edition))
+    return _unit_token(unit, read_only)
 
 
 # --- the unit and its information -----------------------------------------------------------
@@ -486,16 +489,17 @@ def join(data):
 def member_login(data):
     deps = bootstrap()
     unit_code = data["unit_code"].strip().upper()
+    edition, read_only = accounts.login_edition(data["edition"], deps.edition)
 
     def attempt(s):
-        member = colleagues.authenticate_member(s, deps.cipher, deps.edition, unit_code, data["phone"],
+        member = colleagues.authenticate_member(s, deps.cipher, edition, unit_code, data["phone"],
                                                 data["password"])
         return member, accounts.get_unit(s, member.unit_id)
     account = f"member:{unit_code}:{deps.cipher.lookup_hash(data['phone'])[:24]}"
     member, unit = guarded_login(deps.uow, LoginFailure, account, client_ip(), attempt)
     token = issue_token(member.id, MEMBER, "registration", unit_id=unit.id, delegation_id=unit.delegation_id,
-                        version=member.token_version or 0)
-    return {"token": token, "unit_id": unit.id}
+                        version=member.token_version or 0, edition=unit.edition, read_only=read_only)
+    return {"token": token, "unit_id": unit.id, "edition": unit.edition, "read_only": read_only}
 
 
 @bp.route("/units/me/members", methods=["GET"])
@@ -604,7 +608,7 @@ def returning_email_code(data):
     """Email a code to the previous edition's contact address (purpose `returning_email`)."""
     deps = bootstrap()
     with deps.uow() as (s, _):
-        prev = returning.latest_previous_unit(s, data["uscc"].strip().upper())
+        prev = returning.latest_previous_unit(s, data["uscc"].strip().upper(), deps.edition)
         if prev is None:
             raise NotFound("previous account", "uscc")
         email, name = prev.contact_email, prev.name
@@ -625,7 +629,7 @@ def returning_verify(data):
     deps = bootstrap()
     prev = guarded_login(deps.uow, LoginFailure, f"returning:{data['uscc'].strip().upper()}", client_ip(),
                          lambda s: returning.previous_account(s, data["uscc"], data["method"], data["password"],
-                                                              data["phone"]))
+                                                              data["phone"], deps.edition))
     if data["method"] == "sms":
         verification.verify_code(deps, data["phone"], "returning", data["sms_code"])
     elif data["method"] == "email":

@@ -132,6 +132,8 @@ class SignedUpSchema(Strict):
 class LoginSchema(Strict):
     uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))  # or a registration / ID number
     password = fields.String(required=True, load_only=True)
+    # a previous edition of the fair profile: its records, read-only (default: the active edition)
+    edition = fields.String(load_default=None, validate=validate.Length(max=32))
 
     @pre_load
     def normalise(self, data, **_):
@@ -143,6 +145,8 @@ class LoginSchema(Strict):
 class TokenSchema(Strict):
     token = fields.String()
     unit_id = fields.String()
+    edition = fields.String()  # the edition the session reads
+    read_only = fields.Boolean()  # a previous edition's session: it may read, not change (409 edition_closed)
 
 
 def _company_types(profile: FairProfile) -> tuple[str, ...]:
@@ -321,6 +325,7 @@ class MemberLoginSchema(Strict):
     unit_code = fields.String(required=True)
     phone = fields.String(required=True, validate=PHONE)
     password = fields.String(required=True, load_only=True)
+    edition = fields.String(load_default=None, validate=validate.Length(max=32))  # as LoginSchema's
 
 
 class MemberSchema(Strict):

@@ -216,6 +216,19 @@ def authenticate(session: Session, uscc: str, password: str, edition: str) -> Un
     return unit
 
 
+def login_edition(requested: str | None, active: str, profile: FairProfile | None = None) -> tuple[str, bool]:
+    """The edition a login opens and whether it is read-only: the active edition (the
+    default), or one of the profile's editions before it — kept read-only, so that its unit
+    can still read its records (personnel, invoices, badges) and change nothing."""
+    if not requested or requested == active:
+        return active, False
+    previous = [e.id for e in (profile or fair()).previous_editions(active)]
+    if requested not in previous:
+        raise DomainError("unknown_edition", f"edition must be {active} or one of the previous editions: "
+                          f"{', '.join(previous) or 'none'}", "edition")
+    return requested, True
+
+
 def unit_by_login(session: Session, edition: str, given: str, lock: bool = False) -> Unit | None:
     keys = login_keys(CIPHER.cipher.lookup_hash, given)
     if not keys:

@@ -1,5 +1,13 @@
-"""Returning units (往届观众): previous editions imported, verified by password, phone or email code,
-unit info and personnel carried over; credential reuse (证件复用); one-click invitations."""
+"""Returning units (往届观众): previous editions — registered in this deployment or imported —
+verified by password, phone or email code, unit info and personnel carried over; credential
+reuse (证件复用); one-click invitations.
+
+A previous edition reaches these rules in one shape, `PreviousUnit` / `PreviousPerson`: rows an
+admin imported (JSON, from another system), or — for the editions this deployment ran itself —
+its own `Unit` / `Person` rows of the profile's previous editions, presented as such rows by
+`mirror_previous_editions` (same ids, refreshed whenever a returning flow reads them). So the
+verification, carry-over, reuse and invitation rules stay one code path; nothing is copied by
+hand."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +21,7 @@ from sqlalchemy.orm import Session
 from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DomainError, NotFound, Unauthorized
+from shared.fair import FairProfile, fair
 from shared.outbox import Emit
 from shared.passwords import hash_password, password_matches
 from shared.validators import is_valid_uscc
@@ -28,6 +37,73 @@ if TYPE_CHECKING:
 def edition_year(edition: str) -> int | None:
     digits = re.findall(r"[0-9]{4}", edition)
     return int(digits[-1]) if digits else None
+
+
+# A card was made for the person: its check passed and it has a number (in_production onwards).
+CREDENTIAL_ISSUED = ("in_production", "dispatched", "delivered")
+
+
+def _day_numbers(entry_dates: list[str], days: list[dt.date]) -> list[int]:
+    """The fair days (1-based) of an edition's stored entry dates, as a card face holds them."""
+    iso = [d.isoformat() for d in days]
+    return sorted(iso.index(str(d)[:10]) + 1 for d in entry_dates or [] if str(d)[:10] in iso)
+
+
+def _mirror_unit(session: Session, unit: Unit, profile: FairProfile) -> PreviousUnit | None:
+    """`unit` (of a previous edition) as a PreviousUnit with the same id, and its people as
+    PreviousPersons: created once, brought up to date each time (the old edition's people still
+    move forward as credential events arrive). An imported row of the same edition and USCC
+    stays the one that counts: then nothing is mirrored."""
+    prev = session.get(PreviousUnit, unit.id)
+    if prev is None:
+        if session.scalar(select(PreviousUnit.id).where(PreviousUnit.edition == unit.edition,
+                                                        PreviousUnit.uscc == unit.uscc)):
+            return None
+        prev = PreviousUnit(id=unit.id, edition=unit.edition, uscc=unit.uscc, orders=[])
+        session.add(prev)
+    prev.name, prev.category, prev.region, prev.delegation_id = unit.name, unit.category, unit.region, unit.delegation_id
+    prev.password_hash, prev.info = unit.password_hash, dict(unit.info or {})
+    if prev.contact_phone != unit.contact_phone:
+        prev.contact_phone = unit.contact_phone
+    if prev.contact_email != unit.contact_email:
+        prev.contact_email = unit.contact_email
+    session.flush()
+    days = profile.edition(unit.edition).days
+    for person in session.scalars(select(Person).where(Person.unit_id == unit.id, Person.status != "cancelled")):
+        row = session.get(PreviousPerson, person.id)
+        if row is None:
+            row = PreviousPerson(id=person.id, previous_unit_id=prev.id, edition=unit.edition)
+            session.add(row)
+        label = person.label or person.requested_label or profile.default_badge(unit.visitor_kind) or ""
+        issued = bool(person.credential_no) and person.status in CREDENTIAL_ISSUED
+        row.name, row.gender, row.region_type, row.id_type = person.name, person.gender, person.region_type, person.id_type
+        row.id_number_enc, row.id_number_hash = person.id_number_enc, person.id_number_hash
+        row.id_number_masked, row.label = person.id_number_masked, label
+        row.credential_no, row.check_passed, row.lost_or_damaged = person.credential_no, issued, False
+        row.card_face = {"name": person.name, "unit_name": unit.name, "delegation_id": unit.delegation_id,
+                         "label": label, "entry_days": _day_numbers(person.entry_dates, days)}
+    session.flush()
+    return prev
+
+
+def mirror_previous_editions(session: Session, current_edition: str, profile: FairProfile | None = None,
+                             uscc: str | None = None, edition: str | None = None,
+                             unit_id: str | None = None) -> int:
+    """The units this deployment registered in the profile's editions before `current_edition`
+    (all of them, or one USCC's, one edition's, one unit's), presented as previous-edition rows
+    for the returning rules. Idempotent; answers how many units it brought up to date."""
+    profile = profile or fair()
+    editions = [e.id for e in profile.previous_editions(current_edition)]
+    if edition is not None:
+        editions = [edition] if edition in editions else []
+    if not editions:
+        return 0
+    query = select(Unit).where(Unit.edition.in_(editions), Unit.status != "deleted")
+    if uscc is not None:
+        query = query.where(Unit.uscc == uscc)
+    if unit_id is not None:
+        query = query.where(Unit.id == unit_id)
+    return sum(1 for unit in list(session.scalars(query)) if _mirror_unit(session, unit, profile) is not None)
 
 
 def import_previous_edition(session: Session, cipher: FieldCipher, edition: str,
@@ -76,21 +152,27 @@ def previous_orders(session: Session, unit: Unit) -> list[dict[str, Any]]:
     return [{**order, "edition": prev.edition} for prev in rows for order in (prev.orders or [])]
 
 
-def latest_previous_unit(session: Session, uscc: str) -> PreviousUnit | None:
+def latest_previous_unit(session: Session, uscc: str, current_edition: str | None = None,
+                         profile: FairProfile | None = None) -> PreviousUnit | None:
+    """The USCC's newest previous-edition account; with `current_edition`, the deployment's own
+    registrations of the profile's previous editions count too."""
+    if current_edition is not None:
+        mirror_previous_editions(session, current_edition, profile, uscc=uscc)
     rows = list(session.scalars(select(PreviousUnit).where(PreviousUnit.uscc == uscc)))
     return max(rows, key=lambda r: edition_year(r.edition) or 0) if rows else None
 
 
-def verify_returning_by_password(session: Session, uscc: str, password: str) -> PreviousUnit:
-    prev = latest_previous_unit(session, uscc)
+def verify_returning_by_password(session: Session, uscc: str, password: str,
+                                 current_edition: str | None = None) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc, current_edition)
     if not password_matches(prev.password_hash if prev else None, password) or prev is None:
         raise Unauthorized("no previous account matches this USCC and password")
     return prev
 
 
 def previous_unit_for_contact(session: Session, uscc: str, phone: str | None = None,
-                              email: str | None = None) -> PreviousUnit:
-    prev = latest_previous_unit(session, uscc)
+                              email: str | None = None, current_edition: str | None = None) -> PreviousUnit:
+    prev = latest_previous_unit(session, uscc, current_edition)
     if prev is None or (phone is not None and prev.contact_phone != phone) or (
             email is not None and prev.contact_email.lower() != email.lower()):
         raise Unauthorized("no previous account matches these details")
@@ -108,6 +190,9 @@ def carry_over_into(unit: Unit, prev: PreviousUnit) -> None:
 def previous_personnel(session: Session, unit: Unit) -> list[PreviousPerson]:
     if not unit.previous_unit_id:
         return []
+    previous_unit = session.get(Unit, unit.previous_unit_id)
+    if previous_unit is not None:  # registered here: its people as they are now
+        mirror_previous_editions(session, unit.edition, unit_id=previous_unit.id)
     return list(session.scalars(select(PreviousPerson).where(PreviousPerson.previous_unit_id == unit.previous_unit_id)
                                 .order_by(PreviousPerson.name, PreviousPerson.id)))
 
@@ -134,14 +219,26 @@ def fair_day_numbers(dates: list[dt.date], days: list[dt.date]) -> list[int]:
     return sorted(days.index(d) + 1 for d in dates)
 
 
+def reuse_reaches(previous_edition: str, current_edition: str, profile: FairProfile | None = None) -> bool:
+    """Credential reuse reaches back the profile's `reuse_editions` editions (CIIE: two): by
+    the profile's list of editions, or by year for an edition it does not list."""
+    profile = profile or fair()
+    back = int(profile.data["reuse_editions"])
+    if current_edition in {e.id for e in profile.editions}:
+        return previous_edition in {e.id for e in profile.previous_editions(current_edition, back)}
+    current, previous = edition_year(current_edition), edition_year(previous_edition)
+    return current is not None and previous is not None and current - back <= previous <= current - 1
+
+
 def reuse_refusal(unit: Unit, prev: PreviousPerson, current_edition: str, label: str,
-                  entry_day_numbers: list[int]) -> str | None:
-    """Why a previous credential cannot be reused, or None when it can: one of the two
-    previous editions, check passed, card not lost or damaged, card face unchanged
-    (name, unit, delegation, label, photo, entry dates)."""
-    current, previous = edition_year(current_edition), edition_year(prev.edition)
-    if current is None or previous is None or not (current - 2 <= previous <= current - 1):
-        return "only credentials of the two previous editions can be reused"
+                  entry_day_numbers: list[int], profile: FairProfile | None = None) -> str | None:
+    """Why a previous credential cannot be reused, or None when it can: one of the profile's
+    `reuse_editions` previous editions, check passed, card not lost or damaged, card face
+    unchanged (name, unit, delegation, label, photo, entry dates)."""
+    if not reuse_reaches(prev.edition, current_edition, profile):
+        back = int((profile or fair()).data["reuse_editions"])
+        return ("only credentials of the two previous editions can be reused" if back == 2
+                else f"only credentials of the {back} previous edition(s) can be reused")
     if not prev.credential_no or not prev.check_passed:
         return "the previous credential did not pass its check"
     if prev.lost_or_damaged:
@@ -174,7 +271,9 @@ def request_reuse(session: Session, unit: Unit, prev: PreviousPerson, data: dict
 
 
 def invite_previous_units(session: Session, edition: str, current_edition: str) -> list[PreviousUnit]:
-    """One-click registration: previous units not registered yet get an invitation token."""
+    """One-click registration: previous units not registered yet get an invitation token
+    (the edition's own registrations in this deployment, and imported ones)."""
+    mirror_previous_editions(session, current_edition, edition=edition)
     registered = set(session.scalars(select(Unit.uscc).where(Unit.edition == current_edition)))
     invited = []
     for prev in session.scalars(select(PreviousUnit).where(PreviousUnit.edition == edition,
@@ -215,16 +314,17 @@ def previous_personnel_with_reuse(session: Session, unit: Unit, current_edition:
 
 
 def previous_account(session: Session, uscc: str, method: str, password: str | None = None,
-                     phone: str | None = None) -> PreviousUnit:
+                     phone: str | None = None, current_edition: str | None = None) -> PreviousUnit:
     """往届验证, first half: the previous account by password, or the one whose contact will get
-    a code (the caller then checks the phone or email code)."""
+    a code (the caller then checks the phone or email code). With `current_edition`, the
+    deployment's own units of the previous editions are accounts too."""
     if method == "password":
-        return verify_returning_by_password(session, uscc, password or "")
+        return verify_returning_by_password(session, uscc, password or "", current_edition)
     if method == "sms":
         if not phone:
             raise DomainError("phone_required", "give the previous contact phone", "phone")
-        return previous_unit_for_contact(session, uscc, phone=phone)
-    return previous_unit_for_contact(session, uscc)
+        return previous_unit_for_contact(session, uscc, phone=phone, current_edition=current_edition)
+    return previous_unit_for_contact(session, uscc, current_edition=current_edition)
 
 
 def send_invitations(deps: RegistrationDeps, edition: str) -> dict[str, int]:
