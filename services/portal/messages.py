@@ -54,6 +54,8 @@ BY_CODE = {
     "invalid_returning_token": _l("Verify your previous account again."),
     "uscc_mismatch": _l("The previous account belongs to another unified social credit code."),
     "deadline_passed": _l("The deadline has passed."),
+    "edition_closed": _l("This edition is closed: its records can be read, not changed."),
+    "unknown_edition": _l("Choose one of the editions in the list."),
     # unit info and documents
     "unit_locked": _l("The unit information is locked while the unit is under review or approved."),
     "unit_not_editable": _l("The unit has already been submitted."),

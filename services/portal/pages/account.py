@@ -13,9 +13,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from shared.fair import fair
+
 from ..client import ApiProblem
 from ..web import (
-    FormErrors, api, arg_text, current_user, form_text, language, safe_next, sign_in, sign_out,
+    FormErrors, api, arg_text, current_user, form_text, language, portal, safe_next, sign_in, sign_out,
 )
 
 bp = Blueprint("account", __name__)
@@ -183,8 +185,37 @@ def _log_in_after_sign_up(uscc: str, password: str) -> None:
     _sign_in_contact(token)
 
 
+def edition_label(edition_id: str) -> str:
+    """An edition by the fair's short name and its number: 第8届进博会 / CIIE, edition 8."""
+    return _("%(fair)s, edition %(number)s", fair=fair().short_name(language()),
+             number=fair().edition(edition_id).number)
+
+
+def edition_choices() -> list[tuple[str, str]]:
+    """The editions a unit may log in to: the active one first, then the fair's previous
+    ones, which are closed (read-only)."""
+    active = portal().settings.edition
+    return [(active, edition_label(active))] + [
+        (e.id, _("%(edition)s (closed: read only)", edition=edition_label(e.id)))
+        for e in fair().previous_editions(active)]
+
+
+def chosen_edition() -> str | None:
+    """The previous edition the login form asks for; None for the active one."""
+    wanted = form_text("edition", 32)
+    return wanted if wanted in [key for key, _label in edition_choices()[1:]] else None
+
+
+def _remember_edition(token: dict[str, Any]) -> None:
+    """A closed edition's session: every page says so (base.html), and the services refuse
+    its changes anyway."""
+    if token.get("read_only"):
+        session["user"] = {**session["user"], "edition": str(token.get("edition", ""))[:32], "read_only": True}
+
+
 def _sign_in_contact(token: dict[str, Any]) -> None:
     sign_in(token["token"], "unit_contact", token["unit_id"], "")
+    _remember_edition(token)
     try:  # the unit's name in the header
         unit = api().get("registration", "/units/me")
     except ApiProblem:
@@ -204,12 +235,14 @@ def _register_page(values: dict[str, Any], errors: FormErrors) -> str:
 # --- login ------------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    errors, values = FormErrors(), {"uscc": arg_text("uscc", 40)}
+    errors = FormErrors()
+    values: dict[str, str | None] = {"uscc": arg_text("uscc", 40)}
     if request.method == "POST":
-        values = {"uscc": form_text("uscc", 40).upper()}
+        values = {"uscc": form_text("uscc", 40).upper(), "edition": chosen_edition()}
         try:
             token = api().send("POST", "registration", "/auth/login",
-                               json={"uscc": values["uscc"], "password": form_text("password", 64)})
+                               json={"uscc": values["uscc"], "password": form_text("password", 64),
+                                     "edition": values["edition"]})
         except ApiProblem as problem:
             errors.add_problem(problem, known={"uscc", "password"})
             if problem.code == "unauthorized":
@@ -246,7 +279,8 @@ def login_sms() -> Any:
 def login_member() -> Any:
     errors, values = FormErrors(), {}
     if request.method == "POST":
-        values = {"unit_code": form_text("unit_code", 9).upper(), "phone": form_text("phone", 20)}
+        unit_code = form_text("unit_code", 9).upper()
+        values = {"unit_code": unit_code, "phone": form_text("phone", 20), "edition": chosen_edition()}
         try:
             token = api().send("POST", "registration", "/auth/member-login",
                                json={**values, "password": form_text("password", 64)})
@@ -255,7 +289,8 @@ def login_member() -> Any:
             if problem.status in (401, 403) and errors.general:
                 errors.fields.setdefault("password" if problem.status == 401 else "unit_code", errors.general.pop())
         else:
-            sign_in(token["token"], "unit_member", token["unit_id"], values["unit_code"])
+            sign_in(token["token"], "unit_member", token["unit_id"], unit_code)
+            _remember_edition(token)
             return redirect(url_for("personnel.index"))
     return render_template("account/login.html", tab="member", values=values, errors=errors), \
         (400 if errors else 200)
@@ -376,6 +411,15 @@ def join() -> Any:
         (400 if errors else 200)
 
 
+def closed_edition() -> str | None:
+    """The label of the closed edition this session reads, or None (the active edition's)."""
+    user = session.get("user")
+    if not isinstance(user, dict) or not user.get("read_only"):
+        return None
+    return edition_label(str(user.get("edition", "")))
+
+
 @bp.app_context_processor
 def account_helpers() -> dict[str, Any]:
-    return {"SEND_CODE": SEND_CODE, "signed_in": current_user() is not None}
+    return {"SEND_CODE": SEND_CODE, "signed_in": current_user() is not None, "closed_edition": closed_edition,
+            "edition_choices": edition_choices}
