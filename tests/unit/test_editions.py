@@ -154,3 +154,23 @@ def test_invitations_reach_the_previous_editions_own_units(session_for, emit):
     [invited] = returning.invite_previous_units(s, "CIIE-2025", "CIIE-2026")
     assert invited.id == old_unit.id and invited.invitation_token
     assert returning.previous_unit_by_invitation(s, invited.invitation_token).uscc == USCC
+
+
+def test_editions_status_names_the_active_the_closed_and_the_next_edition(tmp_path):
+    from sqlalchemy import create_engine
+
+    from deploy.editions import status_lines, units_per_edition
+    from services.registration.models import Base
+    url = f"sqlite:///{tmp_path / 'registration.db'}"
+    Base.metadata.create_all(create_engine(url))
+    assert units_per_edition(url) == {}
+    assert units_per_edition(f"sqlite:///{tmp_path / 'none' / 'x.db'}") is None  # does not answer
+    lines = status_lines(CIIE, "CIIE-2026", {"CIIE-2025": 3, "CIIE-2026": 5})
+    text = "\n".join(lines)
+    assert "active edition: CIIE-2026" in lines[0]
+    assert any("CIIE-2025" in line and "closed, read-only" in line and "units: 3" in line for line in lines)
+    assert any("CIIE-2026" in line and "active" in line and "units: 5" in line for line in lines)
+    assert any("CIIE-2027" in line and "next" in line and "units: 0" in line for line in lines)
+    assert "reaches back 2 edition(s): CIIE-2025, CIIE-2024" in text and "FAIR_EDITION=CIIE-2027" in text
+    last = status_lines(load_profile("ciftis"), "CIFTIS-2027", None)
+    assert "units: ?" in last[1] and "no edition after" in last[-1]
