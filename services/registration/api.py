@@ -116,11 +116,13 @@ def sign_up(data):
 @bp.arguments(SmsLoginSchema)
 @bp.response(200, TokenSchema)
 def login_by_sms(data):
-    """Log in with the unit's verified phone and an SMS code (purpose `login`)."""
+    """Log in with the unit's verified phone and an SMS code (purpose `login`); `edition` as
+    for the password login (a previous edition: read-only)."""
     deps = bootstrap()
+    edition, read_only = accounts.login_edition(data["edition"], deps.edition)
     verification.verify_code(deps, data["phone"], "login", data["sms_code"])
     with deps.uow() as (s, _):
-        return _unit_token(accounts.unit_for_phone_login(s, deps.edition, data["phone"], data.get("uscc")))
+        return _unit_token(accounts.unit_for_phone_login(s, edition, data["phone"], data.get("uscc")), read_only)
 
 
 @bp.route("/auth/password-reset", methods=["POST"])

@@ -108,6 +108,7 @@ class SmsLoginSchema(Strict):
     phone = fields.String(required=True, validate=PHONE)
     sms_code = fields.String(required=True, load_only=True)
     uscc = fields.String(load_default=None)
+    edition = fields.String(load_default=None, validate=validate.Length(max=32))  # as LoginSchema's
 
 
 class PasswordResetSchema(Strict):

@@ -138,6 +138,10 @@ def test_a_previous_editions_login_reads_and_changes_nothing(apps):
         assert r.json["message"] == "this edition is closed: its records can be read, not changed"
     assert c.get("/units/me", headers=headers).json["info"].get("name_en") == "Last Year Co"  # unchanged
 
+    # by SMS code too
+    r = c.post("/auth/login/sms", json={"phone": phone, "sms_code": sms_code(apps, phone, "login"), "edition": PREVIOUS})
+    assert r.status_code == 200 and (r.json["unit_id"], r.json["read_only"]) == (old["unit_id"], True), r.json
+
     # a colleague (unit member) of that edition too
     r = c.post("/auth/member-login", json={"unit_code": old["unit_code"], "phone": member_phone,
                                            "password": "Member-passw0rd", "edition": PREVIOUS})
