@@ -38,7 +38,8 @@ ID_PATTERNS = {  # client-side hints only; the API decides
 GENDERS = {"male": _l("Male"), "female": _l("Female")}
 ADMIN_ROLES = {"organising_committee": _l("Organising committee"), "delegation_secretariat": _l("Delegation secretariat"),
                "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance officer"),
-               "operations": _l("Operations"), "gate_staff": _l("Gate staff")}
+               "operations": _l("Operations"), "gate_staff": _l("Gate staff"),
+               "host_organisation_admin": _l("Host organisation admin")}
 # the back office: review's words
 REVIEW_STATUS = {"pending": _l("Pending review"), "first_approved": _l("First-level approved"),
                  "approved": _l("Approved"), "returned": _l("Returned for changes"), "rejected": _l("Not approved"),
@@ -47,8 +48,10 @@ REVIEW_STATUS_TONE = {"pending": "wait", "first_approved": "info", "approved": "
                       "rejected": "bad", "deleted": "bad"}
 REVIEW_PERSON_STATUS = {"submitted": _l("Submitted"), "awaiting_confirmation": _l("Awaiting confirmation"),
                         "confirmed": _l("Confirmed"), "pending_lock": _l("Reuse awaiting lock"),
-                        "locked": _l("Reuse locked"), "cancelled": _l("Cancelled"), "deleted": _l("Deleted")}
+                        "locked": _l("Reuse locked"), "cancelled": _l("Cancelled"), "deleted": _l("Deleted"),
+                        "first_approved": _l("First-level approved"), "rejected": _l("Not approved")}
 REVIEW_PERSON_TONE = {"submitted": "neutral", "awaiting_confirmation": "wait", "confirmed": "good",
+                      "first_approved": "info", "rejected": "bad",
                       "pending_lock": "wait", "locked": "good", "cancelled": "neutral", "deleted": "bad"}
 PAYERS = {"unit": _l("Unit pays"), "delegation": _l("Delegation pays"), "free": _l("Free")}
 HISTORY_ACTIONS = {"unit.submit": _l("Submitted by the unit"), "unit.auto_approve": _l("Approved automatically"),

@@ -162,6 +162,15 @@ BY_CODE = {
     "reused_vip": _l("A reused VIP badge cannot be changed."),
     "unit_not_approved": _l("The unit must be approved first."),
     "registration_unavailable": _l("The unit's details cannot be read just now. Try again in a moment."),
+    # host organisations (承办机构, CIFTIS)
+    "host_organisation_locked": _l("The information cannot be changed while the committee reviews it or after "
+                                   "approval."),
+    "host_info_incomplete": _l("Fill in this field before submitting."),
+    "licence_required": _l("Upload the business licence before submitting."),
+    "licence_too_large": _l("The licence image is too large."),
+    "licence_wrong_type": _l("The licence must be a JPG or PNG image."),
+    "host_organisation_not_approved": _l("Invitation codes are available once the organising committee has "
+                                         "approved the host organisation."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }

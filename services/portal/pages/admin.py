@@ -15,7 +15,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from ..admin_menu import menu_for, menu_item
 from ..client import ApiProblem
 from ..web import (
-    ADMIN_ROLES, REVIEWERS, SUB_DELEGATION, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
+    ADMIN_ROLES, FIRST_LEVEL, HOST_ADMIN, REVIEWERS, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
     sign_out,
 )
 
@@ -79,7 +79,9 @@ def login() -> Any:
                     errors.fields.setdefault("password", errors.general.pop())
             else:
                 sign_in(token["token"], token["role"], "", values["username"], token.get("delegation_id"))
-                return redirect(safe_next(request.args.get("next"), url_for("admin.home")))
+                # a host organisation admin starts on its organisation's page (承办机构信息)
+                landing = url_for("admin_host.organisation") if token["role"] == HOST_ADMIN else url_for("admin.home")
+                return redirect(safe_next(request.args.get("next"), landing))
     return render_template("admin/login.html", values=values, errors=errors), (400 if errors else 200)
 
 
@@ -107,7 +109,7 @@ def waiting_work(role: str) -> list[dict[str, Any]]:
         return []
     counts: list[tuple[str, str, str, dict[str, Any]]] = [("pending", _("Units waiting for review"), "admin_review.queue", {"status": "pending"}),
               ("people", _("People waiting for confirmation"), "admin_personnel.index", {})]
-    if role != SUB_DELEGATION:
+    if role not in FIRST_LEVEL:
         counts.insert(1, ("first_approved", _("First-level approvals to confirm"), "admin_review.queue",
                           {"status": "first_approved"}))
     shown = []
