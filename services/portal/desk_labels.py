@@ -54,7 +54,7 @@ HOST_STATUS = {"awaiting_info": _l("Information to fill in"), "pending": _l("Wai
 HOST_STATUS_TONE = {"awaiting_info": "wait", "pending": "info", "approved": "good", "returned": "bad"}
 HOST_QUEUE = {"pending": _l("To review"), "returned": _l("Returned"), "approved": _l("Approved"),
               "awaiting_info": _l("Not submitted yet")}
-HOST_FIELDS = {"name": _l("Name"), "name_en": _l("Name in English"), "field": _l("Field of services"),
+HOST_FIELDS = {"name": _l("Organisation name"), "name_en": _l("Name in English"), "field": _l("Field of services"),
                "industry": _l("Industry"), "uscc": _l("Unified social credit code"), "address": _l("Address"),
                "postcode": _l("Postcode"), "phone": _l("Phone"), "website": _l("Website")}
 PERSON_REVIEW_ACTIONS = {"approve": _l("Approve"), "reject": _l("Reject")}
