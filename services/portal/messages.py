@@ -169,6 +169,10 @@ BY_CODE = {
     "licence_required": _l("Upload the business licence before submitting."),
     "licence_too_large": _l("The licence image is too large."),
     "licence_wrong_type": _l("The licence must be a JPG or PNG image."),
+    "invalid_postcode": _l("This is not a valid postcode."),
+    "invalid_phone": _l("Enter a phone number, e.g. 010-88886666 or 13800138000."),
+    "invalid_website": _l("Enter a website address, e.g. https://www.example.cn."),
+    "licence_not_needed": _l("This fair asks for no business licence."),
     "host_organisation_not_approved": _l("Invitation codes are available once the organising committee has "
                                          "approved the host organisation."),
     "not_found": _l("Not found."),
@@ -177,6 +181,8 @@ BY_CODE = {
 
 # The same code with a different meaning depending on the field it names.
 BY_CODE_AND_FIELD = {
+    ("not_pending", "status"): _l("This host organisation is not waiting for a decision (someone may have decided "
+                                  "it already)."),
     ("not_found", "unit_id"): _l("This unit is not in your part of the delegation tree, or was deleted."),
     ("not_found", "uscc"): _l("No unit is registered with this unified social credit code."),
     ("not_found", "person_id"): _l("This person was not found."),

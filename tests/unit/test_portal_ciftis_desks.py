@@ -116,6 +116,15 @@ def test_ciftis_host_info_is_saved_and_a_field_error_is_shown_next_to_it(ciftis,
         "code": "host_info_incomplete", "message": "fill in the address", "field": "address"})
     r = form_post(client, "/admin/host-organisation/submit", {})
     assert r.status_code == 400 and error_of(r.get_data(as_text=True), "address") == "提交前请填写此项。"
+    fake.on("POST", "/api/review/host-organisation/submit", 422, {
+        "code": "host_info_incomplete", "message": "missing: address, phone", "field": "address"})
+    html = form_post(client, "/admin/host-organisation/submit", {}).get_data(as_text=True)
+    assert error_of(html, "address") == error_of(html, "phone") == "提交前请填写此项。"
+    fake.on("PUT", "/api/review/host-organisation", 422, {
+        "code": "invalid_uscc", "message": "give the 18-character unified social credit code, or n/a",
+        "field": "uscc"})
+    html = form_post(client, "/admin/host-organisation", {**info, "uscc": "123"}).get_data(as_text=True)
+    assert error_of(html, "uscc") == "请填写 18 位统一社会信用代码，没有的填写 n/a。" and 'value="123"' in html
 
 
 def test_ciftis_licence_errors_are_shown_next_to_the_field_in_the_users_language(ciftis, client, fake):
@@ -170,6 +179,8 @@ def test_ciftis_committee_lists_host_organisations_waiting_for_review(ciftis, cl
     assert r.status_code == 200 and "金融服务专题承办机构" in html and "2027-05-01 10:00" in html
     assert sent(fake, "GET", "/api/review/host-organisations")[-1]["args"]["status"] == "pending"
     assert f'href="/admin/host-organisations/{HOST}"' in html
+    home = client.get("/admin").get_data(as_text=True)
+    assert 'data-key="hosts"' in home and "待审核的承办机构" in home
 
 
 def test_ciftis_committee_sees_the_info_and_licence_and_approves(ciftis, client, fake):

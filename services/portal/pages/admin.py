@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
+from .. import desk_labels
 from ..admin_menu import menu_for, menu_item
 from ..client import ApiProblem
 from ..web import (
-    ADMIN_ROLES, FIRST_LEVEL, HOST_ADMIN, REVIEWERS, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
+    ADMIN_ROLES, COMMITTEE, FIRST_LEVEL, HOST_ADMIN, REVIEWERS, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
     sign_out,
 )
 
@@ -112,10 +113,14 @@ def waiting_work(role: str) -> list[dict[str, Any]]:
     if role not in FIRST_LEVEL:
         counts.insert(1, ("first_approved", _("First-level approvals to confirm"), "admin_review.queue",
                           {"status": "first_approved"}))
+    if role == COMMITTEE and desk_labels.has_host_organisations():
+        counts.insert(0, ("hosts", _("Host organisations waiting for review"), "admin_host.queue", {"status": "pending"}))
     shown = []
     for key, text, endpoint, args in counts:
         try:
-            if key == "people":
+            if key == "hosts":
+                total = api().get("review", "/host-organisations", params={"status": "pending", "per_page": 1})["total"]
+            elif key == "people":
                 total = api().get("review", "/personnel", params={"per_page": 1})["total"]
             else:
                 total = api().get("review", "/queue", params={"status": key, "per_page": 1})["total"]

@@ -91,7 +91,17 @@ def _info_from_form() -> dict[str, str]:
 
 
 def _add_problem(errors: FormErrors, problem: ApiProblem, known: tuple[str, ...]) -> None:
+    """The API's message next to its field; every missing field marked when submitting."""
     field = (problem.field or "").removeprefix("info.")
+    if problem.code == "invalid_uscc":
+        errors.add("uscc", _("Give the 18-character unified social credit code, or n/a."))
+        return
+    if problem.code == "host_info_incomplete" and "missing: " in problem.message:
+        for name in problem.message.split("missing: ", 1)[1].split(","):
+            if name.strip() in known:
+                errors.add(name.strip(), FormErrors.message_of(problem))
+        if errors:
+            return
     errors.add_problem(ApiProblem(problem.status, problem.code, problem.message, field or None), known=set(known))
 
 
