@@ -271,3 +271,17 @@ def test_ciie_desks_keep_delegations_and_payment_confirmation(client, fake):
     assert 'data-test="tab-pending_lock"' in html and "交易团/分团" in html
     r = form_post(client, "/admin/personnel/batch", {"action": "approve", "person_ids": "p1"})
     assert r.status_code == 302 and not sent(fake, "POST", "/api/review/personnel/approve")
+
+
+def test_ciftis_desk_urls_never_answer_a_server_error(ciftis, client, fake):
+    from tests.unit.test_portal_admin import HOSTILE
+    admin_log_in(client, fake, "organising_committee")
+    for template in ("/admin/host-organisations?status={}&page={}", "/admin/host-organisations/{}",
+                     "/admin/host-organisations/{}/licence", "/admin/personnel?status={}", "/admin/admins"):
+        for value in HOSTILE:
+            r = client.get(template.replace("{}", value[:1500]))
+            assert r.status_code < 500, (template, value[:20], r.status_code)
+    for value in HOSTILE:
+        r = form_post(client, "/admin/admins", {"username": value, "password": value, "role": value,
+                                                "delegation_id": value})
+        assert r.status_code == 400
