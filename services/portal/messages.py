@@ -173,8 +173,9 @@ BY_CODE = {
     "invalid_phone": _l("Enter a phone number, e.g. 010-88886666 or 13800138000."),
     "invalid_website": _l("Enter a website address, e.g. https://www.example.cn."),
     "licence_not_needed": _l("This fair asks for no business licence."),
-    "host_organisation_not_approved": _l("Invitation codes are available once the organising committee has "
-                                         "approved the host organisation."),
+    "host_organisation_not_approved": _l("The organising committee has not approved the host organisation yet: "
+                                         "invitation codes and review decisions come after its approval."),
+    "no_personnel_review": _l("People are confirmed by payer and label at this fair, not approved."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }

@@ -163,7 +163,7 @@ def test_ciftis_codes_before_approval_say_why_on_the_codes_page(ciftis, client, 
         "code": "host_organisation_not_approved", "message": "not approved", "field": None})
     r = client.get("/admin/codes")
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and 'data-test="codes-refused"' in html and "组委会审核通过" in html
+    assert r.status_code == 200 and 'data-test="codes-refused"' in html and "组委会尚未审核通过" in html
     assert "金融服务专题承办机构" in html and "文化服务专题承办机构" not in html  # its own organisation only
 
 
