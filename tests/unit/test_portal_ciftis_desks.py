@@ -249,6 +249,7 @@ def test_ciftis_personnel_are_approved_and_rejected_on_two_levels(ciftis, client
 
 
 def test_ciftis_desks_name_the_host_organisation(ciftis, client, fake):
+    assert "供承办机构、组委会" in client.get("/admin/login").get_data(as_text=True)
     fake.on("GET", "/api/review/queue", 200, {"items": [], "total": 0, "page": 1, "per_page": 20})
     admin_log_in(client, fake, "host_organisation_admin", HOST)
     assert "承办机构" in client.get("/admin/review").get_data(as_text=True)
@@ -258,6 +259,7 @@ def test_ciftis_desks_name_the_host_organisation(ciftis, client, fake):
 # --- CIIE as it was -----------------------------------------------------------------------------
 def test_ciie_desks_keep_delegations_and_payment_confirmation(client, fake):
     assert shared.fair.fair().key == "ciie"
+    assert "供交易团、组委会" in client.get("/admin/login").get_data(as_text=True)
     fake.on("GET", "/api/review/personnel", 200, {"items": [
         {"person_id": "p1", "name": "王五", "id_number": "1101**********1234", "unit_id": "u1", "unit_name": "甲公司",
          "status": "awaiting_confirmation", "requested_label": None, "label": None}], "total": 1})
