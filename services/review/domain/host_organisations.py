@@ -137,8 +137,12 @@ def update_info(session: Session, actor: Actor, changes: dict[str, Any]) -> Host
     application = own_application(session, actor, lock=True)
     _check_editable(application)
     cleaned = _clean(changes)
+    changed = sorted(k for k, v in cleaned.items() if getattr(application, k) != v)
     for key, value in cleaned.items():
         setattr(application, key, value)
+    if changed:  # which fields, not their values
+        audit(session, actor, "host_organisation.update", "delegation", application.delegation_id,
+              application.delegation_id, None, {"fields": changed})
     return application
 
 
@@ -161,6 +165,8 @@ def store_licence(session: Session, actor: Actor, content: bytes | None,
                         DomainError("licence_wrong_type", f"the licence must be a {' or '.join(formats)} image",
                                     "licence"))
     application.licence, application.licence_type = image.content, image.content_type
+    audit(session, actor, "host_organisation.licence", "delegation", application.delegation_id,
+          application.delegation_id, None, {"content_type": image.content_type})
     return application
 
 
