@@ -265,3 +265,18 @@ def test_badges_come_from_the_profile():
     assert personnel.confirmation_for("visitor", None, ciie) == ("visitor", "unit")
     assert personnel.confirmation_for("vip", None, ciie) is None
     assert personnel.confirmation_for("delegate", None, CIFTIS) == ("delegate", "free")
+
+
+def test_ciftis_an_unapproved_host_organisation_decides_nothing(s, emit):
+    from services.review.domain import decisions, personnel
+    host = new_host(s, emit)
+    review = unit_under(s, "u-early", delegation="CF-DIGITAL")  # say, moved there by the committee
+    submitted_person(s, review, "p-early")
+    for decide in (lambda: decisions.approve(s, emit, review, host, profile=CIFTIS),
+                   lambda: decisions.return_for_modification(s, emit, review, "请补充材料", host),
+                   lambda: personnel.approve_personnel(s, emit, ["p-early"], host, profile=CIFTIS)):
+        with pytest.raises(Conflict) as err:
+            decide()
+        assert err.value.code == "host_organisation_not_approved"
+    s.get(HostOrganisation, "CF-DIGITAL").status = "approved"
+    assert decisions.approve(s, emit, review, host, profile=CIFTIS).status == "first_approved"

@@ -17,6 +17,7 @@ from shared.validators import is_valid_uscc
 
 from ..models import Delegation, RegistryRecord, ReviewPerson, UnitReview
 from .fair_rules import profile_of
+from .host_organisations import check_actor_approved
 from .organisations import HOST_ADMIN, Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
 from .personnel import confirm_ready_people, release
 
@@ -68,6 +69,7 @@ def approve(session: Session, emit: Emit, review: UnitReview, actor: Actor | Non
     a host organisation's always waits for the organising committee's ("承办机构审核通过后，
     审核状态变为审核中，等待组委会审核")."""
     before = snapshot(review)
+    check_actor_approved(session, actor)
     if actor is not None:
         check_deadline(settings_for(session, review.edition or "").review_deadline, "review", now)
     if review.status == "first_approved":
@@ -100,6 +102,7 @@ def _close(session: Session, emit: Emit, review: UnitReview, actor: Actor, statu
         raise Conflict("not_pending", f"the unit is {review.status}, not pending review")
     if not text.strip():
         raise missing
+    check_actor_approved(session, actor)
     check_deadline(settings_for(session, review.edition or "").review_deadline, "review")
     before = snapshot(review)
     review.status, review.comment, review.decided_at, review.decided_by = status, text, utcnow(), actor.id

@@ -57,6 +57,13 @@ def check_may_issue_codes(session: Session, delegation_id: str | None) -> None:
                        "the host organisation is not approved by the organising committee yet", "delegation_id")
 
 
+def check_actor_approved(session: Session, actor: Actor | None) -> None:
+    """A host organisation's admin decides on units and people only once the committee has
+    approved the organisation ("待组委会审核通过后，方可使用全部功能")."""
+    if actor is not None and actor.role == HOST_ADMIN:
+        check_may_issue_codes(session, actor.delegation_id)
+
+
 def view(application: HostOrganisation) -> dict[str, Any]:
     """What the host admin and the committee see of an application."""
     return {"id": application.delegation_id, "name": application.name, "status": application.status,

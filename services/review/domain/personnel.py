@@ -23,6 +23,7 @@ from shared.fair import FairProfile
 
 from ..models import Delegation, Quota, ReviewPerson, UnitReview
 from .fair_rules import profile_of
+from .host_organisations import check_actor_approved
 from .organisations import Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
 
 QUOTA_FILE_LIMIT = 5 * 1024 * 1024
@@ -170,6 +171,7 @@ def approve_personnel(session: Session, emit: Emit, person_ids: list[str], actor
     first_level = actor.role == p.review["first_level"]
     if not first_level and actor.role not in (p.review["second_level"], "organising_committee"):
         raise Forbidden("the host organisation and the organising committee review people")
+    check_actor_approved(session, actor)
     statuses = ("awaiting_confirmation",) if first_level else ("awaiting_confirmation", "first_approved")
     rows = people_in_scope(session, person_ids, actor, statuses)
     for person, review in rows:
@@ -197,6 +199,7 @@ def reject_personnel(session: Session, emit: Emit, person_ids: list[str], reason
         raise Forbidden("the host organisation and the organising committee review people")
     if not reason.strip():
         raise DomainError("reason_required", "give the reason for rejection", "reason")
+    check_actor_approved(session, actor)
     rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation", "first_approved"))
     for person, review in rows:
         check_deadline(settings_for(session, review.edition or "").review_deadline, "review", now)
