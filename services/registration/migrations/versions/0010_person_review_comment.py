@@ -1,7 +1,7 @@
 """person review comment
 
 Revision ID: fc670757fb66
-Revises: 1c5d6d872364
+Revises: b2c3ef3424c1
 Create Date: 2026-11-23 22:13:20.134236
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'fc670757fb66'
-down_revision = '1c5d6d872364'
+down_revision = 'b2c3ef3424c1'
 branch_labels = None
 depends_on = None
 
