@@ -223,3 +223,66 @@ def test_ciftis_codes_of_an_unapproved_host_organisation_cannot_be_claimed(apps,
         "sms_code": sms_code(apps, phone, "signup"), "privacy_consent": True})
     assert (r.status_code, r.json["code"], r.json["field"]) == (409, "host_organisation_not_approved",
                                                                 "host_invitation_code")
+
+
+@pytest.fixture
+def whole_ciftis(monkeypatch, pump):
+    """Every service in this process reads the CIFTIS profile (registration's forms too)."""
+    from shared import fair as fairs
+    monkeypatch.setenv("FAIR", "ciftis")
+    fairs._cached.cache_clear()
+    monkeypatch.setattr(deps_of("registration"), "invitation_codes", ReviewClaims())
+    yield
+    monkeypatch.delenv("FAIR")
+    fairs._cached.cache_clear()
+
+
+def approved_host(c) -> tuple[str, dict]:
+    """A host organisation created by the committee, registered by its admin and approved."""
+    host_id = f"CF-W{uuid.uuid4().hex[:6].upper()}"
+    assert c.post("/delegations", headers=committee(), json={"id": host_id, "name": "整体测试承办机构"}).status_code == 201
+    host = host_admin(c, host_id)
+    assert c.put("/host-organisation", headers=host, json={**HOST_INFO, "name": "整体测试承办机构"}).status_code == 200
+    assert c.put("/host-organisation/licence", headers=host, content_type="multipart/form-data",
+                 data={"licence": (io.BytesIO(licence_image(30_000)), "licence.jpg")}).status_code == 200
+    assert c.post("/host-organisation/submit", headers=host).status_code == 200
+    assert c.post(f"/host-organisations/{host_id}/approve", headers=committee()).json["status"] == "approved"
+    return host_id, host
+
+
+def test_ciftis_whole_fair_exhibitor_and_people_on_two_levels(apps, pump, whole_ciftis):
+    from tests.integration.test_ciftis_registration import CIFTIS_INFO, person
+    from tests.unit.test_ciftis_registration_rules import ciftis_photo
+    c, reg = apps["review"], apps["registration"]
+    host_id, host = approved_host(c)
+    code = c.post(f"/delegations/{host_id}/invitation-codes", headers=host, json={"count": 1}).json[0]["code"]
+    pump.drain("registration", "DelegationChanged")
+    phone = random_phone()
+    r = reg.post("/units", json={"uscc": random_uscc(), "password": "Passw0rd!", "name": "服务贸易展商",
+                                 "category": "enterprise", "phone": phone, "email": "ciftis@example.cn",
+                                 "visitor_kind": "exhibitor_onsite", "host_invitation_code": code,
+                                 "sms_code": sms_code(apps, phone, "signup"), "privacy_consent": True})
+    assert r.status_code == 201, r.json
+    unit_id, unit = r.json["unit_id"], unit_headers(r.json["unit_id"])
+    assert reg.patch("/units/me/info", headers=unit, json=CIFTIS_INFO).status_code == 200
+    p = reg.post("/units/me/personnel", headers=unit, json=person()).json
+    assert p["requested_label"] == "exhibitor"
+    assert reg.put(f"/units/me/personnel/{p['id']}/photo", headers=unit, content_type="multipart/form-data",
+                   data={"photo": (io.BytesIO(ciftis_photo()), "p.jpg")}).status_code == 200
+    r = reg.post("/units/me/submit", headers=unit, json={"person_ids": [p["id"]]})
+    assert r.status_code == 200, r.json
+    for event in ("UnitSubmitted", "PersonnelSubmitted"):
+        pump.drain("review", event)
+
+    assert c.post(f"/units/{unit_id}/approve", headers=host).json["status"] == "first_approved"
+    assert c.post(f"/units/{unit_id}/approve", headers=committee()).json["status"] == "approved"
+    assert c.post("/personnel/approve", headers=host, json={"person_ids": [p["id"]]}).json[0]["status"] \
+        == "first_approved"
+    confirmed = c.post("/personnel/approve", headers=committee(), json={"person_ids": [p["id"]]}).json[0]
+    assert (confirmed["status"], confirmed["label"], confirmed["payer"]) == ("confirmed", "exhibitor", "free")
+    [event] = review_events("PersonnelConfirmed", p["id"])
+    assert (event["label"], event["payer"], event["fee_fen"]) == ("exhibitor", "free", 0)
+    for event_type in ("UnitApproved", "PersonnelConfirmed"):
+        pump.drain("registration", event_type)
+    seen = reg.get("/units/me/personnel", headers=unit).json["items"][0]
+    assert (seen["label"], seen["payer"], seen["status"]) == ("exhibitor", "free", "awaiting_check")
