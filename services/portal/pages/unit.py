@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from .. import labels
 from ..client import ApiProblem
 from ..messages import reuse_refusal_text
+from ..profile import profile, unit_asks
 from ..web import CONTACT, FormErrors, api, form_list, form_text, login_required, portal, upload
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
-DOCUMENT_LIMIT = 2 * 1024 * 1024
 
 
 def _progress() -> dict[str, Any]:
@@ -78,12 +78,39 @@ def progress_json() -> Response:
 TEXT_FIELDS = ("name_en", "registered_address", "nature", "industry", "contact_name", "contact_mobile")
 NUMBER_FIELDS = ("registered_capital_10k_cny", "turnover_last_year_10k_usd", "import_last_year_10k_usd",
                  "import_three_years_10k_usd")
-INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions"))
+# the fields only some fairs ask (CIFTIS): sent only when the profile asks them of the unit's kind
+PROFILE_TEXT_FIELDS = {"contact_position": 100, "contact_email": 200, "website": 200, "fortune500_name": 200,
+                       "exhibition_content": 1000, "exhibition_needs": 1000}
+INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions",
+                                                       "company_type", "introduction", "fortune500")
+                        + tuple(PROFILE_TEXT_FIELDS))
 
 
-def info_changes(errors: FormErrors) -> dict[str, Any]:
-    """The draft as the API takes it: text as typed, numbers when given, lists always."""
+def introduction_limits() -> tuple[int, int]:
+    limits = profile().data["unit_fields"].get("introduction") or {}
+    return int(limits.get("min", 0)), int(limits.get("max", 1000))
+
+
+def info_changes(errors: FormErrors, kind: str | None = None) -> dict[str, Any]:
+    """The draft as the API takes it: text as typed, numbers when given, lists always; the
+    profile's own fields (CIFTIS) only when it asks them of this kind of unit."""
     changes: dict[str, Any] = {name: form_text(name, 300) for name in TEXT_FIELDS if form_text(name, 300)}
+    for name, limit in PROFILE_TEXT_FIELDS.items():
+        if unit_asks(name, kind) and form_text(name, limit):
+            changes[name] = form_text(name, limit)
+    if unit_asks("company_type", kind) and form_text("company_type", 40) in profile().data["unit_fields"]["company_types"]:
+        changes["company_type"] = form_text("company_type", 40)
+    if unit_asks("introduction", kind):
+        text = (request.form.get("introduction") or "").strip().replace("\r\n", "\n")
+        low, high = introduction_limits()
+        if text and len(text) > high:
+            errors.add("introduction", _("At most %(n)d characters.", n=high))
+        elif text:
+            changes["introduction"] = text
+    if unit_asks("fortune500", kind) and form_text("fortune500", 5) in ("yes", "no"):
+        changes["fortune500"] = form_text("fortune500", 5) == "yes"
+        if not changes["fortune500"]:
+            changes.pop("fortune500_name", None)
     for name in NUMBER_FIELDS:
         raw = form_text(name, 30).replace(",", "")
         if raw:
@@ -96,7 +123,7 @@ def info_changes(errors: FormErrors) -> dict[str, Any]:
     changes["import_modes"] = [m for m in form_list("import_modes", 10) if m in labels.IMPORT_MODES]
     changes["purposes"] = [p for p in form_list("purposes", 20) if p in labels.PURPOSES]
     intentions = []
-    for area in labels.EXHIBITION_AREAS:
+    for area in profile().data["exhibition_areas"]:
         categories = form_list(f"area_{area}", 50)
         if categories:
             intentions.append({"area": area, "categories": categories})
@@ -121,7 +148,7 @@ def info() -> Any:
     unit = _unit()
     values = dict(unit.get("info") or {})
     if request.method == "POST":
-        changes = info_changes(errors)
+        changes = info_changes(errors, unit.get("visitor_kind"))
         values = {**values, **changes}
         autosave = request.headers.get("X-Autosave") == "1"
         if not errors:
@@ -137,7 +164,10 @@ def info() -> Any:
             target = "personnel.index" if request.form.get("action") == "continue" else "unit.info"
             return redirect(url_for(target))
     return render_template("unit/info.html", unit=unit, values=values, errors=errors, catalogue=_catalogue(),
-                           chosen=_chosen_categories(values), locked=unit["status"] not in ("draft", "returned")), \
+                           chosen=_chosen_categories(values), locked=unit["status"] not in ("draft", "returned"),
+                           kind=unit.get("visitor_kind"), introduction=introduction_limits(),
+                           company_types=[(c, labels.label(labels.COMPANY_TYPES, c))
+                                          for c in profile().data["unit_fields"]["company_types"]]), \
         (400 if errors else 200)
 
 
@@ -165,7 +195,8 @@ def document() -> Any:
     errors = FormErrors()
     unit = _unit()
     if request.method == "POST":
-        file = upload("document", DOCUMENT_LIMIT)
+        limit = (profile().document_rule(unit["category"]) or {}).get("max_bytes") or 2 * 1024 * 1024
+        file = upload("document", int(limit))
         if file is None:
             errors.add("document", _("Choose the image file to upload."))
         else:
@@ -176,8 +207,9 @@ def document() -> Any:
             else:
                 flash(_("The qualification document was uploaded."), "success")
                 return redirect(url_for("unit.document"))
-    needed = unit["category"] != "government"
-    return render_template("unit/document.html", unit=unit, errors=errors, needed=needed,
+    rule = profile().document_rule(unit["category"])
+    needed = rule is not None
+    return render_template("unit/document.html", unit=unit, errors=errors, needed=needed, rule=rule,
                            doc=_document() if needed else None,
                            locked=unit["status"] not in ("draft", "returned")), (400 if errors else 200)
 
@@ -286,7 +318,7 @@ def submit() -> Any:
     unit, progress = _unit(), _progress()
     people = api().get("registration", "/units/me/personnel", params={"per_page": 200})
     return render_template("unit/submit.html", unit=unit, steps=progress["steps"], people=people["items"],
-                           errors=errors, doc=_document() if unit["category"] != "government" else None,
+                           errors=errors, doc=_document() if profile().document_rule(unit["category"]) else None,
                            missing=[f for f in ("name_en", "registered_address", "industry", "contact_name",
                                                 "contact_mobile", "purposes")
                                     if not (unit.get("info") or {}).get(f)]), (400 if errors else 200)
