@@ -73,13 +73,11 @@ VISITOR_KIND_HINTS = {
     "unit": _l("A company, institution or organisation; its people are added after sign-up."),
     "individual": _l("Individual visitors (non-unit) register themselves, then give the unit they work for "
                      "under Unit information."),
-    "exhibitor_onsite": _l("Exhibits online and at the venue: registers with the host organisation's "
-                           "invitation code; its people can apply for exhibitor badges."),
-    "exhibitor_online": _l("Exhibits on the online platform only: registers with the host organisation's "
-                           "invitation code; no badges."),
-    "attendee_invited": _l("Invited by a host organisation to attend: registers with its invitation code."),
-    "attendee_open": _l("Attends without an invitation: no code needed; the organising committee reviews "
-                        "the registration."),
+    "exhibitor_onsite": _l("Online and on-site: a stand at the venue and people at the fair; may apply for badges."),
+    "exhibitor_online": _l("Only on the digital platform (website, app), no stand and nobody at the venue: "
+                           "cannot apply for badges."),
+    "attendee_invited": _l("A company that received an invitation code."),
+    "attendee_open": _l("A company that wants to attend but has no invitation code."),
 }
 COMPANY_TYPES = {"domestic": _l("Domestic enterprise"),
                  "hk_macao_taiwan_invested": _l("Hong Kong, Macao or Taiwan invested enterprise"),

@@ -266,10 +266,10 @@ def problem_text(problem: "ApiProblem") -> str:
 
 
 def _size(n_bytes: int) -> str:
-    """1048575 → "1 MB", 51200 → "50 KB": the sizes the rules are written in."""
+    """1048575 → "1MB", 51200 → "50KB": the sizes the rules are written in."""
     if n_bytes >= 1024 * 1024 - 1:
-        return f"{round(n_bytes / (1024 * 1024), 1):g} MB"
-    return f"{round(n_bytes / 1024):d} KB"
+        return f"{round(n_bytes / (1024 * 1024), 1):g}MB"
+    return f"{round(n_bytes / 1024):d}KB"
 
 
 def _photo_too_large(p: FairProfile) -> str:

@@ -172,7 +172,7 @@ def test_ciftis_needs_no_qualification_document(ciftis, fake):
     client = client_for(fake, "CIFTIS-2027")
     log_in(client, fake)
     html = client.get("/unit/document").get_data(as_text=True)
-    assert 'name="document"' not in html and "无需上传资质证明" in html
+    assert 'name="document"' not in html and "无需上传资质文件" in html
 
 
 # --- personnel ----------------------------------------------------------------------------------
@@ -226,8 +226,8 @@ def test_ciftis_photo_messages_name_its_rule(ciftis, fake):
     app = create_app(build(settings(), api_wsgi=fake))
     with app.test_request_context("/"):
         assert "600×800" in problem_text(ApiProblem(400, "photo_wrong_size", "x", "photo"))
-        assert "500 KB" in problem_text(ApiProblem(400, "photo_too_large", "x", "photo"))
-        assert "50 KB" in problem_text(ApiProblem(400, "photo_file_too_small", "x", "photo"))
+        assert "500KB" in problem_text(ApiProblem(400, "photo_too_large", "x", "photo"))
+        assert "50KB" in problem_text(ApiProblem(400, "photo_file_too_small", "x", "photo"))
         assert "50" in problem_text(ApiProblem(400, "introduction_too_short", "x", "introduction"))
         assert "邀请码" in problem_text(ApiProblem(400, "invitation_code_required", "x", "host_invitation_code"))
 
@@ -238,4 +238,34 @@ def test_ciie_photo_messages_name_its_rule(fake):
     app = create_app(build(settings(), api_wsgi=fake))
     with app.test_request_context("/"):
         assert "480×640" in problem_text(ApiProblem(400, "photo_too_small", "x", "photo"))
-        assert "1 MB" in problem_text(ApiProblem(400, "photo_too_large", "x", "photo"))
+        assert "1MB" in problem_text(ApiProblem(400, "photo_too_large", "x", "photo"))
+
+
+# --- sub-users (子用户) on the colleagues page ----------------------------------------------------
+def test_the_contact_creates_a_sub_user_and_sees_the_initial_password_once(fake):
+    client = client_for(fake)
+    log_in(client, fake)
+    member = {"id": "m1", "name": "王五", "phone": "139****0000", "status": "approved",
+              "created_at": "2026-09-01T02:00:00+00:00"}
+    fake.on("GET", "/api/registration/units/me/members", 200, [member])
+    page = client.get("/unit/colleagues").get_data(as_text=True)
+    assert 'data-test="create-member"' in page and 'data-test="reset-password"' in page
+    assert 'data-test="initial-password"' not in page
+
+    fake.on("POST", "/api/registration/units/me/members", 201, {**member, "initial_password": "Ab3dEf7h"})
+    r = form_post(client, "/unit/colleagues", {"action": "create", "name": "王五", "phone": "13900000000"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Ab3dEf7h" in html and r.headers["Cache-Control"] == "private, no-store"
+    sent = [c for c in fake.calls if c["path"] == "/api/registration/units/me/members" and c["method"] == "POST"]
+    assert sent[-1]["json"] == {"name": "王五", "phone": "13900000000"}
+    assert "Ab3dEf7h" not in client.get("/unit/colleagues").get_data(as_text=True)  # shown once
+
+    fake.on("POST", "/api/registration/units/me/members/m1/reset-password", 200,
+            {"id": "m1", "name": "王五", "initial_password": "Zx9cVb2n"})
+    r = form_post(client, "/unit/colleagues/m1/reset-password", {})
+    assert r.status_code == 200 and "Zx9cVb2n" in r.get_data(as_text=True)
+
+    fake.on("POST", "/api/registration/units/me/members", 400,
+            {"code": "validation_error", "message": "not a valid phone number", "field": "phone"})
+    r = form_post(client, "/unit/colleagues", {"action": "create", "name": "王五", "phone": "12"})
+    assert r.status_code == 400 and error_of(r.get_data(as_text=True), "phone")

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from werkzeug.wrappers import Response as BaseResponse
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import labels
@@ -328,8 +328,21 @@ def submit() -> Any:
 @bp.route("/colleagues", methods=["GET", "POST"])
 @login_required(CONTACT)
 def colleagues() -> Any:
-    errors = FormErrors()
-    if request.method == "POST":
+    """Join requests to decide, and sub-users (子用户) the contact creates: the initial password
+    is shown once, on the page that answers the creation or the reset, and never kept."""
+    errors, values, shown_password = FormErrors(), {}, None
+    if request.method == "POST" and request.form.get("action") == "create":
+        values = {"name": form_text("name", 100), "phone": form_text("phone", 20)}
+        body = {**values, **({"password": form_text("password", 64)} if form_text("password", 64) else {})}
+        try:
+            created = api().send("POST", "registration", "/units/me/members", json=body)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known={"name", "phone", "password"})
+        else:
+            shown_password = {"name": created.get("name") or values["name"],
+                              "password": created.get("initial_password") or ""}
+            values = {}
+    elif request.method == "POST":
         decision = "approve" if request.form.get("decision") == "approve" else "reject"
         ids = form_list("member_ids", 500)
         try:
@@ -340,10 +353,32 @@ def colleagues() -> Any:
             flash(_("%(count)d request(s) approved.", count=len(decided)) if decision == "approve"
                   else _("%(count)d request(s) declined.", count=len(decided)), "success")
             return redirect(url_for("unit.colleagues"))
+    return _colleagues_page(errors, values, shown_password)
+
+
+def _colleagues_page(errors: FormErrors, values: dict[str, Any], shown_password: dict[str, str] | None) -> Any:
     unit, members = _unit(), api().get("registration", "/units/me/members")
     join_link = request.host_url.rstrip("/") + url_for("account.join", code=unit["unit_code"])
-    return render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
-                           join_link=join_link), (400 if errors else 200)
+    response = make_response(render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
+                                             join_link=join_link, values=values, shown_password=shown_password),
+                             400 if errors else 200)
+    response.headers["Cache-Control"] = "private, no-store"  # the initial password is on it
+    return response
+
+
+@bp.post("/colleagues/<member_id>/reset-password")
+@login_required(CONTACT)
+def reset_member_password(member_id: str) -> Any:
+    """重置密码: a new initial password for a sub-user, shown once here (the API may text it too)."""
+    try:
+        answer = api().send("POST", "registration", f"/units/me/members/{member_id}/reset-password") or {}
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        flash(FormErrors.message_of(problem), "error")
+        return redirect(url_for("unit.colleagues"))
+    return _colleagues_page(FormErrors(), {}, {"name": str(answer.get("name") or ""),
+                                               "password": str(answer.get("initial_password") or "")})
 
 
 # --- notification preferences ------------------------------------------------------------------
