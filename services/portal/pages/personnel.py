@@ -84,7 +84,11 @@ def label_options(quota: list[dict[str, Any]], current: str | None = None,
     p = profile()
     left = {q.get("label"): int(q.get("remaining") or 0) for q in quota}
     options = []
-    for key in allowed_badges(kind):
+    allowed = allowed_badges(kind)
+    # those outside any quota in the profile's order, then the quota badges, the highest first
+    ordered = [b for b in allowed if not p.badge_types[b]["quota"]] + \
+        sorted((b for b in allowed if p.badge_types[b]["quota"]), key=lambda b: -p.badge_rank(b))
+    for key in ordered:
         if not p.badge_types[key]["quota"]:
             options.append((key, str(labels.LABELS[key])))
         elif left.get(key, 0) > 0 or key == current:
