@@ -7,18 +7,26 @@ order, starts a QR payment, "pays" in the sandbox and waits for the signed callb
 confirm it. Printed per topology: confirmed orders per second, and p50/p99 latency of
 order creation, of payment initiation and of pay-to-confirmed.
 
-    .venv/bin/python -m bench.deadline_peak --units 300 --concurrency 32
+    .venv/bin/python -m bench.deadline_peak --units 600 --concurrency 32 --instances 1,2
+
+Besides the table, one JSON line per topology (`--json-only` prints only those): instances,
+orders_per_s, p50/p99 of each step in ms, the CPU-seconds each service spent per confirmed
+order (from the kernel's counters of its processes, so operations can size billing for N
+cores), the load generator's own CPU, and the machine.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import platform
+import resource
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +44,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def run_topology(instances: int, units: int, concurrency: int) -> dict:
+def run_topology(instances: int, units: int, concurrency: int,
+                 observe: Callable[[Stack], Callable[[], None]] | None = None) -> dict:
+    """One stack with `instances` billing instances, driven once. `observe(stack)` is called
+    when the stack is up and returns what to call when the drive is over (a profiler)."""
     tag = new_tag()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -58,7 +69,19 @@ def run_topology(instances: int, units: int, concurrency: int) -> dict:
         auth._read.cache_clear()
         try:
             stack.start(timeout=120)
-            return drive(stack.url, amqp, units, concurrency)
+            finish = observe(stack) if observe else None
+            cpu_before, client_before = stack.cpu_seconds(), _own_cpu()
+            result = drive(stack.url, amqp, units, concurrency)
+            cpu_after, client_after = stack.cpu_seconds(), _own_cpu()
+            if finish:
+                finish()
+            per_service: dict[str, float] = {}
+            for name, after in cpu_after.items():
+                service = name.split("-")[0]
+                per_service[service] = per_service.get(service, 0.0) + after - cpu_before.get(name, 0.0)
+            result["cpu_s"] = per_service
+            result["client_cpu_s"] = client_after - client_before
+            return result
         finally:
             stack.stop()
             mailbox.stop()
@@ -67,6 +90,28 @@ def run_topology(instances: int, units: int, concurrency: int) -> dict:
             for k, v in old_env.items():
                 os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
             auth._read.cache_clear()
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine() -> dict:
+    return {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def json_line(instances: int, units: int, concurrency: int, r: dict) -> str:
+    confirmed = max(1, r["confirmed"])
+    return json.dumps({
+        "bench": "deadline_peak", "instances": instances, "units": units, "clients": concurrency,
+        "confirmed": r["confirmed"], "failures": len(r["failures"]), "elapsed_s": round(r["elapsed"], 2),
+        "orders_per_s": round(r["throughput"], 2),
+        **{"{}_ms_{}".format(*k.rsplit("_", 1)): round(v * 1000, 1) for k, v in r.items()
+           if k.endswith(("_p50", "_p99"))},
+        "cpu_s_per_order": {k: round(v / confirmed, 4) for k, v in sorted(r.get("cpu_s", {}).items())},
+        "client_cpu_s": round(r.get("client_cpu_s", 0.0), 2), "machine": machine()})
 
 
 def drive(url: str, amqp: str, units: int, concurrency: int) -> dict:
@@ -148,17 +193,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--instances", default="1,2", help="billing instances per run, e.g. 1,2")
+    parser.add_argument("--json-only", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{args.units} units, {args.concurrency} concurrent clients")
-    for instances in (1, 2):
+    if not args.json_only:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"{args.units} units, {args.concurrency} concurrent clients")
+    for instances in (int(n) for n in args.instances.split(",")):
         r = run_topology(instances, args.units, args.concurrency)
+        print(json_line(instances, args.units, args.concurrency, r), flush=True)
+        if args.json_only:
+            continue
         print(f"billing x{instances}: {r['confirmed']} confirmed in {r['elapsed']:.1f}s = {r['throughput']:.1f} orders/s; "
               f"create order p50 {r['create_order_p50'] * 1000:.0f} ms p99 {r['create_order_p99'] * 1000:.0f} ms; "
               f"start payment p50 {r['start_payment_p50'] * 1000:.0f} ms p99 {r['start_payment_p99'] * 1000:.0f} ms; "
               f"pay→confirmed p50 {r['pay_to_confirmed_p50'] * 1000:.0f} ms p99 {r['pay_to_confirmed_p99'] * 1000:.0f} ms; "
               f"failures {len(r['failures'])}{' ' + str(sorted(set(r['failures']))) if r['failures'] else ''}",
               flush=True)
+        print("  CPU-seconds per confirmed order: " + ", ".join(
+            f"{k} {v / max(1, r['confirmed']):.4f}" for k, v in sorted(r["cpu_s"].items()))
+              + f"; load generator {r['client_cpu_s']:.1f} s in all", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from typing import IO
 import requests
 
 from deploy import vhost
+from shared.fair import fair
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("registration", "review", "credentials", "billing", "notifications")
@@ -440,6 +441,25 @@ class Stack:
             return "(no log)"
         return "\n".join(text.rstrip().splitlines()[-lines:])
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each piece has used so far, its process group included,
+        from the kernel's own counters: a benchmark takes the difference over its run."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            if proc.popen is None or proc.popen.poll() is not None:
+                continue
+            total = 0
+            for pid in _group_pids(proc.popen.pid):
+                try:
+                    text = Path(f"/proc/{pid}/stat").read_text()
+                except OSError:
+                    continue
+                fields = text[text.rindex(")") + 2:].split()
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, and of reaped children
+            used[name] = total / tick
+        return used
+
     def rss_bytes(self) -> int:
         """Resident memory of every process of the stack (process groups included)."""
         total = 0
@@ -535,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # stopped, or the terminal closed: stop the pieces too
         signal.signal(sig, lambda *_: sys.exit(0))
     try:
+        profile = fair()
+        say(f"serving {profile.name('en')} ({profile.key}, edition {profile.edition(os.environ.get('FAIR_EDITION')).id})")
         stack.start(reset=args.reset)
         for label, address in stack.addresses():
             print(f"  {label:<6} {address}")

@@ -23,7 +23,7 @@ from .errors import Unauthorized
 ALGORITHM = "RS256"
 UNIT_ROLES = ("unit_contact", "unit_member")
 ADMIN_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee", "finance",
-               "operations", "gate_staff")
+               "operations", "gate_staff", "host_organisation_admin")
 
 
 def generate_keypair(private_path: Path, public_path: Path) -> None:

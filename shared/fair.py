@@ -105,6 +105,11 @@ class OrganisationSchema(Schema):
     sub_label = fields.Nested(Text, allow_none=True)
 
 
+class MessagingSchema(Schema):
+    sign = fields.Nested(Text, required=True)  # an SMS's signature: 【进博会】
+    subject = fields.Nested(Text, required=True)  # an email subject's prefix: 【进博会专业观众】
+
+
 class DelegationSeedSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -125,6 +130,7 @@ class ProfileSchema(Schema):
     name = fields.Nested(Text, required=True)
     short_name = fields.Nested(Text, required=True)
     portal = fields.Nested(PortalTextsSchema, required=True)
+    messaging = fields.Nested(MessagingSchema, required=True)
     current_edition = fields.String(required=True)
     editions = fields.List(fields.Nested(EditionSchema), required=True, validate=validate.Length(min=1))
     reuse_editions = fields.Integer(required=True, validate=validate.Range(min=0, max=5))
@@ -250,6 +256,13 @@ class FairProfile:
 
     def short_name(self, language: str = "zh") -> str:
         return str(self.data["short_name"][language if language in LANGUAGES else "zh"])
+
+    def text(self, path: str, language: str = "zh") -> str:
+        """A {"zh", "en"} text of the profile by its dotted path ("messaging.sign")."""
+        node: Any = self.data
+        for part in path.split("."):
+            node = node[part]
+        return str(node[language if language in LANGUAGES else "zh"])
 
     # --- editions -------------------------------------------------------------------------
     def edition(self, edition_id: str | None = None) -> Edition:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from shared.db import utcnow
+from shared.fair import fair
 from shared.revocation import on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
@@ -64,7 +65,7 @@ def on_personnel_cancelled(ctx: Ctx) -> None:
 def on_personnel_upgraded(ctx: Ctx) -> None:
     """Upgraded to a free label: whatever was paid comes back."""
     item = _item(ctx)
-    if item is not None and ctx.payload["to_label"] in ("vip", "staff"):
+    if item is not None and ctx.payload["to_label"] in fair().free_badges():
         make_refundable(ctx.session, ctx.emit, item, "upgraded")
 
 

@@ -10,8 +10,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-LABEL_TEXT = {"visitor": ("专业观众", "PROFESSIONAL VISITOR"), "staff": ("工作人员", "STAFF"), "vip": ("贵宾", "VIP")}
-LABEL_COLOUR = {"visitor": (0, 94, 184), "staff": (0, 140, 80), "vip": (190, 30, 45)}
+from shared.fair import fair
+
+
+def badge_face(label: str) -> tuple[str, str, tuple[int, int, int]]:
+    """A badge type's Chinese name, printed English line and colour, from the fair's profile
+    (a type the profile does not know prints as its code, in grey)."""
+    badge = fair().badge_types.get(label)
+    if badge is None:
+        return label, label.upper(), (60, 60, 60)
+    red, green, blue = badge["colour"]
+    return badge["label"]["zh"], badge["print"], (red, green, blue)
 
 
 # What the QR code carries: "ACCR2:<credential no>:<issue>:<MAC>". The MAC (HMAC-SHA256 with
@@ -99,7 +108,7 @@ def card_png(card: dict[str, Any], photo: bytes | None, reference: str) -> bytes
     width, height = 638, 1011  # CR80 portrait at 300 dpi
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    colour = LABEL_COLOUR.get(card["label"], (60, 60, 60))
+    _, label_print, colour = badge_face(card["label"])
     draw.rectangle((0, 0, width, 120), fill=colour)
     font = ImageFont.load_default(size=28)
     small = ImageFont.load_default(size=22)
@@ -111,7 +120,7 @@ def card_png(card: dict[str, Any], photo: bytes | None, reference: str) -> bytes
         except OSError:
             pass
     y = 490
-    for line in (card["name"], card["unit_name"], card.get("delegation") or "", LABEL_TEXT[card["label"]][1],
+    for line in (card["name"], card["unit_name"], card.get("delegation") or "", label_print,
                  "Days: " + ", ".join(d[5:] for d in card.get("entry_dates", [])),
                  "Area: " + (card.get("exhibition_area") or "-"), f"No. {card['credential_no']}"):
         draw.text((40, y), line, fill="black", font=small)
@@ -140,13 +149,13 @@ def cards_pdf(cards: list[tuple[dict[str, Any], bytes | None, str]], title: str)
         pdf.setFont("STSong-Light", 9)
         for i, (card, _, _) in enumerate(cards[:70]):
             pdf.drawString(40, 770 - i * 10.5, f"{card['credential_no']}  {card['name']}  {card['unit_name']}  "
-                                               f"{LABEL_TEXT[card['label']][0]}")
+                                               f"{badge_face(card['label'])[0]}")
         pdf.showPage()
     for card, photo, reference in cards:
         png = card_png(card, photo, reference)
         pdf.drawImage(ImageReader(io.BytesIO(png)), 150, 250, width=295, height=468)
         pdf.setFont("STSong-Light", 11)
-        pdf.drawString(150, 230, f"{card['name']} · {LABEL_TEXT[card['label']][0]} · {card['credential_no']}")
+        pdf.drawString(150, 230, f"{card['name']} · {badge_face(card['label'])[0]} · {card['credential_no']}")
         pdf.showPage()
     pdf.save()
     return out.getvalue()

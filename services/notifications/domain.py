@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict
+from shared.fair import fair
 from shared.inbox import Answers, HandlerContext, ask, prefetching
 from shared.logsafe import describe
 from shared.masking import mask_email, mask_phone
@@ -51,8 +52,12 @@ def beijing_time(iso: str) -> str:
 
 def render(template: str, language: str, variables: dict[str, Any]) -> dict[str, str]:
     """Subject, email body and SMS text of a template in a language (zh if unknown)."""
-    tpl = TEMPLATES.get_template(f"{template}.{language if language in LANGUAGES else 'zh'}.j2")
-    ctx = tpl.new_context(variables)
+    language = language if language in LANGUAGES else "zh"
+    tpl = TEMPLATES.get_template(f"{template}.{language}.j2")
+    profile = fair()  # the fair's name and signature, in the message's language
+    ctx = tpl.new_context({"fair_sign": profile.text("messaging.sign", language),
+                           "fair_subject": profile.text("messaging.subject", language),
+                           "fair_name": profile.name(language), **variables})
     return {name: "".join(tpl.blocks[name](ctx)).strip() for name in ("subject", "email", "sms")}
 
 
@@ -176,15 +181,16 @@ def record_failure(deps: NotificationsDeps, message_id: str, exc: Exception, now
 
 
 SMS_CODE_TEXT = {
-    "zh": "【进博会】您的验证码是{code}，5分钟内有效，请勿告诉他人。",
-    "en": "[CIIE] Your verification code is {code}. It expires in 5 minutes; do not share it.",
+    "zh": "【{sign}】您的验证码是{code}，5分钟内有效，请勿告诉他人。",
+    "en": "[{sign}] Your verification code is {code}. It expires in 5 minutes; do not share it.",
 }
 
 
 def send_sms_code(deps: NotificationsDeps, phone: str, code: str, purpose: str, language: str) -> str:
     """Send a verification code at once (never queued, never opted out of). The delivery
     log keeps the event but neither the code nor the number."""
-    text = SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code=code)
+    language = language if language in SMS_CODE_TEXT else "zh"
+    text = SMS_CODE_TEXT[language].format(code=code, sign=fair().text("messaging.sign", language))
     now = utcnow()
     msg = Message(id=new_id(), source_event_id=f"sms-code:{new_id()}", unit_id=None, channel="sms",
                   template=f"sms_code_{purpose}", language=language, recipient=None,
@@ -303,12 +309,11 @@ def unit_pays(p: dict[str, Any]) -> bool:
     return p.get("payer") == "unit" and int(p.get("fee_fen") or 0) > 0
 
 
-LABEL_NAMES = {"visitor": ("专业观众", "professional visitor"), "staff": ("工作人员", "staff"), "vip": ("VIP", "VIP")}
-
-
 def labels_of(p: dict[str, Any]) -> dict[str, Any]:
-    return {"from_label_zh": LABEL_NAMES[p["from_label"]][0], "from_label_en": LABEL_NAMES[p["from_label"]][1],
-            "to_label_zh": LABEL_NAMES[p["to_label"]][0], "to_label_en": LABEL_NAMES[p["to_label"]][1]}
+    """The badge types' names, from the fair's profile."""
+    profile = fair()
+    return {f"{side}_label_{lang}": profile.badge_label(p[f"{side}_label"], lang)
+            for side in ("from", "to") for lang in LANGUAGES}
 
 
 def order_variables(p: dict[str, Any]) -> dict[str, Any]:

@@ -21,17 +21,18 @@ from shared.throttle import guarded_login
 from shared.outbox import Emit
 
 from .bootstrap import bootstrap
-from .domain import decisions, exports, invitation_codes, organisations, unit_files
+from .domain import decisions, exports, host_organisations, invitation_codes, organisations, unit_files
 from .domain import personnel as personnel_rules
 from .domain import statistics as statistics_rules
-from .domain.organisations import REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
+from .domain.organisations import HOST_ADMIN, REVIEWER_ROLES, SECRETARIAT_ROLES, Actor
 from .models import Admin, Delegation, LoginFailure, UnitReview
 from .schemas import (
     AdminContactSchema, AdminProfileSchema, BatchDecisionSchema, BatchOutcomeSchema, FoundPersonSchema,
     DailyQuerySchema, DailyRowSchema, PersonSearchQuerySchema, PublicEditionSchema, QuotaLinesResultSchema, QuotaPageSchema, QuotaQuerySchema,
     UnitFileSchema,
     AdminActiveSchema, AdminInSchema, AdminLoginSchema, AdminSchema, AuditPageSchema, AuditQuerySchema, CentralisedPaymentSchema,
-    CommentSchema, DelegationInSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
+    CommentSchema, DelegationInSchema, HostInfoSchema, HostOrganisationPageSchema, HostOrganisationQuerySchema,
+    HostOrganisationSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
     PeoplePageSchema, PeopleQuerySchema, PersonIdsSchema, QueuePageSchema, QueueQuerySchema, QuotaImportResultSchema,
     QuotaInSchema, QuotaSchema, ReassignSchema, RegistryRecordSchema, RejectSchema, ReviewPersonSchema,
@@ -512,6 +513,107 @@ def export_codes(args, delegation_id):
     return _xlsx(exports.workbook("invitation codes", ("code", "used", "used_by", "used_by_uscc", "used_at_utc",
                                                        "created_at_utc"), rows),
                  f"invitation-codes-{delegation_id}.xlsx")
+
+
+# --- host organisations (承办机构) ---------------------------------------------------------------
+@bp.route("/host-organisation", methods=["GET"])
+@require(HOST_ADMIN)
+@bp.response(200, HostOrganisationSchema)
+def own_host_organisation():
+    """The host admin's own organisation: its information, status, the committee's comment
+    and whether it may issue invitation codes yet."""
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.own_application(s, actor()))
+
+
+@bp.route("/host-organisation", methods=["PUT"])
+@require(HOST_ADMIN)
+@bp.arguments(HostInfoSchema)
+@bp.response(200, HostOrganisationSchema)
+def put_host_organisation(data):
+    """承办机构信息登记: editable before submission and after a return (409
+    host_organisation_locked otherwise)."""
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.update_info(s, actor(), data))
+
+
+@bp.route("/host-organisation/licence", methods=["PUT"])
+@require(HOST_ADMIN)
+@bp.response(200, HostOrganisationSchema)
+def put_host_licence():
+    """Multipart field `licence`: 营业执照扫描 (the fair's formats and size, JPG/PNG ≤ 300 KB)."""
+    upload = request.files.get("licence")
+    content = upload.stream.read(host_organisations.LICENCE_READ_LIMIT) if upload is not None else None
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.store_licence(s, actor(), content))
+
+
+@bp.route("/host-organisation/licence", methods=["GET"])
+@require(HOST_ADMIN)
+def own_host_licence():
+    with bootstrap().uow() as (s, _):
+        application = host_organisations.own_application(s, actor())
+        return _licence(application)
+
+
+@bp.route("/host-organisation/submit", methods=["POST"])
+@require(HOST_ADMIN)
+@bp.response(200, HostOrganisationSchema)
+def submit_host_organisation():
+    """提交组委会审核: every field and the licence needed (host_info_incomplete names the
+    first missing field; licence_required)."""
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.submit(s, actor()))
+
+
+@bp.route("/host-organisations", methods=["GET"])
+@require(*COMMITTEE)
+@bp.arguments(HostOrganisationQuerySchema, location="query")
+@bp.response(200, HostOrganisationPageSchema)
+def host_organisation_list(args):
+    """The host organisations, by status (pending: those waiting for the committee)."""
+    with bootstrap().uow() as (s, _):
+        return host_organisations.applications_page(s, actor(), args)
+
+
+@bp.route("/host-organisations/<delegation_id>", methods=["GET"])
+@require(*COMMITTEE)
+@bp.response(200, HostOrganisationSchema)
+def host_organisation(delegation_id):
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.application_for_committee(s, actor(), delegation_id))
+
+
+@bp.route("/host-organisations/<delegation_id>/licence", methods=["GET"])
+@require(*COMMITTEE)
+def host_organisation_licence(delegation_id):
+    with bootstrap().uow() as (s, _):
+        return _licence(host_organisations.application_for_committee(s, actor(), delegation_id))
+
+
+@bp.route("/host-organisations/<delegation_id>/approve", methods=["POST"])
+@require(*COMMITTEE)
+@bp.response(200, HostOrganisationSchema)
+def approve_host_organisation(delegation_id):
+    with bootstrap().uow() as (s, emit):
+        return host_organisations.view(host_organisations.approve(s, emit, actor(), delegation_id))
+
+
+@bp.route("/host-organisations/<delegation_id>/return", methods=["POST"])
+@require(*COMMITTEE)
+@bp.arguments(CommentSchema)
+@bp.response(200, HostOrganisationSchema)
+def return_host_organisation(data, delegation_id):
+    """退回 with the comment the organisation reads."""
+    with bootstrap().uow() as (s, _):
+        return host_organisations.view(host_organisations.return_for_modification(s, actor(), delegation_id,
+                                                                                  data["comment"]))
+
+
+def _licence(application) -> Response:
+    if application.licence is None:
+        raise NotFound("licence", "licence")
+    return _private_image(application.licence, application.licence_type or "application/octet-stream")
 
 
 # --- settings, statistics, audit -----------------------------------------------------------

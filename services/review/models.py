@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.deadletters import DeadLetterMixin
@@ -55,6 +55,33 @@ class Delegation(Base):
     industry: Mapped[bool] = mapped_column(Boolean, default=False)
     rollup_delegation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class HostOrganisation(Base):
+    """A host organisation's own application (承办机构信息登记), in a fair whose organisations
+    are host organisations: it registers its basic information and business licence, the
+    organising committee approves it or returns it with a comment, and only an approved
+    one issues invitation codes. Delegations without this row (a delegation fair) are not
+    held back by it."""
+    __tablename__ = "host_organisations"
+
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # awaiting_info / pending / approved / returned
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)  # the committee's, on a return
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # 机构名称
+    name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)  # 机构英文名称
+    field: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 所属领域
+    industry: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 行业类别
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True)  # or "n/a"
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    postcode: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    website: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licence: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 营业执照扫描, no metadata
+    licence_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Admin(Base):
@@ -119,7 +146,8 @@ class ReviewPerson(Base):
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     requested_label: Mapped[str] = mapped_column(String(10))
-    # submitted / awaiting_confirmation / confirmed / pending_lock / locked / cancelled / deleted
+    # submitted / awaiting_confirmation / first_approved / confirmed / rejected / pending_lock / locked /
+    # cancelled / deleted
     status: Mapped[str] = mapped_column(String(30))
     label: Mapped[str | None] = mapped_column(String(10), nullable=True)
     payer: Mapped[str | None] = mapped_column(String(12), nullable=True)

@@ -398,3 +398,48 @@ class AuditEntrySchema(Strict):
 
 
 AuditPageSchema = page_of(AuditEntrySchema, "AuditPageSchema")
+
+
+# --- host organisations (承办机构) -------------------------------------------------------------
+HOST_STATUSES = ("awaiting_info", "pending", "approved", "returned")
+
+
+class HostInfoSchema(Strict):
+    """承办机构基本信息; a field left out stays as it is, an empty one is cleared."""
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))  # 机构名称
+    name_en = fields.String(allow_none=True, validate=validate.Length(max=200))  # 机构英文名称
+    field = fields.String(allow_none=True, validate=validate.Length(max=100))  # 所属领域
+    industry = fields.String(allow_none=True, validate=validate.Length(max=100))  # 行业类别
+    uscc = fields.String(allow_none=True, validate=validate.Length(max=18))  # 18 characters, or n/a
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    postcode = fields.String(allow_none=True, validate=validate.Length(max=12))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=30))
+    website = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class HostOrganisationSchema(Strict):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    status = fields.String()
+    comment = fields.String(allow_none=True)  # the committee's, on a return
+    info = fields.Nested(HostInfoSchema)
+    has_licence = fields.Boolean()
+    codes_allowed = fields.Boolean()
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class HostOrganisationRowSchema(Strict):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    status = fields.String()
+    submitted_at = fields.DateTime(allow_none=True)
+
+
+class HostOrganisationQuerySchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(HOST_STATUSES + ("all",)))
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+HostOrganisationPageSchema = page_of(HostOrganisationRowSchema, "HostOrganisationPageSchema")

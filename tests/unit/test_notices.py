@@ -60,7 +60,7 @@ def test_an_upgrade_is_announced(session_for):
     messages = handle(s, "PersonnelUpgraded", {"person_id": "p1", "unit_id": "u1", "from_label": "visitor",
                                                "to_label": "vip"})
     email = next(m for m in messages if m.channel == "email")
-    assert "张三" in email.subject and "VIP" in email.subject and "专业观众" in email.body
+    assert "张三" in email.subject and "贵宾" in email.subject and "专业观众" in email.body
 
 
 def produced(s, unit_id="u1", no="202600000001"):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, NotFound
+from shared.fair import fair
 from shared.idempotency import replay_or_none, run_idempotent
 from shared.outbox import Emit
 from shared.times import beijing_text
@@ -24,10 +25,6 @@ from ..models import IdempotencyKey, Order, OrderItem, PayableItem, Payment, Pay
 if TYPE_CHECKING:
     from ..bootstrap import BillingDeps
 
-# The fee is review's edition setting, carried on PersonnelConfirmed and ReuseLocked. Only a
-# message published before the events carried it falls back to this, the fee of that time
-# (200.00 CNY, the seeds' professional-visitor fee).
-FEE_BEFORE_EVENTS_CARRIED_IT = 20000
 MAX_PEOPLE_PER_ORDER = 500
 
 
@@ -39,9 +36,11 @@ def new_order_no(now: dt.datetime) -> str:
 def fee_for(label: str, payer: str, carried_fee_fen: int | None) -> int:
     """What a confirmed person's payer owes: the fee the event carried; nothing for a free
     label whatever it says."""
-    if label in ("vip", "staff") or payer == "free":
+    if payer == "free" or label in fair().free_badges():
         return 0
-    return FEE_BEFORE_EVENTS_CARRIED_IT if carried_fee_fen is None else carried_fee_fen
+    # The fee is review's edition setting, carried on PersonnelConfirmed and ReuseLocked; only a
+    # message published before the events carried it falls back to the profile's fee.
+    return fair().fee_for(label) if carried_fee_fen is None else carried_fee_fen
 
 
 def normalise_name(name: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
+from shared.fair import fair
 from shared.outbox import Emit
 
 from ..models import BackgroundCheck, Holder
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from ..bootstrap import CredentialsDeps, Rpc
 
 POLICE_ANSWER_EXCHANGE = "police.events"
-LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}  # an upgrade only goes up
 
 
 # --- who needs a check ----------------------------------------------------------------------
@@ -31,7 +31,8 @@ def record_holder(session: Session, person: dict[str, Any], reuse_no: str | None
         holder = Holder(person_id=person["person_id"], unit_id=person["unit_id"], cancelled=False)
         session.add(holder)
     holder.delegation_id = person.get("delegation_id", holder.delegation_id)
-    if holder.label is None or LABEL_RANK[holder.label] <= LABEL_RANK[person["label"]]:
+    rank = fair().badge_rank  # an upgrade only goes up
+    if holder.label is None or rank(holder.label) <= rank(person["label"]):
         holder.label, holder.payer = person["label"], person["payer"]
     if reuse_no:
         holder.reuse_credential_no = reuse_no

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound
+from shared.fair import fair
 from shared.logsafe import describe
 from shared.masking import mask_id_number, mask_phone
 from shared.outbox import Emit
@@ -57,7 +58,7 @@ def queue_credential(session: Session, emit: Emit, rpc: Rpc, person_id: str, edi
     holder = session.get(Holder, person_id)
     dossier = rpc.registration.person_dossier(person_id) or {}
     photo_b64 = rpc.registration.person_photo(person_id)
-    label = holder.label if holder else "visitor"
+    label = holder.label if holder else fair().badge_ids()[0]
     reuse_no = holder.reuse_credential_no if holder else None
     credential = Credential(
         id=new_id(), credential_no=reuse_no or next_credential_no(session, edition), person_id=person_id,

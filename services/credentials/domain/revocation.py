@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.errors import Conflict
+from shared.fair import fair
 from shared.outbox import Emit
 
 from .. import cards
@@ -62,7 +63,8 @@ def cancel_person(session: Session, emit: Emit, person_id: str, unit_id: str) ->
     """A cancelled person's credential is revoked, and no answer or event issues one again."""
     holder = session.get(Holder, person_id, with_for_update=True)
     if holder is None:
-        holder = Holder(person_id=person_id, unit_id=unit_id, label="visitor", payer="unit", cancelled=True)
+        holder = Holder(person_id=person_id, unit_id=unit_id, label=fair().badge_ids()[0], payer="unit",
+                        cancelled=True)
         session.add(holder)
     holder.cancelled = True
     current = current_credential(session, person_id)

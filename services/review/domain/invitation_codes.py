@@ -12,14 +12,18 @@ from shared.db import utcnow
 from shared.errors import Conflict, DomainError, NotFound
 
 from ..models import Delegation, InvitationCode
+from .host_organisations import check_may_issue_codes
 from .organisations import Actor, audit, in_scope
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
 
 def issue_invitation_codes(session: Session, actor: Actor, delegation_id: str, count: int) -> list[InvitationCode]:
+    """The committee, or the organisation's own admins; a host organisation only once the
+    committee has approved it."""
     if not in_scope(session, delegation_id, actor.delegation_id) or session.get(Delegation, delegation_id) is None:
         raise NotFound("host organisation", "delegation_id")
+    check_may_issue_codes(session, delegation_id)
     codes = []
     for _ in range(count):
         code = InvitationCode(code="".join(secrets.choice(CODE_ALPHABET) for _ in range(10)),
@@ -50,7 +54,10 @@ def claim_invitation_code(session: Session, code: str, unit_id: str, unit_name: 
     UPDATE lets exactly one of them through. The enterprise (its USCC) that claimed it may
     claim it again: registration claims last in a sign-up, so a second claim is that
     enterprise's retry after a sign-up whose answer was lost (the code then names the unit
-    that was finally created)."""
+    that was finally created). A code of a host organisation not approved (yet) is refused."""
+    issued = session.get(InvitationCode, code)
+    if issued is not None:
+        check_may_issue_codes(session, issued.delegation_id)
     free: ColumnElement[bool] = InvitationCode.used_by_unit_id.is_(None)
     if uscc:
         free = or_(free, InvitationCode.used_by_uscc == uscc)

@@ -12,19 +12,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
+from shared.fair import FairProfile
 from shared.errors import Conflict, DeadlinePassed, DomainError, Forbidden, NotFound, Unauthorized
 from shared.outbox import Emit
 from shared.passwords import hash_password, password_matches
 from shared.revocation import record_revocation
 from shared.times import beijing_text, naive_utc
 
-from ..models import Admin, AuditEntry, Delegation, EditionSettings, TokenRevocation
+from ..models import Admin, AuditEntry, Delegation, EditionSettings, HostOrganisation, TokenRevocation
+from .fair_rules import hosts_organisations, profile_of
 
-REVIEWER_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee")
+HOST_ADMIN = "host_organisation_admin"  # 承办机构: the first level of a host-organisation fair
+REVIEWER_ROLES = ("sub_delegation_admin", "delegation_secretariat", "organising_committee", HOST_ADMIN)
 SECRETARIAT_ROLES = ("delegation_secretariat", "organising_committee")
 # Roles of the organiser's own staff: created by the organising committee, bound to no delegation.
 ORGANISER_ONLY_ROLES = ("gate_staff",)
-DEFAULT_FEE_FEN = 20000
 
 
 @dataclass(frozen=True)
@@ -40,22 +42,7 @@ class Actor:
 
 
 # --- seed data ----------------------------------------------------------------------------
-# 进口博览会广东交易团招商工作任务分解表 (seeds: ciie3-guangdong-delegation-notice): 26 members, 3,500.
-GUANGDONG_MEMBERS = [
-    ("GD-P-IIT", "省工业和信息化厅", 30), ("GD-P-STD", "省科技厅", 30), ("GD-P-AGR", "省农业农村厅", 30),
-    ("GD-P-SASAC", "省国资委", 100), ("GD-P-CCPIT", "省贸促会", 100), ("GD-P-FIC", "省工商联", 60),
-    ("GD-GZ", "广州市", 400), ("GD-ZH", "珠海市", 360), ("GD-ST", "汕头市", 160), ("GD-FS", "佛山市", 360),
-    ("GD-SG", "韶关市", 80), ("GD-HY", "河源市", 80), ("GD-MZ", "梅州市", 80), ("GD-HZ", "惠州市", 200),
-    ("GD-SW", "汕尾市", 80), ("GD-DG", "东莞市", 360), ("GD-ZS", "中山市", 200), ("GD-JM", "江门市", 150),
-    ("GD-YJ", "阳江市", 80), ("GD-ZJ", "湛江市", 80), ("GD-MM", "茂名市", 80), ("GD-ZQ", "肇庆市", 80),
-    ("GD-QY", "清远市", 80), ("GD-CZ", "潮州市", 80), ("GD-JY", "揭阳市", 80), ("GD-YF", "云浮市", 80),
-]
-DEFAULT_DELEGATIONS = (
-    [{"id": "GD", "name": "广东交易团", "parent_id": None, "recommendation_code": "Q2021089", "target": 3500}]
-    + [{"id": i, "name": f"{n}分团" if n.endswith("市") else f"{n}交易分团", "parent_id": "GD",
-        "recommendation_code": None, "target": t} for i, n, t in GUANGDONG_MEMBERS]
-    + [{"id": "FJ", "name": "福建交易团", "parent_id": None, "recommendation_code": "Q2021391", "target": 0}]
-)
+# The delegations (or host organisations) come from the fair profile's `delegations`.
 
 
 def announce_delegation(emit: Emit, d: Delegation) -> None:
@@ -64,19 +51,27 @@ def announce_delegation(emit: Emit, d: Delegation) -> None:
                                "active": bool(d.active)})
 
 
-def seed_defaults(session: Session, emit: Emit, edition: str, admin_password: str | None = None) -> None:
-    """Idempotent: the Guangdong delegation with its 26 members and targets, the Fujian
-    delegation with its recommendation code (announced to registration), the edition's
-    settings and, if a password is given, an organising-committee admin `admin`."""
-    for d in DEFAULT_DELEGATIONS:
+def seed_defaults(session: Session, emit: Emit, edition: str, admin_password: str | None = None,
+                  profile: FairProfile | None = None) -> None:
+    """Idempotent: the profile's delegations (CIIE: the Guangdong delegation with its 26
+    members and targets, the Fujian delegation with its recommendation code; CIFTIS: its host
+    organisations, reviewing on two levels and already approved), announced to registration;
+    the edition's settings with the profile's fee and, if a password is given, an
+    organising-committee admin `admin`."""
+    profile = profile_of(profile)
+    hosts = hosts_organisations(profile)
+    for d in profile.data["delegations"]:
         if session.get(Delegation, d["id"]) is None:
+            host = hosts and d["parent_id"] is None
             delegation = Delegation(**d, centralised_payment=False, centralised_limit_fen=0,
-                                    centralised_spent_fen=0, two_level=False, industry=False, active=True)
+                                    centralised_spent_fen=0, two_level=host, industry=False, active=True)
             session.add(delegation)
             session.flush()
+            if host:
+                session.add(HostOrganisation(delegation_id=delegation.id, status="approved", name=delegation.name))
             announce_delegation(emit, delegation)
     if session.get(EditionSettings, edition) is None:
-        session.add(EditionSettings(edition=edition, fee_fen=DEFAULT_FEE_FEN))
+        session.add(EditionSettings(edition=edition, fee_fen=profile.fee_fen))
     if admin_password and session.scalar(select(Admin).where(Admin.username == "admin")) is None:
         session.add(Admin(id=new_id(), username="admin", password_hash=hash_password(admin_password),
                           role="organising_committee", delegation_id=None, active=True))
@@ -117,9 +112,13 @@ def active_delegations(session: Session) -> list[Delegation]:
     return list(session.scalars(select(Delegation).where(Delegation.active.is_(True)).order_by(Delegation.id)))
 
 
-def create_delegation(session: Session, emit: Emit, actor: Actor, data: dict[str, Any]) -> Delegation:
+def create_delegation(session: Session, emit: Emit, actor: Actor, data: dict[str, Any],
+                      profile: FairProfile | None = None) -> Delegation:
     """The organising committee creates delegations; a secretariat creates sub-delegations
-    under a delegation in its scope. An industry delegation is joined by its code."""
+    under a delegation in its scope. An industry delegation is joined by its code. In a
+    host-organisation fair a top-level organisation is a host organisation: it reviews on two
+    levels (its own, then the committee's) and first registers its information
+    (`awaiting_info`) for the committee to approve."""
     if session.get(Delegation, data["id"]) is not None:
         raise Conflict("delegation_exists", "this id is taken", "id")
     parent = data["parent_id"]
@@ -131,10 +130,15 @@ def create_delegation(session: Session, emit: Emit, actor: Actor, data: dict[str
     if data["industry"] and not data["recommendation_code"]:
         raise DomainError("recommendation_code_required", "an industry delegation is joined by its code",
                           "recommendation_code")
+    host = parent is None and hosts_organisations(profile_of(profile))
+    if host:
+        data = {**data, "two_level": True}
     delegation = Delegation(**data, centralised_payment=False, centralised_limit_fen=0, centralised_spent_fen=0,
                             active=True)
     session.add(delegation)
     session.flush()
+    if host:
+        session.add(HostOrganisation(delegation_id=delegation.id, status="awaiting_info", name=delegation.name))
     announce_delegation(emit, delegation)
     audit(session, actor, "delegation.create", "delegation", delegation.id, delegation.id, None, data)
     return delegation
@@ -170,13 +174,17 @@ def create_admin(session: Session, actor: Actor, data: dict[str, Any]) -> Admin:
         if actor.role != "delegation_secretariat" or role not in ("sub_delegation_admin", "delegation_secretariat") \
                 or delegation_id is None or not in_scope(session, delegation_id, actor.delegation_id):
             raise Forbidden("you may only create admins of your own delegation")
-    if role in ("sub_delegation_admin", "delegation_secretariat") and delegation_id is None:
+    if role in ("sub_delegation_admin", "delegation_secretariat", HOST_ADMIN) and delegation_id is None:
         raise DomainError("delegation_required", "this role works for a delegation", "delegation_id")
     if role in ORGANISER_ONLY_ROLES and delegation_id is not None:
         raise DomainError("delegation_not_allowed", "this role works for the organiser, not a delegation",
                           "delegation_id")
-    if delegation_id is not None and session.get(Delegation, delegation_id) is None:
+    delegation = session.get(Delegation, delegation_id) if delegation_id is not None else None
+    if delegation_id is not None and delegation is None:
         raise DomainError("unknown_delegation", "no such delegation", "delegation_id")
+    if role == HOST_ADMIN and (delegation is None or delegation.parent_id is not None):
+        raise DomainError("not_a_host_organisation", "a host organisation admin works for a top-level organisation",
+                          "delegation_id")
     if session.scalar(select(Admin.id).where(Admin.username == data["username"])):
         raise Conflict("username_taken", "this username is taken", "username")
     admin = Admin(id=new_id(), username=data["username"], password_hash=hash_password(data["password"]), role=role,
@@ -247,10 +255,10 @@ def audit_page(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[
 
 
 # --- settings and deadlines -------------------------------------------------------------
-def settings_for(session: Session, edition: str) -> EditionSettings:
+def settings_for(session: Session, edition: str, profile: FairProfile | None = None) -> EditionSettings:
     settings = session.get(EditionSettings, edition)
     if settings is None:
-        settings = EditionSettings(edition=edition, fee_fen=DEFAULT_FEE_FEN)
+        settings = EditionSettings(edition=edition, fee_fen=profile_of(profile).fee_fen)
         session.add(settings)
         session.flush()
     return settings
