@@ -190,12 +190,13 @@ def send_sms_code(deps: NotificationsDeps, phone: str, code: str, purpose: str, 
     """Send a verification code at once (never queued, never opted out of). The delivery
     log keeps the event but neither the code nor the number."""
     language = language if language in SMS_CODE_TEXT else "zh"
-    text = SMS_CODE_TEXT[language].format(code=code, sign=fair().text("messaging.sign", language))
+    sign = fair().text("messaging.sign", language)
+    text = SMS_CODE_TEXT[language].format(code=code, sign=sign)
     now = utcnow()
     msg = Message(id=new_id(), source_event_id=f"sms-code:{new_id()}", unit_id=None, channel="sms",
                   template=f"sms_code_{purpose}", language=language, recipient=None,
                   recipient_masked=mask_phone(phone) or "", subject=None,
-                  body=SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code="******"),
+                  body=SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code="******", sign=sign),
                   status="queued", attempts=1, next_attempt_at=now, created_at=now)
     return send_now(deps, msg, lambda: deps.sms.send(phone, text))
 
