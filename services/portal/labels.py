@@ -286,12 +286,33 @@ MEMBER_STATUS_TONE = {"pending": "wait", "approved": "good", "rejected": "bad"}
 QR_METHODS = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay"), "unionpay": _l("UnionPay")}
 PAY_METHODS = {**QR_METHODS, "b2b": _l("B2B online banking"), "transfer": _l("Bank transfer")}
 
-STEPS = {
-    "account": _l("Account"), "unit_info": _l("Unit information"), "personnel": _l("Personnel information"),
-    "delegation_review": _l("Delegation review"), "payment": _l("Fee payment"),
-    "personnel_check": _l("Personnel check"), "production": _l("Badge production"),
-    "distribution": _l("Badge distribution"),
-}
+
+
+class _Steps(Mapping[str, Any]):
+    """The eight steps' names; the review step is named after the fair's organisation (a
+    delegation at CIIE, a host organisation at CIFTIS)."""
+
+    words = {
+        "account": _l("Account"), "unit_info": _l("Unit information"), "personnel": _l("Personnel information"),
+        "delegation_review": _l("Delegation review"), "payment": _l("Fee payment"),
+        "personnel_check": _l("Personnel check"), "production": _l("Badge production"),
+        "distribution": _l("Badge distribution"),
+    }
+
+    def __getitem__(self, key: str) -> Any:
+        organisation = profile().data["organisation"]
+        if key == "delegation_review" and organisation["kind"] != "delegation":
+            return _l("%(organisation)s review", organisation=fair_text(organisation["label"]).capitalize())
+        return self.words[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+STEPS = _Steps()
 
 
 def label(table: Mapping[str, object], value: object) -> str:
