@@ -45,6 +45,9 @@ class VisitorKindSchema(Schema):
     badges = fields.Boolean(required=True)  # False: an online-only registration, no badge
     invitation = fields.String(required=True, validate=validate.OneOf(INVITATION_POLICIES))
     required_info = fields.List(fields.String(), required=True)
+    # True: a person registering as themself (CIIE 非单位观众), identified by their own ID
+    # document and with no unit category; False: a unit, by its USCC or registration number
+    individual = fields.Boolean(load_default=False)
 
 
 class LabelledSchema(Schema):
@@ -299,6 +302,24 @@ class FairProfile:
 
     def all_categories(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.data["categories"]["domestic"] + self.data["categories"]["overseas"]))
+
+    def default_visitor_kind(self) -> str:
+        return str(self.data["visitor_kinds"][0]["id"])
+
+    def is_individual(self, visitor_kind: str) -> bool:
+        """A kind whose accounts are people, not units (CIIE 非单位观众)."""
+        kind = self.visitor_kinds.get(visitor_kind)
+        return bool(kind and kind.get("individual"))
+
+    def invitation_policy(self, visitor_kind: str) -> str:
+        """"required", "optional" or "none": a host / recommendation code at sign-up."""
+        kind = self.visitor_kinds.get(visitor_kind)
+        return str(kind["invitation"]) if kind else "optional"
+
+    def has_badges(self, visitor_kind: str) -> bool:
+        """False for an online-only kind (CIFTIS 线上参展商): its people get no badge."""
+        kind = self.visitor_kinds.get(visitor_kind)
+        return bool(kind["badges"]) if kind else True
 
     def required_info(self, visitor_kind: str) -> tuple[str, ...]:
         kind = self.visitor_kinds.get(visitor_kind)

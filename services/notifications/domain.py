@@ -184,19 +184,29 @@ SMS_CODE_TEXT = {
     "zh": "【{sign}】您的验证码是{code}，5分钟内有效，请勿告诉他人。",
     "en": "[{sign}] Your verification code is {code}. It expires in 5 minutes; do not share it.",
 }
+# A colleague's (sub-user's) new password, set by the unit's contact: not a code that expires.
+MEMBER_PASSWORD_TEXT = {
+    "zh": "【{sign}】您的单位已为您重置登录密码，新密码为{code}，请登录后尽快修改，请勿告诉他人。",
+    "en": "[{sign}] Your unit reset your password. Your new password is {code}; change it after you log in "
+          "and do not share it.",
+}
+
+
+def sms_code_text(purpose: str, language: str, code: str) -> str:
+    texts = MEMBER_PASSWORD_TEXT if purpose == "member_password" else SMS_CODE_TEXT
+    return texts[language].format(code=code, sign=fair().text("messaging.sign", language))
 
 
 def send_sms_code(deps: NotificationsDeps, phone: str, code: str, purpose: str, language: str) -> str:
     """Send a verification code at once (never queued, never opted out of). The delivery
     log keeps the event but neither the code nor the number."""
     language = language if language in SMS_CODE_TEXT else "zh"
-    sign = fair().text("messaging.sign", language)
-    text = SMS_CODE_TEXT[language].format(code=code, sign=sign)
+    text = sms_code_text(purpose, language, code)
     now = utcnow()
     msg = Message(id=new_id(), source_event_id=f"sms-code:{new_id()}", unit_id=None, channel="sms",
                   template=f"sms_code_{purpose}", language=language, recipient=None,
                   recipient_masked=mask_phone(phone) or "", subject=None,
-                  body=SMS_CODE_TEXT.get(language, SMS_CODE_TEXT["zh"]).format(code="******", sign=sign),
+                  body=sms_code_text(purpose, language, "******"),
                   status="queued", attempts=1, next_attempt_at=now, created_at=now)
     return send_now(deps, msg, lambda: deps.sms.send(phone, text))
 

@@ -23,7 +23,7 @@ from .schemas import (
     AddPersonSchema, AddressInSchema, AddressSchema, CarryOverSchema, CatalogueSchema, ContactEmailCodeSchema,
     ContactEmailSchema, ContactPhoneSchema, DelegationSchema, DocumentSchema, EmailCodeRequestSchema,
     ImportResultSchema, InvitationsSchema, InvitedSchema, JoinSchema, LoginSchema, MemberDecisionSchema,
-    MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema, PersonImportResultSchema, PersonInSchema,
+    MemberCreateSchema, MemberCreatedSchema, MemberLoginSchema, MemberQuerySchema, MemberSchema, PasswordResetSchema, PersonImportResultSchema, PersonInSchema,
     PersonSchema, PersonUpdateSchema, PersonnelPageSchema, PersonnelQuerySchema, PointsSchema,
     PreviousEditionImportSchema, PreviousOrderSchema, PreviousPersonSchema, PreviousUnitPreviewSchema, ProgressSchema,
     ReferralSchema, ReturningVerifiedSchema, ReturningVerifySchema, ReuseSchema, SignUpSchema, SignedUpSchema,
@@ -170,7 +170,8 @@ def save_info(changes):
 @require(UNIT)
 @bp.response(200, DocumentSchema)
 def upload_document():
-    """The qualification document for the unit's category (PNG/JPG/JPEG, at most 2 MB)."""
+    """The qualification document for the unit's category, as the fair's profile says (CIIE:
+    PNG/JPG/JPEG, at most 2 MB; none for a category without a document rule)."""
     content = _upload("document")
     with bootstrap().uow() as (s, _):
         return unit_info.store_document(s, accounts.get_unit(s, caller_unit_id()), content)
@@ -265,7 +266,7 @@ def fair_profile():
 @bp.response(200, CatalogueSchema)
 def procurement_catalogue():
     """Exhibition areas and the categories within each, for procurement intentions."""
-    return {"areas": [{"area": a, "categories": c} for a, c in unit_info.PROCUREMENT_CATALOGUE.items()]}
+    return {"areas": [{"area": a, "categories": c} for a, c in unit_info.procurement_catalogue().items()]}
 
 
 @bp.route("/delegations", methods=["GET"])
@@ -293,7 +294,7 @@ def add_person(data):
         unit = accounts.get_unit(s, caller_unit_id())
         person = personnel.add_person(s, unit, data, deps.fair_days, deps.cipher, member_id=member_id())
         if submit:
-            personnel.submit_person(person, emit)
+            personnel.submit_person(person, emit, unit)
         return person
 
 
@@ -301,7 +302,10 @@ def add_person(data):
 @require(UNIT, MEMBER)
 def personnel_template():
     """The XLSX template for the bulk import (a header row, an example line, a sheet of notes)."""
-    content = bulk_import.template(bootstrap().fair_days)
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        visitor_kind = accounts.get_unit(s, caller_unit_id()).visitor_kind
+    content = bulk_import.template(deps.fair_days, visitor_kind)
     return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=personnel-template.xlsx"})
 
@@ -388,14 +392,15 @@ def submit_person(person_id):
     registration_open()
     with bootstrap().uow() as (s, emit):
         unit = accounts.get_unit(s, caller_unit_id())
-        return personnel.submit_person(personnel.get_person(s, unit, person_id), emit)
+        return personnel.submit_person(personnel.get_person(s, unit, person_id), emit, unit)
 
 
 @bp.route("/units/me/personnel/<person_id>/photo", methods=["PUT"])
 @require(UNIT, MEMBER)
 @bp.response(200, PersonSchema)
 def upload_photo(person_id):
-    """Multipart field `photo`: JPG, 3:4, under 1 MB, at least 480x640 (decoded to check)."""
+    """Multipart field `photo`, as the fair's photo rule says (CIIE: JPG, 3:4, under 1 MB, at
+    least 480x640; CIFTIS: JPG, 600x800, 50-500 KB), decoded to check."""
     content = _upload("photo")
     with bootstrap().uow() as (s, _):
         return personnel.set_photo(s, _own_person(s, person_id, lock=True)[1], content)
@@ -500,6 +505,38 @@ def member_login(data):
 def list_members(args):
     with bootstrap().uow() as (s, _):
         return colleagues.members(s, caller_unit_id(), args["status"])
+
+
+@bp.route("/units/me/members", methods=["POST"])
+@require(UNIT)
+@bp.arguments(MemberCreateSchema)
+@bp.response(201, MemberCreatedSchema)
+def create_member(data):
+    """子用户: the unit contact creates a colleague's account, approved at once; they log in
+    with the unit code, their phone and the password, shown in this answer only (given, or
+    generated when none is sent)."""
+    deps = bootstrap()
+    with deps.uow() as (s, _):
+        member, password = colleagues.create_member(s, deps.cipher, accounts.get_unit(s, caller_unit_id()), data)
+        answer = {**{k: getattr(member, k) for k in ("id", "name", "phone_masked", "status", "created_at",
+                                                    "decided_at")}, "initial_password": password}
+    return answer, {"Cache-Control": "no-store"}
+
+
+@bp.route("/units/me/members/<member_id>/reset-password", methods=["POST"])
+@require(UNIT)
+@bp.response(204)
+def reset_member_password(member_id):
+    """重置密码: a new generated password, sent by SMS to the colleague (to nobody else); their
+    open sessions end. Nothing changes when the SMS cannot be sent."""
+    deps = bootstrap()
+    with deps.uow() as (s, emit):
+        unit = accounts.get_unit(s, caller_unit_id())
+        _, password, phone = colleagues.reset_member_password(s, emit, deps.cipher, unit, member_id)
+        try:
+            deps.sms_codes.send(phone, password, "member_password", unit.language or "zh")
+        except Exception as exc:  # rolls the new password back: the old one still works
+            raise Unavailable("sms_unavailable", "the SMS service is unavailable; try again shortly") from exc
 
 
 @bp.route("/units/me/members/approve", methods=["POST"])

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from shared.fair import fair
 from shared.revocation import EVERY_VERSION, on_tokens_revoked
 from shared.inbox import Handler, HandlerContext
 
 from .bootstrap import RegistrationDeps
 from .domain import privacy
 from .domain.accounts import end_sessions
-from .domain.personnel import LABEL_RANK, advance
+from .domain.personnel import advance
 from .domain.quotas import record_quota
 from .domain.referrals import award_referral_points
 from .models import DelegationView, Person, PersonPhoto, Unit
@@ -64,7 +65,7 @@ def on_unit_rejected(ctx: Ctx) -> None:
 def _confirmed(person: Person, label: str, payer: str) -> None:
     """Review's label and payer, unless an upgrade was heard first (the events come on
     different queues): an upgrade is never undone by the older confirmation."""
-    if LABEL_RANK.get(person.label or "", -1) > LABEL_RANK[label]:
+    if fair().badge_rank(person.label or "") > fair().badge_rank(label):
         return
     person.label, person.payer = label, payer
     advance(person, "awaiting_payment" if payer == "unit" else "awaiting_check")

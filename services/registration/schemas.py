@@ -6,11 +6,13 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.events import LABELS
+from shared.fair import FairProfile, fair
 from shared.masking import mask_email, mask_phone
 from shared.schemas import Int, Strict, page_of
 
 from .domain.identifiers import IDENTIFIER_TYPES
-from .domain.choices import EXHIBITION_AREAS, ID_TYPES, REGION_TYPES, REGIONS, VISITOR_KINDS
+from .domain.quotas import quota_labels
+from .domain.choices import all_id_types, choice_metadata, exhibition_areas, profile_choice, region_types, regions, visitor_kinds
 from .domain.verification import SMS_PURPOSES
 
 AMOUNT_MAX = Decimal("1e12")
@@ -30,17 +32,38 @@ def Amount() -> fields.Decimal:
 PHONE = validate.Regexp(r"^\+?[0-9]{6,15}$", error="not a valid phone number")
 
 
+def FairChoice(choices, **kwargs) -> fields.String:
+    """A string that is one of the active fair profile's `choices` (asked at load time: the
+    schemas are built at import, the profile is the deployment's)."""
+    return fields.String(validate=profile_choice(choices), metadata=choice_metadata(choices), **kwargs)
+
+
+def _default_visitor_kind() -> str:
+    return fair().default_visitor_kind()
+
+
+def _badge_types(profile: FairProfile) -> tuple[str, ...]:
+    return profile.badge_ids()
+
+
+VISITOR_KIND, REGION, REGION_TYPE, ID_TYPE, AREA, BADGE = (visitor_kinds, regions, region_types, all_id_types,
+                                                           exhibition_areas, _badge_types)
+
+
 class SignUpSchema(Strict):
     """A mainland unit gives its `uscc`; a Hong Kong/Macao/Taiwan or overseas unit its
     registration number, an individual visitor (`visitor_kind` individual) their ID
-    document, in `identifier` with `identifier_type` saying which."""
+    document, in `identifier` with `identifier_type` saying which. `visitor_kind` and
+    `category` are the fair profile's (CIFTIS: exhibitor_onsite, exhibitor_online,
+    attendee_invited with the host organisation's `host_invitation_code`; attendee_open
+    without one)."""
     identifier_type = fields.String(load_default="uscc", validate=validate.OneOf(IDENTIFIER_TYPES))
     uscc = fields.String(load_default=None, validate=validate.Length(equal=18, error="USCC has 18 characters"))
     identifier = fields.String(load_default=None, validate=validate.Length(min=4, max=40))
     password = fields.String(required=True, load_only=True)
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    visitor_kind = fields.String(load_default="unit", validate=validate.OneOf(VISITOR_KINDS))
-    region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
+    visitor_kind = FairChoice(VISITOR_KIND, load_default=_default_visitor_kind)
+    region = FairChoice(REGION, load_default="mainland")
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))  # not for individuals
     delegation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     recommendation_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
@@ -122,8 +145,13 @@ class TokenSchema(Strict):
     unit_id = fields.String()
 
 
+def _company_types(profile: FairProfile) -> tuple[str, ...]:
+    return tuple(profile.data["unit_fields"]["company_types"])
+
+
 class UnitInfoSchema(Strict):
     """单位信息 draft: every field optional until submission."""
+    MULTILINE = Strict.MULTILINE | {"exhibition_content", "exhibition_needs"}
     name_en = fields.String(validate=validate.Length(max=300))
     registered_address = fields.String(validate=validate.Length(max=300))
     registered_capital_10k_cny = Amount()
@@ -140,6 +168,16 @@ class UnitInfoSchema(Strict):
         ("procure", "learn", "attract_investment", "find_partners", "learn_foreign_suppliers",
          "side_events", "government_requirement", "keep_relationships", "other"))))
     procurement_intentions = fields.List(fields.Dict())
+    # CIFTIS 企业信息 / 参展信息 (asked when the fair's profile does: unit_fields, required_info)
+    contact_position = fields.String(validate=validate.Length(max=60))
+    contact_email = fields.Email(validate=validate.Length(max=200))
+    company_type = FairChoice(_company_types)  # 公司类型
+    fortune500 = fields.Boolean()  # 是否为财富世界500强企业
+    fortune500_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    website = fields.Url(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=200))
+    introduction = fields.String(validate=validate.Length(max=5000))  # 单位简介: the profile's bounds in the domain
+    exhibition_content = fields.String(validate=validate.Length(max=1000))  # 参展内容
+    exhibition_needs = fields.String(validate=validate.Length(max=1000))  # 参展需求
 
 
 class UnitSchema(Strict):
@@ -163,7 +201,7 @@ class UnitSchema(Strict):
 
 
 class UnitQuotaLabelSchema(Strict):
-    label = fields.String(metadata={"enum": ["vip", "staff"]})
+    label = fields.String(metadata=choice_metadata(quota_labels))  # the fair's quota badges (CIIE: vip, staff)
     quota = Int()  # given by the delegation
     applied = Int()  # people of the unit asking for or holding it
     remaining = Int()
@@ -176,17 +214,18 @@ class UnitQuotaSchema(Strict):
 class PersonInSchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("male", "female")))
-    region_type = fields.String(required=True, validate=validate.OneOf(REGION_TYPES))
-    id_type = fields.String(required=True, validate=validate.OneOf(sorted({t for v in ID_TYPES.values() for t in v})))
+    region_type = FairChoice(REGION_TYPE, required=True)
+    id_type = FairChoice(ID_TYPE, required=True)
     id_number = fields.String(required=True, validate=validate.Length(min=5, max=40))
     nationality = fields.String(load_default=None, allow_none=True)
     mobile = fields.String(load_default=None, allow_none=True, validate=PHONE)
     email = fields.Email(load_default=None, allow_none=True)
     position = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     entry_dates = fields.List(fields.Date(), required=True)
-    exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
+    exhibition_area = FairChoice(AREA, load_default=None, allow_none=True)
     pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
-    requested_label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
+    # a badge type of the fair; none: the unit's visitor kind's first (CIIE 专业观众)
+    requested_label = FairChoice(BADGE, load_default=None, allow_none=True)
     # 勾选承诺信息: the person accepts the privacy policy; needed before the record is submitted
     privacy_consent = fields.Boolean(load_default=None, allow_none=True, load_only=True)
 
@@ -236,7 +275,7 @@ class PersonUpdateSchema(PersonInSchema):
 class PersonnelQuerySchema(Strict):
     name = fields.String(load_default=None, validate=validate.Length(max=100))
     id_number = fields.String(load_default=None, validate=validate.Length(max=40))
-    region_type = fields.String(load_default=None, validate=validate.OneOf(REGION_TYPES))
+    region_type = FairChoice(REGION_TYPE, load_default=None)
     entry_date = fields.Date(load_default=None)
     reuse = fields.Boolean(load_default=None)
     status = fields.String(load_default=None)
@@ -293,6 +332,18 @@ class MemberSchema(Strict):
     decided_at = fields.DateTime(allow_none=True)
 
 
+class MemberCreateSchema(Strict):
+    """子用户: a colleague's account, created by the unit contact (approved at once)."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))  # 对外显示名
+    phone = fields.String(required=True, validate=PHONE)
+    # 8-20 characters with letters and digits; none: one is generated (8 characters)
+    password = fields.String(load_default=None, allow_none=True, load_only=True, validate=validate.Length(max=64))
+
+
+class MemberCreatedSchema(MemberSchema):
+    initial_password = fields.String()  # shown once, to the unit contact who created the account
+
+
 class MemberQuerySchema(Strict):
     status = fields.String(load_default=None, validate=validate.OneOf(("pending", "approved", "rejected")))
 
@@ -305,7 +356,7 @@ class PreviousPersonInSchema(Strict):
     id_number = fields.String(required=True)
     name = fields.String(required=True)
     gender = fields.String(load_default=None, allow_none=True)
-    region_type = fields.String(required=True, validate=validate.OneOf(REGION_TYPES))
+    region_type = FairChoice(REGION_TYPE, required=True)
     id_type = fields.String(required=True)
     label = fields.String(load_default="visitor", validate=validate.OneOf(LABELS))
     credential_no = fields.String(load_default=None, allow_none=True)
@@ -330,7 +381,7 @@ class PreviousUnitInSchema(Strict):
     uscc = fields.String(required=True, validate=validate.Length(equal=18))
     name = fields.String(required=True)
     category = fields.String(required=True)
-    region = fields.String(load_default="mainland", validate=validate.OneOf(REGIONS))
+    region = FairChoice(REGION, load_default="mainland")
     delegation_id = fields.String(load_default=None, allow_none=True)
     password = fields.String(load_default=None, allow_none=True, load_only=True)
     password_hash = fields.String(load_default=None, allow_none=True, load_only=True)
@@ -442,7 +493,7 @@ class PreviousPersonSchema(Strict):
 
 class CarryOverSchema(Strict):
     entry_dates = fields.List(fields.Date(), required=True)
-    exhibition_area = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXHIBITION_AREAS))
+    exhibition_area = FairChoice(AREA, load_default=None, allow_none=True)
     pickup_method = fields.String(load_default="courier", validate=validate.OneOf(("courier", "onsite")))
     nationality = fields.String(load_default=None, allow_none=True)
 

@@ -20,13 +20,22 @@ def ciftis(monkeypatch):
 
 
 def test_ciftis_messages_are_signed_with_its_own_name(ciftis):
-    from services.notifications.domain import SMS_CODE_TEXT, render
+    from services.notifications.domain import render, sms_code_text
     zh = render("unit_approved", "zh", {"unit_name": "北京示例服务有限公司", "contact_name": "王", "portal_url": "u"})
     en = render("unit_approved", "en", {"unit_name": "Example Services", "contact_name": "Wang", "portal_url": "u"})
     assert zh["sms"].startswith("【服贸会】") and zh["subject"].startswith("【服贸会】")
     assert en["sms"].startswith("[CIFTIS]")
     assert not any("进博" in t or "CIIE" in t for t in (*zh.values(), *en.values()))
-    assert "{sign}" in SMS_CODE_TEXT["zh"]
+    assert sms_code_text("signup", "zh", "123456").startswith("【服贸会】") and "123456" in sms_code_text(
+        "signup", "zh", "123456")
+    assert sms_code_text("login", "en", "******") == (
+        "[CIFTIS] Your verification code is ******. It expires in 5 minutes; do not share it.")
+
+
+def test_a_colleagues_new_password_is_not_called_a_code():
+    from services.notifications.domain import sms_code_text
+    text = sms_code_text("member_password", "zh", "Ab3dEf9h")
+    assert "新密码为Ab3dEf9h" in text and "验证码" not in text and text.startswith("【进博会】")
 
 
 def test_ciftis_upgrade_notices_name_its_badge_types(ciftis):

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DomainError, NotFound, Unauthorized
+from shared.fair import FairProfile, fair
 from shared.outbox import Emit
 from shared.passwords import hash_password, password_matches
 from shared.revocation import record_revocation
 
 from ..models import CIPHER, DelegationView, TokenRevocation, Unit
-from .choices import DOMESTIC_CATEGORIES, OVERSEAS_CATEGORIES
 from .identifiers import login_keys, resolve_identity
 from .referrals import REGISTRATION_POINTS, award_points
 
@@ -66,17 +66,39 @@ def _new_unit_code(session: Session) -> str:
             return code
 
 
-def check_sign_up(data: dict[str, Any]) -> dict[str, Any]:
-    """The checks that need no database, answered before an SMS code is spent. Answers the
-    sign-up with its account key in `uscc` (see identifiers.resolve_identity)."""
-    if data.get("visitor_kind", "unit") == "unit":
-        allowed = DOMESTIC_CATEGORIES if data["region"] == "mainland" else OVERSEAS_CATEGORIES
-        if data["category"] not in allowed:
+def check_sign_up(data: dict[str, Any], profile: FairProfile | None = None) -> dict[str, Any]:
+    """The checks that need no database, answered before an SMS code is spent: the visitor
+    kind and the unit's category are the profile's. Answers the sign-up with its account
+    key in `uscc` (see identifiers.resolve_identity)."""
+    profile = profile or fair()
+    kind = data.get("visitor_kind") or profile.default_visitor_kind()
+    if kind not in profile.visitor_kinds:
+        raise DomainError("invalid_visitor_kind", f"visitor_kind must be one of {', '.join(profile.visitor_kinds)}",
+                          "visitor_kind")
+    if not profile.is_individual(kind):
+        allowed = profile.categories(data.get("region") or "mainland")
+        if data.get("category") not in allowed:
             raise DomainError("invalid_category", f"category must be one of {', '.join(allowed)}", "category")
-    data = resolve_identity(data, CIPHER.cipher.lookup_hash)
+    data = resolve_identity({**data, "visitor_kind": kind}, CIPHER.cipher.lookup_hash, profile)
     check_password_policy(data["password"])
     check_privacy_consent(data.get("privacy_consent", True))
     return data
+
+
+def check_invitation_policy(visitor_kind: str, host_invitation_code: str | None,
+                            profile: FairProfile | None = None) -> None:
+    """The visitor kind's invitation policy (CIFTIS): "required" — the host organisation's
+    invitation code (邀请码) comes with the sign-up, and its host organisation is the unit's;
+    "none" — no code (非受邀: the organising committee reviews the unit); "optional" (CIIE)
+    — a code may come."""
+    policy = (profile or fair()).invitation_policy(visitor_kind)
+    if policy == "required" and not host_invitation_code:
+        raise DomainError("invitation_code_required", "enter the invitation code your host organisation sent you",
+                          "host_invitation_code")
+    if policy == "none" and host_invitation_code:
+        raise DomainError("invitation_code_not_expected",
+                          "this kind of registration comes without an invitation code; "
+                          "choose the invited kind to use one", "host_invitation_code")
 
 
 def delegation_by_code(session: Session, recommendation_code: str | None) -> DelegationView | None:
@@ -117,16 +139,22 @@ def _new_referral_code(session: Session) -> str:
 
 
 def check_new_unit(session: Session, data: dict[str, Any], edition: str,
-                   delegation_from_claim: bool = False) -> tuple[str | None, Unit | None]:
+                   delegation_from_claim: bool = False,
+                   profile: FairProfile | None = None) -> tuple[str | None, Unit | None]:
     """Registration's own checks of a sign-up, answered before anything is spent (an SMS
     code, a CIFTIS invitation code): the USCC is free in the edition, the (sub-)delegation
     and recommendation code are known — unless an invitation code will decide the
     delegation — and the referral code is. Returns the delegation and the referring unit."""
     if session.scalar(select(Unit.id).where(Unit.edition == edition, Unit.uscc == data["uscc"])):
         raise Conflict("uscc_taken", "this USCC is already registered for this edition", "uscc")
+    profile = profile or fair()
+    kind = data.get("visitor_kind") or profile.default_visitor_kind()
+    check_invitation_policy(kind, "claimed" if delegation_from_claim else None, profile)
     if delegation_from_claim:
         delegation_by_code(session, data.get("recommendation_code"))
         delegation_id = None
+    elif profile.invitation_policy(kind) == "none":
+        delegation_id = None  # no host organisation: the organising committee reviews it
     else:
         delegation_id = choose_delegation(session, data["region"], data.get("delegation_id"),
                                           data.get("recommendation_code"))
@@ -140,13 +168,16 @@ def check_new_unit(session: Session, data: dict[str, Any], edition: str,
 
 
 def sign_up(session: Session, emit: Emit, data: dict[str, Any], edition: str, unit_id: str | None = None,
-            delegation_from_claim: Callable[[Unit], str] | None = None) -> Unit:
+            delegation_from_claim: Callable[[Unit], str] | None = None,
+            profile: FairProfile | None = None) -> Unit:
     """The unit's account. With `delegation_from_claim` (a CIFTIS invitation code, claimed in
     review), the claim is made last: once the unit's row holds the edition's USCC and
-    nothing of registration's own can refuse any more; it answers the delegation."""
-    data = check_sign_up(data)
+    nothing of registration's own can refuse any more; it answers the delegation (the
+    code's host organisation)."""
+    profile = profile or fair()
+    data = check_sign_up(data, profile)
     uscc = data["uscc"]
-    delegation_id, referrer = check_new_unit(session, data, edition, delegation_from_claim is not None)
+    delegation_id, referrer = check_new_unit(session, data, edition, delegation_from_claim is not None, profile)
     unit = Unit(
         id=unit_id or new_id(), edition=edition, uscc=uscc, unit_code=_new_unit_code(session), phone_verified=True,
         password_hash=hash_password(data["password"]), name=data["name"],

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared.crypto import FieldCipher
 from shared.errors import DomainError
+from shared.fair import FairProfile, fair
 
 from ..models import Unit
 from .personnel import add_person
@@ -27,7 +28,8 @@ COLUMNS = (
     ("pickup_method", "证件领取方式"), ("requested_label", "人员证件类型"), ("privacy_consent", "同意隐私政策"),
 )
 REQUIRED_COLUMNS = ("name", "region_type", "id_type", "id_number", "entry_dates")
-# Words a person types in Chinese, for the template's coded columns
+# Words a person types in Chinese, for the template's coded columns (badge types also by the
+# profile's names of them: words_for)
 WORDS: dict[str, dict[str, Any]] = {
     "gender": {"男": "male", "女": "female"},
     "region_type": {"中国大陆": "mainland", "港澳": "hk_macao", "台湾": "taiwan", "其他国家/地区": "foreign",
@@ -38,28 +40,61 @@ WORDS: dict[str, dict[str, Any]] = {
     "requested_label": {"专业观众": "visitor", "工作人员": "staff", "VIP": "vip"},
     "privacy_consent": {"是": True, "否": False, "yes": True, "no": False},
 }
-EXAMPLE = ("张三", "男", "中国大陆", "居民身份证", "11010519491231002X", "中国", "13900139000", "zhang@example.cn",
-           "采购经理", "2026-11-06,2026-11-07", "consumer_goods", "快递", "专业观众", "是")
 
 
-def template(fair_days: list[dt.date]) -> bytes:
+def words_for(key: str, profile: FairProfile | None = None) -> dict[str, Any]:
+    """The words understood in a coded column under the fair's profile: badge types are the
+    profile's, by the words above or by their own names (参展商, 采购商...)."""
+    if key != "requested_label":
+        return WORDS.get(key, {})
+    profile = profile or fair()
+    ids = profile.badge_ids()
+    words = {w: b for w, b in WORDS["requested_label"].items() if b in ids}
+    for b in ids:
+        if b not in words.values():
+            words[profile.badge_label(b, "zh")] = b
+    return words
+
+
+def example_line(fair_days: list[dt.date], visitor_kind: str | None = None,
+                 profile: FairProfile | None = None) -> tuple[Any, ...]:
+    """The template's example person: days of the edition, an exhibition area and a badge
+    type of the fair (the unit's kind's first)."""
+    profile = profile or fair()
+    days = fair_days[1:3] or fair_days[:1]
+    areas = list(profile.data["exhibition_areas"])
+    area = "consumer_goods" if "consumer_goods" in areas else (areas[0] if areas else "")
+    badge = profile.default_badge(visitor_kind or profile.default_visitor_kind())
+    label = next((w for w, b in words_for("requested_label", profile).items() if b == badge), "")
+    return ("张三", "男", "中国大陆", "居民身份证", "11010519491231002X", "中国", "13900139000", "zhang@example.cn",
+            "采购经理", ",".join(d.isoformat() for d in days), area, "快递", label, "是")
+
+
+def __getattr__(name: str) -> Any:
+    """EXAMPLE: the example line of the active profile's edition."""
+    if name == "EXAMPLE":
+        return example_line(fair().edition().days)
+    raise AttributeError(name)
+
+
+def template(fair_days: list[dt.date], visitor_kind: str | None = None, profile: FairProfile | None = None) -> bytes:
     """The template: a header row (Chinese, the keys below it), one example line, and a
     sheet that explains each column."""
     from openpyxl import Workbook
+    profile = profile or fair()
     book = Workbook()
     sheet = book.active
     sheet.title = "人员"
     sheet.append([header for _, header in COLUMNS])
-    sheet.append(list(EXAMPLE))
+    sheet.append(list(example_line(fair_days, visitor_kind, profile)))
     for i in range(len(COLUMNS)):
         sheet.column_dimensions[chr(ord("A") + i)].width = 18
     notes = book.create_sheet("说明")
     notes.append(["列", "key", "说明"])
     for key, header in COLUMNS:
-        choices = "、".join(WORDS.get(key, {})) if key in WORDS else ""
+        choices = "、".join(words_for(key, profile)) if key in WORDS else ""
         extra = {"entry_dates": "展会日期，多个用逗号分隔：" + ",".join(d.isoformat() for d in fair_days),
-                 "exhibition_area": "food_agriculture, automobile, technical_equipment, consumer_goods, "
-                                    "medical_healthcare, trade_in_services, innovation_incubation",
+                 "exhibition_area": ", ".join(profile.data["exhibition_areas"]),
                  "name": "境外人员按护照填写英文姓名"}.get(key, "")
         notes.append([header, key, "；".join(x for x in (("可选：" + choices) if choices else "", extra) if x)
                       + ("（必填）" if key in REQUIRED_COLUMNS else "")])
@@ -97,7 +132,7 @@ def read_rows(content: bytes) -> list[tuple[int, dict[str, Any]]]:
     return lines
 
 
-def to_request(values: dict[str, Any]) -> dict[str, Any]:
+def to_request(values: dict[str, Any], profile: FairProfile | None = None) -> dict[str, Any]:
     """A line as the API's person request: Chinese words to codes, dates to ISO strings."""
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -111,7 +146,7 @@ def to_request(values: dict[str, Any]) -> dict[str, Any]:
             value = str(value)
         value = value.strip()
         if key in WORDS:
-            value = WORDS[key].get(value, value)
+            value = words_for(key, profile).get(value, value)
         if key == "entry_dates":
             value = [d.strip() for d in str(value).replace("，", ",").split(",") if d.strip()]
         out[key] = value

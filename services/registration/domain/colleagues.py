@@ -1,6 +1,10 @@
-"""Colleagues (unit members) join with the unit code and wait for the unit's approval."""
+"""Colleagues (unit members): they join with the unit code and wait for the unit's approval,
+or the unit contact creates their account directly (CIFTIS 子用户), approved at once, with a
+password given or generated; a generated reset reaches the colleague by SMS only."""
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -89,3 +93,70 @@ def remove_member(session: Session, emit: Emit, unit: Unit, member_id: str) -> M
     member.token_version = (member.token_version or 0) + 1
     end_sessions(session, emit, member.id, member.token_version, "member_removed")
     return member
+
+
+MEMBER_PASSWORD_LENGTH = (8, 20)  # 密码长度为 8-20 位，必须包含字母和数字
+GENERATED_PASSWORD_LENGTH = 8  # 系统自动生成8位密码
+_LETTERS, _DIGITS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"  # none to mistake for another
+
+
+def generate_password(length: int = GENERATED_PASSWORD_LENGTH) -> str:
+    """A random password with letters and digits, none of them look-alikes (0/O, 1/l/I)."""
+    while True:
+        password = "".join(secrets.choice(_LETTERS + _DIGITS) for _ in range(length))
+        if re.search(r"[A-Za-z]", password) and re.search(r"[0-9]", password):
+            return password
+
+
+def check_member_password(password: str) -> None:
+    low, high = MEMBER_PASSWORD_LENGTH
+    if not low <= len(password) <= high:
+        raise DomainError("weak_password", f"password must be {low} to {high} characters", "password")
+    check_password_policy(password)
+
+
+def create_member(session: Session, cipher: FieldCipher, unit: Unit, data: dict[str, Any]) -> tuple[Member, str]:
+    """子用户: the unit contact creates a colleague's account, approved at once. Answers the
+    member and its password (the one given, or a generated one), to be shown once. A
+    colleague removed or declined before comes back with the new name and password."""
+    if unit.status in ("rejected", "deleted"):
+        raise Conflict("unit_rejected", f"a {unit.status} unit takes no members")
+    password = data.get("password") or generate_password()
+    check_member_password(password)
+    phone_hash = cipher.lookup_hash(data["phone"])
+    member = session.scalar(select(Member).where(Member.unit_id == unit.id, Member.phone_hash == phone_hash)
+                            .with_for_update())
+    now = utcnow()
+    if member is not None:
+        if member.status == "approved":
+            raise Conflict("already_joined", "this phone is already a colleague's", "phone")
+        if member.status == "pending":
+            raise Conflict("member_pending", "this phone has asked to join: approve the request", "phone")
+        member.name, member.password_hash, member.status, member.decided_at = (
+            data["name"], hash_password(password), "approved", now)
+        member.token_version = (member.token_version or 0) + 1
+        return member, password
+    member = Member(id=new_id(), unit_id=unit.id, name=data["name"], phone_enc=cipher.encrypt(data["phone"]),
+                    phone_hash=phone_hash, phone_masked=mask_phone(data["phone"]) or "",
+                    password_hash=hash_password(password), status="approved", created_at=now, decided_at=now,
+                    token_version=0)
+    session.add(member)
+    session.flush()
+    return member, password
+
+
+def reset_member_password(session: Session, emit: Emit, cipher: FieldCipher, unit: Unit,
+                          member_id: str) -> tuple[Member, str, str]:
+    """重置密码: a new generated password for an approved colleague; the sessions opened with
+    the old one end. Answers the member, the new password and the phone it goes to by SMS
+    (the caller's; never to the unit contact, never logged)."""
+    member = session.get(Member, member_id, with_for_update=True)
+    if member is None or member.unit_id != unit.id:
+        raise NotFound("colleague", "member_id")
+    if member.status != "approved":
+        raise Conflict("member_not_approved", f"{member.name}'s account is {member.status}", "member_id")
+    password = generate_password()
+    member.password_hash = hash_password(password)
+    member.token_version = (member.token_version or 0) + 1
+    end_sessions(session, emit, member.id, member.token_version, "password_reset")
+    return member, password, cipher.decrypt(member.phone_enc)

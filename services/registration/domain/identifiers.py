@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from shared.errors import DomainError
+from shared.fair import FairProfile, fair
 from shared.masking import mask_id_number
 from shared.validators import REGISTRATION_NO_PATTERN, is_valid_resident_id, is_valid_uscc
 
@@ -20,7 +21,8 @@ PERSONAL_ID_TYPES = ("resident_id", "hk_macao_permit", "taiwan_permit", "passpor
 IDENTIFIER_TYPES = UNIT_IDENTIFIER_TYPES + PERSONAL_ID_TYPES
 INDIVIDUAL_CATEGORY = "individual"
 
-# (visitor kind, region) -> the identifiers it may register with
+# (a unit or a person, region) -> the identifiers it may register with; which a visitor kind
+# is, the fair's profile says (a kind marked `individual` registers people)
 ALLOWED = {
     ("unit", "mainland"): ("uscc",),
     ("unit", "hk_macao_taiwan"): ("registration_no",),
@@ -60,8 +62,13 @@ def individual_key(lookup_hash: Any, number: str) -> str:
     return "P" + lookup_hash("individual:" + number)[:17].upper()
 
 
-def check_identifier(visitor_kind: str, region: str, identifier_type: str, identifier: str) -> None:
-    allowed = ALLOWED.get((visitor_kind, region), ())
+def check_identifier(visitor_kind: str, region: str, identifier_type: str, identifier: str,
+                     profile: FairProfile | None = None) -> None:
+    profile = profile or fair()
+    if visitor_kind not in profile.visitor_kinds:
+        raise DomainError("invalid_visitor_kind", f"visitor_kind must be one of {', '.join(profile.visitor_kinds)}",
+                          "visitor_kind")
+    allowed = ALLOWED.get(("individual" if profile.is_individual(visitor_kind) else "unit", region), ())
     if identifier_type not in allowed:
         raise DomainError("invalid_identifier_type",
                           f"this kind of visitor registers with {' or '.join(allowed) or 'nothing'}",
@@ -78,15 +85,16 @@ def check_identifier(visitor_kind: str, region: str, identifier_type: str, ident
                           "identifier")
 
 
-def resolve_identity(data: dict[str, Any], lookup_hash: Any) -> dict[str, Any]:
+def resolve_identity(data: dict[str, Any], lookup_hash: Any, profile: FairProfile | None = None) -> dict[str, Any]:
     """The sign-up with its identifier checked and its account key in `uscc`: the USCC or
     registration number as given, an individual's pseudonym. Deterministic, so calling it
     again on its own answer gives the same answer."""
     data = dict(data)
     identifier_type = data.get("identifier_type") or "uscc"
     identifier = (data.get("identifier") or data.get("uscc") or "").strip().upper()
-    visitor_kind, region = data.get("visitor_kind") or "unit", data.get("region") or "mainland"
-    check_identifier(visitor_kind, region, identifier_type, identifier)
+    profile = profile or fair()
+    visitor_kind, region = data.get("visitor_kind") or profile.default_visitor_kind(), data.get("region") or "mainland"
+    check_identifier(visitor_kind, region, identifier_type, identifier, profile)
     if identifier_type in PERSONAL_ID_TYPES:
         data["category"] = INDIVIDUAL_CATEGORY
         if region != "mainland":

@@ -13,19 +13,22 @@ from shared.crypto import FieldCipher
 from shared.db import new_id, utcnow
 from shared.images import CheckedImage, check_image
 from shared.errors import Conflict, DomainError, NotFound
+from shared.fair import FairProfile, fair
 from shared.masking import mask_id_number
 from shared.outbox import Emit
 
 from ..models import Person, PersonPhoto, Unit
-from .choices import ID_TYPES
+from .choices import id_types
 from .identifiers import check_latin_name, is_valid_id_number
 from .quotas import check_label_within_quota
 
 
-def validate_identity(region_type: str, id_type: str, id_number: str) -> None:
-    if id_type not in ID_TYPES[region_type]:
-        raise DomainError("invalid_id_type", f"{region_type} personnel use {', '.join(ID_TYPES[region_type])}",
-                       "id_type")
+def validate_identity(region_type: str, id_type: str, id_number: str, profile: FairProfile | None = None) -> None:
+    accepted = id_types(region_type, profile)
+    if not accepted:
+        raise DomainError("invalid_region_type", f"{region_type!r} is not a region type of this fair", "region_type")
+    if id_type not in accepted:
+        raise DomainError("invalid_id_type", f"{region_type} personnel use {', '.join(accepted)}", "id_type")
     if not is_valid_id_number(id_type, id_number):
         raise DomainError("invalid_id_number", f"not a valid {id_type.replace('_', ' ')} number", "id_number")
 
@@ -52,33 +55,78 @@ def validate_entry_dates(dates: list[dt.date], days: list[dt.date]) -> None:
                            "entry_dates")
 
 
-PHOTO_MAX_BYTES = 1024 * 1024  # CIIE: JPG only, 3:4, under 1 MB, at least 480x640
+PHOTO_MAX_PIXELS = 24_000_000  # a decoding bound, whatever the fair
 
 
-PHOTO_MAX_PIXELS = 24_000_000
-PHOTO_MIN_SIZE = (480, 640)
+def size_text(n: int) -> str:
+    """A byte count as a person reads it: 1 MB, 500 KB (a byte short of a unit rounds up:
+    "smaller than 1 MB" is at most 1048575 bytes)."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        for whole in (n, n + 1):
+            if whole >= size and whole % size == 0:
+                return f"{whole // size} {unit}"
+    return f"{n} bytes"
 
 
-def check_photo(content: bytes) -> tuple[int, int]:
-    """The photo's width and height as displayed, if it follows the CIIE rules."""
-    photo = accept_photo(content)
+def check_photo(content: bytes, profile: FairProfile | None = None) -> tuple[int, int]:
+    """The photo's width and height as displayed, if it follows the fair's photo rules."""
+    photo = accept_photo(content, profile)
     return photo.width, photo.height
 
 
-def accept_photo(content: bytes) -> CheckedImage:
-    """The photo as it will be kept (without its EXIF), if it follows the CIIE rules."""
+def accept_photo(content: bytes, profile: FairProfile | None = None) -> CheckedImage:
+    """The photo as it will be kept (without its EXIF), if it follows the fair's photo rules
+    (CIIE: JPG, 3:4, under 1 MB, at least 480×640; CIFTIS: JPG, exactly 600×800, 50-500 KB)."""
+    rule = (profile or fair()).photo
     if not content:
         raise DomainError("photo_required", "upload a photo", "photo")
-    if len(content) >= PHOTO_MAX_BYTES:
-        raise DomainError("photo_too_large", "the photo must be smaller than 1 MB", "photo")
-    photo = check_image(content, "photo", ("JPEG",), PHOTO_MAX_PIXELS,
-                        DomainError("photo_not_jpg", "the photo must be a JPG file", "photo"))
+    max_bytes, min_bytes = rule["max_bytes"], rule["min_bytes"]
+    if len(content) > max_bytes:
+        limit = f"smaller than {size_text(max_bytes)}" if (max_bytes + 1) % 1024 == 0 else f"at most {size_text(max_bytes)}"
+        raise DomainError("photo_too_large", f"the photo must be {limit}", "photo")
+    if len(content) < min_bytes:
+        raise DomainError("photo_file_too_small", f"the photo file must be at least {size_text(min_bytes)}", "photo")
+    formats = tuple(rule["formats"])
+    names = " or ".join("JPG" if f == "JPEG" else f for f in formats)
+    photo = check_image(content, "photo", formats, PHOTO_MAX_PIXELS,
+                        DomainError("photo_not_jpg", f"the photo must be a {names} file", "photo"))
     width, height = photo.width, photo.height
-    if width < PHOTO_MIN_SIZE[0] or height < PHOTO_MIN_SIZE[1]:
-        raise DomainError("photo_too_small", "the photo must be at least 480x640 pixels", "photo")
-    if abs(width * 4 - height * 3) > 0.01 * height * 3:
-        raise DomainError("photo_wrong_aspect", "the photo must have a 3:4 width-to-height ratio", "photo")
+    min_w, min_h = rule["min_size"]
+    if width < min_w or height < min_h:
+        raise DomainError("photo_too_small", f"the photo must be at least {min_w}x{min_h} pixels", "photo")
+    exact = rule.get("exact_size")
+    if exact and (width, height) != (exact[0], exact[1]):
+        raise DomainError("photo_wrong_size", f"the photo must be exactly {exact[0]}x{exact[1]} pixels "
+                                              f"(this one is {width}x{height})", "photo")
+    aw, ah = rule["aspect"]
+    if abs(width * ah - height * aw) > 0.01 * height * aw:
+        raise DomainError("photo_wrong_aspect", f"the photo must have a {aw}:{ah} width-to-height ratio", "photo")
     return photo
+
+
+def requested_badge(unit: Unit, label: str | None, profile: FairProfile | None = None) -> str | None:
+    """The badge type a person of the unit asks for: one its visitor kind may hold (CIFTIS:
+    exhibitors 参展商, attendees 参会代表 or 采购商), the kind's first when none is named; none
+    for an online-only unit (线上参展商), whose people use the online platform only."""
+    profile = profile or fair()
+    allowed = profile.badges_for(unit.visitor_kind)
+    if label is None:
+        return profile.default_badge(unit.visitor_kind)
+    if label not in allowed:
+        if not profile.has_badges(unit.visitor_kind):
+            raise DomainError("badge_type_not_allowed", "an online-only registration gets no badge",
+                              "requested_label")
+        raise DomainError("badge_type_not_allowed",
+                          f"this unit's people may ask for {', '.join(allowed)}", "requested_label")
+    return label
+
+
+def check_badges_allowed(unit: Unit, profile: FairProfile | None = None) -> None:
+    """An online-only unit (CIFTIS 线上参展商) keeps its people's records but submits none of
+    them for a badge (不能提交制证申请)."""
+    if not (profile or fair()).has_badges(unit.visitor_kind):
+        raise DomainError("online_only_no_badge",
+                          "an online-only exhibitor cannot apply for badges (its people attend online)", "person_ids")
 
 
 def identity_columns(cipher: FieldCipher, id_number: str) -> dict[str, str]:
@@ -101,15 +149,18 @@ def _ensure_not_registered(session: Session, unit: Unit, id_hash: str, except_id
 
 
 def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt.date],
-               cipher: FieldCipher, member_id: str | None = None) -> Person:
+               cipher: FieldCipher, member_id: str | None = None, profile: FairProfile | None = None) -> Person:
+    profile = profile or fair()
     if unit.status == "rejected":
         raise Conflict("unit_rejected", "a rejected unit cannot add personnel")
     data = dict(data)
     consent = data.pop("privacy_consent", None)
     id_number = data.pop("id_number")
-    validate_identity(data["region_type"], data["id_type"], id_number)
+    validate_identity(data["region_type"], data["id_type"], id_number, profile)
     validate_name(data["region_type"], data["name"])
-    check_label_within_quota(session, unit, data.get("requested_label", "visitor"))
+    data["requested_label"] = requested_badge(unit, data.get("requested_label"), profile)
+    if data["requested_label"] is not None:
+        check_label_within_quota(session, unit, data["requested_label"], profile=profile)
     validate_entry_dates(data["entry_dates"], days)
     columns = identity_columns(cipher, id_number)
     _ensure_not_registered(session, unit, columns["id_number_hash"])
@@ -123,7 +174,7 @@ def add_person(session: Session, unit: Unit, data: dict[str, Any], days: list[dt
 
 
 def update_person(session: Session, unit: Unit, person: Person, changes: dict[str, Any], days: list[dt.date],
-                  cipher: FieldCipher) -> Person:
+                  cipher: FieldCipher, profile: FairProfile | None = None) -> Person:
     """Saved records stay editable; submitted ones are locked. Entry dates may still
     change until the person is in an order (billing refuses them after that) — never for a
     reused credential (证件复用), whose card, entry dates included, stays as it was."""
@@ -146,7 +197,7 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
     id_type = changes.get("id_type", person.id_type)
     if "id_number" in changes or "region_type" in changes or "id_type" in changes:
         id_number = changes.pop("id_number", None) or cipher.decrypt(person.id_number_enc)
-        validate_identity(region_type, id_type, id_number)
+        validate_identity(region_type, id_type, id_number, profile)
         columns = identity_columns(cipher, id_number)
         _ensure_not_registered(session, unit, columns["id_number_hash"], except_id=person.id)
         for key, value in columns.items():
@@ -154,7 +205,9 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
     if "name" in changes or "region_type" in changes:
         validate_name(region_type, changes.get("name", person.name))
     if changes.get("requested_label", person.requested_label) != person.requested_label:
-        check_label_within_quota(session, unit, changes["requested_label"], person.id)
+        changes["requested_label"] = requested_badge(unit, changes["requested_label"], profile)
+        if changes["requested_label"] is not None:
+            check_label_within_quota(session, unit, changes["requested_label"], person.id, profile=profile)
     if "entry_dates" in changes:
         validate_entry_dates(changes["entry_dates"], days)
         changes["entry_dates"] = [d.isoformat() for d in changes["entry_dates"]]
@@ -164,10 +217,10 @@ def update_person(session: Session, unit: Unit, person: Person, changes: dict[st
     return person
 
 
-def set_photo(session: Session, person: Person, content: bytes) -> Person:
+def set_photo(session: Session, person: Person, content: bytes, profile: FairProfile | None = None) -> Person:
     if person.status != "saved":
         raise Conflict("person_locked", "the photo of a submitted record cannot change")
-    checked = accept_photo(content)
+    checked = accept_photo(content, profile)
     photo = session.get(PersonPhoto, person.id) or PersonPhoto(person_id=person.id)
     photo.content, photo.width, photo.height = checked.content, checked.width, checked.height
     photo.sha256, photo.uploaded_at = hashlib.sha256(checked.content).hexdigest(), utcnow()
@@ -221,7 +274,11 @@ def missing_person_fields(person: Person) -> list[str]:
     return missing
 
 
-def submit_person(person: Person, emit: Emit) -> Person:
+def submit_person(person: Person, emit: Emit, unit: Unit | None = None, profile: FairProfile | None = None) -> Person:
+    """Submits the person for a badge (申请制证). With the unit, an online-only one is
+    refused (without it, the caller has checked: check_badges_allowed)."""
+    if unit is not None:
+        check_badges_allowed(unit, profile)
     if person.status != "saved":
         raise Conflict("person_not_saved", f"only saved records can be submitted (this one is {person.status})")
     missing = missing_person_fields(person)
@@ -265,9 +322,6 @@ def personnel_page(session: Session, unit_id: str, filters: dict[str, Any], ciph
     items = session.scalars(query.order_by(Person.created_at, Person.id).offset((page - 1) * per_page)
                             .limit(per_page)).all()
     return {"items": list(items), "total": total, "page": page, "per_page": per_page}
-
-
-LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}  # an upgrade only goes up
 
 
 PERSON_STATUS_RANK = {

@@ -11,10 +11,19 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.errors import Conflict
+from shared.fair import FairProfile, fair
 
 from ..models import Person, QuotaView, Unit
 
-FREE_LABELS = ("vip", "staff")
+def quota_labels(profile: FairProfile | None = None) -> tuple[str, ...]:
+    """The badge types granted within a quota (CIIE: VIP, staff), highest first."""
+    profile = profile or fair()
+    return tuple(sorted(profile.quota_badges(), key=profile.badge_rank, reverse=True))
+
+
+def _given(row: QuotaView | None, label: str) -> int:
+    """What the delegation gave for `label` (the projection keeps a column per quota badge)."""
+    return int(getattr(row, label, 0) or 0) if row is not None else 0
 
 
 def record_quota(session: Session, uscc: str, vip: int, staff: int) -> QuotaView:
@@ -26,33 +35,38 @@ def record_quota(session: Session, uscc: str, vip: int, staff: int) -> QuotaView
     return row
 
 
-def applied(session: Session, unit: Unit, except_person_id: str | None = None) -> dict[str, int]:
-    """People of the unit asking for or holding each free label (review's label wins over
+def applied(session: Session, unit: Unit, except_person_id: str | None = None,
+            profile: FairProfile | None = None) -> dict[str, int]:
+    """People of the unit asking for or holding each quota label (review's label wins over
     the request once given); cancelled people give theirs back."""
+    labels = quota_labels(profile)
+    if not labels:
+        return {}
     label = func.coalesce(Person.label, Person.requested_label)
     query = (select(label, func.count()).where(Person.unit_id == unit.id, Person.status != "cancelled",
-                                               label.in_(FREE_LABELS)).group_by(label))
+                                               label.in_(labels)).group_by(label))
     if except_person_id:
         query = query.where(Person.id != except_person_id)
     counts = {str(k): int(n) for k, n in session.execute(query).all()}
-    return {k: counts.get(k, 0) for k in FREE_LABELS}
+    return {k: counts.get(k, 0) for k in labels}
 
 
-def unit_quota(session: Session, unit: Unit) -> dict[str, Any]:
+def unit_quota(session: Session, unit: Unit, profile: FairProfile | None = None) -> dict[str, Any]:
     row = session.get(QuotaView, unit.uscc)
-    given = {"vip": row.vip if row else 0, "staff": row.staff if row else 0}
-    used = applied(session, unit)
-    return {"labels": [{"label": k, "quota": given[k], "applied": used[k],
-                        "remaining": max(0, given[k] - used[k])} for k in FREE_LABELS]}
+    used = applied(session, unit, profile=profile)
+    return {"labels": [{"label": k, "quota": _given(row, k), "applied": used[k],
+                        "remaining": max(0, _given(row, k) - used[k])} for k in quota_labels(profile)]}
 
 
-def check_label_within_quota(session: Session, unit: Unit, label: str, person_id: str | None = None) -> None:
-    """A VIP or staff label is asked for only while the unit's quota has room for it."""
-    if label not in FREE_LABELS:
+def check_label_within_quota(session: Session, unit: Unit, label: str, person_id: str | None = None,
+                             profile: FairProfile | None = None) -> None:
+    """A quota label (CIIE: VIP, staff) is asked for only while the unit's quota has room for it."""
+    profile = profile or fair()
+    if label not in quota_labels(profile):
         return
     row = session.get(QuotaView, unit.uscc)
-    given = getattr(row, label) if row else 0
-    if applied(session, unit, except_person_id=person_id)[label] >= given:
-        raise Conflict("label_over_quota",
-                       f"the unit has no {label} quota left ({given} given); choose professional visitor",
+    given = _given(row, label)
+    if applied(session, unit, except_person_id=person_id, profile=profile)[label] >= given:
+        fallback = profile.badge_label(profile.default_badge(unit.visitor_kind) or "", "en").lower()
+        raise Conflict("label_over_quota", f"the unit has no {label} quota left ({given} given); choose {fallback}",
                        "requested_label")
