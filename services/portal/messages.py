@@ -85,6 +85,10 @@ BY_CODE = {
     # photo_too_large, photo_too_small, photo_wrong_size, photo_file_too_small, photo_wrong_aspect: the
     # numbers are the profile's photo rule (PHOTO_RULE_MESSAGES below)
     "invitation_code_required": _l("Enter the invitation code your host organisation gave you."),
+    "invitation_code_not_expected": _l("This kind of registration takes no invitation code: leave it empty."),
+    "invitation_codes_unavailable": _l("The invitation code cannot be checked just now. Try again in a moment."),
+    "invalid_visitor_kind": _l("Choose one of the kinds of registration offered."),
+    "invalid_region_type": _l("Choose one of the region types offered."),
     "badge_type_not_allowed": _l("This badge type is not available to your kind of registration."),
     "online_only_no_badge": _l("An online-only registration cannot apply for badges."),
     "edition_closed": _l("Registration for this edition is closed."),
@@ -105,6 +109,7 @@ BY_CODE = {
     "member_rejected": _l("Your unit declined your request."),
     "no_members": _l("Choose at least one request."),
     "member_decided": _l("This request has already been decided."),
+    "member_not_approved": _l("Only an approved colleague's account can be changed."),
     # billing
     "no_people": _l("Select at least one person."),
     "too_many_people": _l("Too many people for one order."),
@@ -236,6 +241,7 @@ VALIDATION = [
     (re.compile(r"^select at least one person"), _l("Select at least one person.")),
     (re.compile(r"^Not a valid (number|decimal|integer)"), _l("Enter a number.")),
     (re.compile(r"^Not a valid date"), _l("Enter a valid date.")),
+    (re.compile(r"^Not a valid URL"), _l("Enter a web address starting with http:// or https://.")),
     (re.compile(r"^Must be greater than or equal to"), _l("Enter a number that is not negative.")),
     (re.compile(r"^String does not match expected pattern"), _l("The format is not right.")),
     (re.compile(r"^Must be one of"), _l("Choose one of the options.")),

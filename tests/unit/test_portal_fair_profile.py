@@ -260,10 +260,12 @@ def test_the_contact_creates_a_sub_user_and_sees_the_initial_password_once(fake)
     assert sent[-1]["json"] == {"name": "王五", "phone": "13900000000"}
     assert "Ab3dEf7h" not in client.get("/unit/colleagues").get_data(as_text=True)  # shown once
 
-    fake.on("POST", "/api/registration/units/me/members/m1/reset-password", 200,
-            {"id": "m1", "name": "王五", "initial_password": "Zx9cVb2n"})
+    fake.on("POST", "/api/registration/units/me/members/m1/reset-password", 204, None)
     r = form_post(client, "/unit/colleagues/m1/reset-password", {})
-    assert r.status_code == 200 and "Zx9cVb2n" in r.get_data(as_text=True)
+    assert r.status_code == 302 and "短信" in client.get("/unit/colleagues").get_data(as_text=True)
+    fake.on("DELETE", "/api/registration/units/me/members/m1", 200, {**member, "status": "rejected"})
+    assert form_post(client, "/unit/colleagues/m1/remove", {}).status_code == 302
+    assert [c for c in fake.calls if c["method"] == "DELETE"]
 
     fake.on("POST", "/api/registration/units/me/members", 400,
             {"code": "validation_error", "message": "not a valid phone number", "field": "phone"})

@@ -94,7 +94,6 @@ SIGNUP_FIELDS = ("region", "category", "delegation_id", "recommendation_code", "
 UNIT_IDENTIFIER_TYPES = ("uscc", "registration_no")
 PERSON_IDENTIFIER_TYPES = ("resident_id", "hk_macao_permit", "taiwan_permit", "passport")
 IDENTIFIER_TYPES = UNIT_IDENTIFIER_TYPES + PERSON_IDENTIFIER_TYPES
-INDIVIDUAL = "individual"  # the visitor kind that registers a person, not a unit (CIIE's 非单位观众)
 
 
 def _kind_of(value: str | None) -> str:
@@ -113,7 +112,8 @@ def _invitation(kind: str) -> str:
 
 def _identifier_types() -> tuple[str, ...]:
     """A person's own ID document only where the fair registers individuals."""
-    return IDENTIFIER_TYPES if visitor_kind(INDIVIDUAL) is not None else UNIT_IDENTIFIER_TYPES
+    p = profile()
+    return IDENTIFIER_TYPES if any(p.is_individual(k) for k in p.visitor_kinds) else UNIT_IDENTIFIER_TYPES
 
 
 def _delegations() -> list[dict[str, Any]]:
@@ -130,7 +130,7 @@ def _signup_defaults() -> dict[str, Any]:
     asked = arg_text("kind", 20)
     if asked and visitor_kind(asked) is not None:
         values["visitor_kind"] = asked
-        if asked == INDIVIDUAL:
+        if profile().is_individual(asked):
             values["identifier_type"] = "resident_id"
     ref, invitation = arg_text("ref", 16), arg_text("invitation", 64)
     if ref:
@@ -157,7 +157,7 @@ def _from_previous(preview: dict[str, Any]) -> dict[str, Any]:
 def _signup_body(form: dict[str, str]) -> dict[str, Any]:
     identifier_type = form["identifier_type"] if form["identifier_type"] in _identifier_types() else "uscc"
     kind = _kind_of(form["visitor_kind"])
-    individual = kind == INDIVIDUAL
+    individual = profile().is_individual(kind)
     body: dict[str, Any] = {
         "password": form["password"], "name": form["name"],
         "category": "individual" if individual else form["category"],
@@ -240,7 +240,7 @@ def _register_page(values: dict[str, Any], errors: FormErrors) -> str:
               else "", "invitation": _invitation(k["id"])} for k in p.data["visitor_kinds"]]
     return render_template("account/register.html", values=values, errors=errors, parents=parents,
                            children=children, wait=resend_wait("signup"), kinds=kinds, categories=categories,
-                           identifier_types=_identifier_types(),
+                           identifier_types=_identifier_types(), individuals="resident_id" in _identifier_types(),
                            identifier_options=[(t, labels.IDENTIFIER_TYPES[t]) for t in _identifier_types()],
                            delegations=p.data["organisation"]["kind"] == "delegation",
                            invitation_kinds=[k["id"] for k in kinds if k["invitation"] != "none"],

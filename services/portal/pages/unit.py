@@ -79,7 +79,7 @@ TEXT_FIELDS = ("name_en", "registered_address", "nature", "industry", "contact_n
 NUMBER_FIELDS = ("registered_capital_10k_cny", "turnover_last_year_10k_usd", "import_last_year_10k_usd",
                  "import_three_years_10k_usd")
 # the fields only some fairs ask (CIFTIS): sent only when the profile asks them of the unit's kind
-PROFILE_TEXT_FIELDS = {"contact_position": 100, "contact_email": 200, "website": 200, "fortune500_name": 200,
+PROFILE_TEXT_FIELDS = {"contact_position": 60, "contact_email": 200, "website": 200, "fortune500_name": 200,
                        "exhibition_content": 1000, "exhibition_needs": 1000}
 INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions",
                                                        "company_type", "introduction", "fortune500")
@@ -110,7 +110,7 @@ def info_changes(errors: FormErrors, kind: str | None = None) -> dict[str, Any]:
     if unit_asks("fortune500", kind) and form_text("fortune500", 5) in ("yes", "no"):
         changes["fortune500"] = form_text("fortune500", 5) == "yes"
         if not changes["fortune500"]:
-            changes.pop("fortune500_name", None)
+            changes["fortune500_name"] = None
     for name in NUMBER_FIELDS:
         raw = form_text(name, 30).replace(",", "")
         if raw:
@@ -368,17 +368,29 @@ def _colleagues_page(errors: FormErrors, values: dict[str, Any], shown_password:
 
 @bp.post("/colleagues/<member_id>/reset-password")
 @login_required(CONTACT)
-def reset_member_password(member_id: str) -> Any:
-    """重置密码: a new initial password for a sub-user, shown once here (the API may text it too)."""
+def reset_member_password(member_id: str) -> BaseResponse:
+    """重置密码: registration texts a new password to the colleague's own mobile (to nobody else)."""
+    return _member_action("POST", f"/units/me/members/{member_id}/reset-password",
+                          _("A new password was sent by SMS to the colleague's mobile."))
+
+
+@bp.post("/colleagues/<member_id>/remove")
+@login_required(CONTACT)
+def remove_member(member_id: str) -> BaseResponse:
+    """A colleague who has left: their records stay, their sessions end."""
+    return _member_action("DELETE", f"/units/me/members/{member_id}", _("The colleague was removed."))
+
+
+def _member_action(method: str, path: str, done: str) -> BaseResponse:
     try:
-        answer = api().send("POST", "registration", f"/units/me/members/{member_id}/reset-password") or {}
+        api().send(method, "registration", path)
     except ApiProblem as problem:
         if problem.status == 401:
             raise
         flash(FormErrors.message_of(problem), "error")
-        return redirect(url_for("unit.colleagues"))
-    return _colleagues_page(FormErrors(), {}, {"name": str(answer.get("name") or ""),
-                                               "password": str(answer.get("initial_password") or "")})
+    else:
+        flash(done, "success")
+    return redirect(url_for("unit.colleagues"))
 
 
 # --- notification preferences ------------------------------------------------------------------

@@ -325,6 +325,9 @@
   $all("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) { if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); } });
   });
+  $all("button[data-confirm]").forEach(function (button) {  // one button of a form that does more
+    button.addEventListener("click", function (event) { if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); } });
+  });
 
   $all("form[data-sum]").forEach(function (form) {
     var total = form.querySelector("[data-sum-total]");
