@@ -271,3 +271,18 @@ def test_the_contact_creates_a_sub_user_and_sees_the_initial_password_once(fake)
             {"code": "validation_error", "message": "not a valid phone number", "field": "phone"})
     r = form_post(client, "/unit/colleagues", {"action": "create", "name": "王五", "phone": "12"})
     assert r.status_code == 400 and error_of(r.get_data(as_text=True), "phone")
+
+
+def test_ciftis_submission_preview_lists_the_kinds_required_fields(ciftis, fake):
+    client = client_for(fake, "CIFTIS-2027")
+    log_in(client, fake)
+    fake.on("GET", "/api/registration/units/me", 200, unit(visitor_kind="attendee_open", info={
+        "company_type": "domestic", "fortune500": False, "contact_name": "李雷"}))
+    fake.on("GET", "/api/registration/units/me/progress", 200, {"unit_id": "u1", "status": "draft",
+                                                               "review_comment": None, "steps": []})
+    fake.on("GET", "/api/registration/units/me/personnel", 200, {"items": [], "total": 0, "page": 1, "per_page": 200})
+    html = text_of(client.get("/unit/submit").get_data(as_text=True))
+    assert "公司类型 内资" in html and "是否为财富世界500强企业 否" in html
+    missing = html.split("尚缺")[1]
+    assert "公司简介" in missing and "联系人职务" in missing and "公司类型" not in missing.split("修改")[0]
+    assert "单位名称（英文）" not in html  # CIIE's field

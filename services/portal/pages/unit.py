@@ -319,9 +319,40 @@ def submit() -> Any:
     people = api().get("registration", "/units/me/personnel", params={"per_page": 200})
     return render_template("unit/submit.html", unit=unit, steps=progress["steps"], people=people["items"],
                            errors=errors, doc=_document() if profile().document_rule(unit["category"]) else None,
-                           missing=[f for f in ("name_en", "registered_address", "industry", "contact_name",
-                                                "contact_mobile", "purposes")
-                                    if not (unit.get("info") or {}).get(f)]), (400 if errors else 200)
+                           facts=info_facts(unit), missing=missing_info(unit)), (400 if errors else 200)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def missing_info(unit: dict[str, Any]) -> list[str]:
+    """The fields the unit's visitor kind must fill in (the profile's `required_info`) still empty."""
+    info = unit.get("info") or {}
+    return [f for f in profile().required_info(unit.get("visitor_kind") or "") if not _filled(info.get(f))]
+
+
+def info_facts(unit: dict[str, Any]) -> list[tuple[str, str]]:
+    """The unit information to check before submitting: the kind's required fields, as words."""
+    info = unit.get("info") or {}
+    tables: dict[str, Any] = {"purposes": labels.PURPOSES, "import_modes": labels.IMPORT_MODES,
+                              "company_type": labels.COMPANY_TYPES}
+    facts = []
+    for name in profile().required_info(unit.get("visitor_kind") or ""):
+        value = info.get(name)
+        if not _filled(value):
+            text = "—"
+        elif name == "procurement_intentions" and isinstance(value, list):
+            text = "、".join(labels.label(labels.EXHIBITION_AREAS, e.get("area")) for e in value if isinstance(e, dict))
+        elif isinstance(value, list):
+            text = "、".join(labels.label(tables.get(name, {}), v) for v in value)
+        elif isinstance(value, bool):
+            text = _("Yes") if value else _("No")
+        else:
+            text = labels.label(tables[name], value) if name in tables else str(value)
+            text = text if len(text) <= 80 else text[:80] + "…"
+        facts.append((labels.unit_field_label(name), text))
+    return facts
 
 
 # --- colleagues -------------------------------------------------------------------------------
