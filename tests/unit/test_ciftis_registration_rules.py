@@ -13,7 +13,7 @@ from shared import fair as fairs
 from shared.crypto import FieldCipher
 from shared.errors import Conflict, DomainError, Unauthorized
 from shared.fair import load_profile
-from tests.journey import photo_jpeg, random_resident_id
+from tests.journey import photo_jpeg, random_resident_id, random_uscc
 from tests.unit.test_registration_rules import person_data
 
 CIFTIS = load_profile("ciftis")
@@ -308,3 +308,33 @@ def test_ciftis_schemas_validate_against_the_active_profile(ciftis_active):
         PersonInSchema().load({**person, "requested_label": "vip"})
     with pytest.raises(ValidationError):
         PersonInSchema().load({**person, "exhibition_area": "automobile"})  # a CIIE area
+
+
+def test_ciftis_online_only_progress_marks_the_badge_steps_not_applicable(session_for, emit):
+    from services.registration.domain.progress import progress
+    s = session_for("registration")
+    online = ciftis_unit(s, emit, kind="exhibitor_online")
+    complete_ciftis_info(online)
+    steps = {step["name"]: step for step in progress(online, [], CIFTIS)["steps"]}
+    assert steps["unit_info"]["done"] and not steps["delegation_review"]["done"]
+    for name in ("personnel", "payment", "personnel_check", "production", "distribution"):
+        assert steps[name] == {"step": steps[name]["step"], "name": name, "done": True, "applicable": False}
+    onsite = ciftis_unit(s, emit, kind="exhibitor_onsite", uscc=random_uscc(), phone="13800138001")
+    assert all("applicable" not in step for step in progress(onsite, [], CIFTIS)["steps"])
+
+
+def test_ciftis_host_organisation_registers_its_staff_and_guests_with_its_own_code(session_for, emit):
+    """承办机构人员管理 / 嘉宾管理: a host organisation's own people get host-staff, guest or
+    delegate badges through an account of kind host_organisation, opened with one of its codes."""
+    assert set(CIFTIS.badges_for("host_organisation")) == {"delegate", "guest", "host_staff"}
+    assert CIFTIS.invitation_policy("host_organisation") == "required"
+    s = session_for("registration")
+    host = ciftis_unit(s, emit, kind="host_organisation", host="CF-CULTURE", uscc=random_uscc(), phone="13800138002")
+    assert host.delegation_id == "CF-CULTURE"
+    for label in ("host_staff", "guest", "delegate"):
+        person = personnel.add_person(s, host, ciftis_person(requested_label=label, id_number=random_resident_id()),
+                                      DAYS, CIPHER, profile=CIFTIS)
+        assert person.requested_label == label
+    with pytest.raises(DomainError) as err:
+        personnel.add_person(s, host, ciftis_person(requested_label="exhibitor"), DAYS, CIPHER, profile=CIFTIS)
+    assert err.value.code == "badge_type_not_allowed"
