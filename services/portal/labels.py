@@ -67,7 +67,8 @@ DOCUMENT_KINDS = ProfileLabels(_documents, {
 VISITOR_KINDS = ProfileLabels(_labelled("visitor_kinds"), {
     "unit": _l("Unit visitor"), "individual": _l("Non-unit visitor"),
     "exhibitor_onsite": _l("Online and on-site exhibitor"), "exhibitor_online": _l("Online-only exhibitor"),
-    "attendee_invited": _l("Invited attendee"), "attendee_open": _l("Attendee without invitation")})
+    "attendee_invited": _l("Invited attendee"), "attendee_open": _l("Attendee without invitation"),
+    "host_organisation": _l("Host organisation (its staff and guests)")})
 # what each visitor kind means, on the sign-up page (from the CIFTIS guide's explanations)
 VISITOR_KIND_HINTS = {
     "unit": _l("A company, institution or organisation; its people are added after sign-up."),
@@ -78,6 +79,7 @@ VISITOR_KIND_HINTS = {
                            "cannot apply for badges."),
     "attendee_invited": _l("A company that received an invitation code."),
     "attendee_open": _l("A company that wants to attend but has no invitation code."),
+    "host_organisation": _l("A host organisation registering its own staff and guests, with one of its codes."),
 }
 COMPANY_TYPES = {"domestic": _l("Domestic enterprise"),
                  "hk_macao_taiwan_invested": _l("Hong Kong, Macao or Taiwan invested enterprise"),
