@@ -1,5 +1,7 @@
-"""`python -m deploy.seed`: review's idempotent seed (the Guangdong and Fujian delegations,
-the edition's settings and, with REVIEW_ADMIN_PASSWORD, an organising-committee admin)."""
+"""`python -m deploy.seed`: review's idempotent seed from the active fair profile (`FAIR`):
+its delegations (CIIE: Guangdong and Fujian) or host organisations (CIFTIS, approved, on two
+review levels), the edition's settings with the profile's fee and, with
+REVIEW_ADMIN_PASSWORD, an organising-committee admin."""
 from __future__ import annotations
 
 from services.review.bootstrap import bootstrap

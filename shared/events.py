@@ -138,6 +138,14 @@ class UnitRejectedV1(EventSchema):
     reason = fields.String(required=True)
 
 
+class PersonnelRejectedV1(EventSchema):
+    """A person not approved where the fair reviews people (CIFTIS), with the reason the
+    unit reads."""
+    person_id = _id()
+    unit_id = _id()
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class UnitReassignedV1(EventSchema):
     unit_id = _id()
     from_delegation_id = fields.String(required=True, allow_none=True)
@@ -407,6 +415,7 @@ _SPECS = [
     EventSpec("UnitEdited", 1, "review", UnitEditedV1),
     EventSpec("PersonnelConfirmed", 1, "review", PersonnelConfirmedV1),
     EventSpec("PersonnelUpgraded", 1, "review", PersonnelUpgradedV1),
+    EventSpec("PersonnelRejected", 1, "review", PersonnelRejectedV1),
     EventSpec("ReuseLocked", 1, "review", ReuseLockedV1),
     EventSpec("QuotaChanged", 1, "review", QuotaChangedV1),
     EventSpec("DelegationChanged", 1, "review", DelegationChangedV1),

@@ -121,10 +121,18 @@ class DelegationSeedSchema(Schema):
     target = fields.Integer(required=True)
 
 
+class PortalTextsSchema(Schema):
+    """The portal's words for this fair: its home page's title, and who registers (the header)."""
+    title = fields.Nested(Text, required=True)
+    audience = fields.Nested(Text, required=True)
+    venue = fields.Nested(Text, required=True)
+
+
 class ProfileSchema(Schema):
     key = fields.String(required=True, validate=validate.OneOf(FAIRS))
     name = fields.Nested(Text, required=True)
     short_name = fields.Nested(Text, required=True)
+    portal = fields.Nested(PortalTextsSchema, required=True)
     messaging = fields.Nested(MessagingSchema, required=True)
     current_edition = fields.String(required=True)
     editions = fields.List(fields.Nested(EditionSchema), required=True, validate=validate.Length(min=1))

@@ -26,6 +26,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "OrderCancelled", "PaymentConfirmed", "BackgroundCheckPassed", "BackgroundCheckFailed",
         "CredentialProduced", "CredentialDispatched", "DelegationChanged", "ReuseLocked", "UnitReassigned",
         "UnitDeleted", "UnitEdited", "AdminTokensRevoked", "RetentionExpired", "QuotaChanged",
+        "PersonnelRejected",
     ),
     "review": ("UnitSubmitted", "PersonnelSubmitted", "ReuseRequested", "PersonnelCancelled", "TokensRevoked"),
     "billing": ("PersonnelConfirmed", "ReuseLocked", "BackgroundCheckFailed", "PersonnelCancelled",

@@ -8,7 +8,7 @@ test checks that they agree). The header shows a signed-in admin the entries of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 MENU: list["MenuItem"] = []
 
@@ -20,16 +20,18 @@ class MenuItem:
     roles: tuple[str, ...]
     order: int = 100
     description: Any = ""  # one line on the back office's home page
+    when: Callable[[], bool] | None = None  # shown only when this says so (a desk of one fair's profile)
 
     def visible_to(self, role: str) -> bool:
-        return role in self.roles
+        return role in self.roles and (self.when is None or self.when())
 
 
-def menu_item(endpoint: str, text: Any, roles: tuple[str, ...], order: int = 100, description: Any = "") -> None:
+def menu_item(endpoint: str, text: Any, roles: tuple[str, ...], order: int = 100, description: Any = "",
+              when: Callable[[], bool] | None = None) -> None:
     """Register an entry (idempotent: a module imported twice adds nothing)."""
     if any(item.endpoint == endpoint for item in MENU):
         return
-    MENU.append(MenuItem(endpoint, text, tuple(roles), order, description))
+    MENU.append(MenuItem(endpoint, text, tuple(roles), order, description, when))
     MENU.sort(key=lambda item: (item.order, item.endpoint))
 
 

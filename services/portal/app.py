@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import labels
+from . import labels, profile
 from .bootstrap import Portal, build, default_portal
 from .client import ApiProblem, ApiUnavailable
 from .messages import problem_text
@@ -184,10 +184,11 @@ def short_date(value: Any) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, local_time=local_time, short_date=short_date)
+    app.jinja_env.filters.update(money=money, local_time=local_time, short_date=short_date,
+                                 fair_text=profile.fair_text)
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
         portal: Portal = app.extensions["portal"]
         return {"user": current_user(), "lang": language(), "L": labels, "label": labels.label,
-                "settings": portal.settings, "sandbox": portal.settings.sandbox}
+                "settings": portal.settings, "sandbox": portal.settings.sandbox, **profile.template_globals()}

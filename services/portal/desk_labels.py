@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from shared.fair import HOST_ORGANISATION, fair
+
 TRANSFER_QUEUE = {"submitted": _l("To decide"), "confirmed": _l("Confirmed"), "rejected": _l("Rejected")}
 TRANSFER_TONE = {"submitted": "wait", "confirmed": "good", "rejected": "bad"}
 REMITTER_TYPES = {"unit": _l("A unit"), "individual": _l("An individual")}
@@ -45,3 +47,56 @@ REVERSAL_QUEUE = {"requested": _l("Waiting"), "approved": _l("Approved"), "rejec
 REISSUE_QUEUE = {"requested": _l("Waiting"), "reissued": _l("Reissued"), "rejected": _l("Declined")}
 REQUEST_TONE = {"requested": "wait", "approved": "good", "reissued": "good", "rejected": "bad"}
 REISSUE_REASONS = {"lost": _l("Lost"), "damaged": _l("Damaged")}
+
+# --- the fair's words for the review desks (CIIE 交易团, CIFTIS 承办机构) -----------------------
+HOST_STATUS = {"awaiting_info": _l("Information to fill in"), "pending": _l("Waiting for the committee's review"),
+               "approved": _l("Approved"), "returned": _l("Returned for changes")}
+HOST_STATUS_TONE = {"awaiting_info": "wait", "pending": "info", "approved": "good", "returned": "bad"}
+HOST_QUEUE = {"pending": _l("To review"), "returned": _l("Returned"), "approved": _l("Approved"),
+              "awaiting_info": _l("Not submitted yet")}
+HOST_FIELDS = {"name": _l("Organisation name"), "name_en": _l("Name in English"), "field": _l("Field of services"),
+               "industry": _l("Industry"), "uscc": _l("Unified social credit code"), "address": _l("Address"),
+               "postcode": _l("Postcode"), "phone": _l("Phone"), "website": _l("Website")}
+PERSON_REVIEW_ACTIONS = {"approve": _l("Approve"), "reject": _l("Reject")}
+
+
+def _language() -> str:
+    from .web import language
+    return "en" if language().startswith("en") else "zh"
+
+
+def profile_text(text: dict[str, str] | None) -> str:
+    """A {"zh", "en"} text of the fair profile in the reader's language."""
+    if not text:
+        return ""
+    return str(text.get(_language()) or text.get("zh") or "")
+
+
+def organisation_kind() -> str:
+    return str(fair().data["organisation"]["kind"])
+
+
+def has_host_organisations() -> bool:
+    return organisation_kind() == HOST_ORGANISATION
+
+
+def organisation_word(with_sub: bool = True) -> str:
+    """What the desks call the organisations units belong to: the profile's word (承办机构 /
+    host organisation), or 交易团/分团 where the profile has sub-organisations."""
+    organisation = fair().data["organisation"]
+    if organisation.get("sub_label") and with_sub:
+        return str(_l("Delegation or sub-delegation"))
+    word = profile_text(organisation["label"])
+    return word[:1].upper() + word[1:]
+
+
+def level_reviewer(level: str) -> str:
+    """Who reviews on `level` ("first_level" / "second_level"), in the reader's words."""
+    from .labels import ADMIN_ROLES
+    role = str(fair().review.get(level) or "")
+    return str(ADMIN_ROLES.get(role, role))
+
+
+def person_review() -> bool:
+    """People are approved on two levels too (CIFTIS), instead of 确认代付 / 取消代付."""
+    return bool(fair().review.get("personnel_review"))

@@ -2,21 +2,88 @@
 language. Option lists for forms come from here too, in the APIs' order."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
-REGIONS = {"mainland": _l("Mainland China"), "hk_macao_taiwan": _l("Hong Kong, Macao, Taiwan"),
-           "overseas": _l("Other countries and regions")}
-DOMESTIC_CATEGORIES = ("enterprise", "government", "public_institution", "social_organisation")
-OVERSEAS_CATEGORIES = ("enterprise", "government", "social_organisation", "other")
-CATEGORIES = {"enterprise": _l("Enterprise"), "government": _l("Government body"),
-              "public_institution": _l("Public institution"), "social_organisation": _l("Social organisation"),
-              "other": _l("Other"), "individual": _l("Individual")}
-DOCUMENT_KINDS = {"enterprise": _l("Business licence"),
-                  "social_organisation": _l("Social organisation legal-person certificate"),
-                  "public_institution": _l("Public institution legal-person certificate"),
-                  "other": _l("Registration certificate")}
-VISITOR_KINDS = {"unit": _l("Unit visitor"), "individual": _l("Non-unit visitor")}
+from shared.fair import FairProfile
+
+from .profile import fair_text, profile
+
+
+class ProfileLabels(Mapping[str, Any]):
+    """The words for one of the profile's vocabularies: its codes in its order, each with the
+    profile's own label ({"zh", "en"}, in the page's language) where it has one, else the
+    portal's translation. A code the profile does not list (another fair's, or an old
+    record's) still has its word from `fallback`; listing (`items()`) gives the profile's."""
+
+    def __init__(self, listed: Callable[[FairProfile], list[tuple[str, Any]]], fallback: dict[str, Any]):
+        self._listed, self.fallback = listed, fallback
+
+    def _profile_labels(self) -> dict[str, Any]:
+        return dict(self._listed(profile()))
+
+    def __getitem__(self, key: str) -> Any:
+        own = self._profile_labels()
+        if key in own and own[key] is not None:
+            return fair_text(own[key])
+        return self.fallback[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self._profile_labels() or key in self.fallback)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._profile_labels())
+
+    def __len__(self) -> int:
+        return len(self._profile_labels())
+
+
+def _labelled(key: str) -> Callable[[FairProfile], list[tuple[str, Any]]]:
+    return lambda p: [(item["id"], item.get("label")) for item in p.data[key]]
+
+
+def _codes(codes: Callable[[FairProfile], Any]) -> Callable[[FairProfile], list[tuple[str, Any]]]:
+    return lambda p: [(code, None) for code in codes(p)]
+
+
+def _documents(p: FairProfile) -> list[tuple[str, Any]]:
+    return [(category, rule.get("label")) for category, rule in p.documents.items()]
+
+
+REGIONS = ProfileLabels(_labelled("regions"), {
+    "mainland": _l("Mainland China"), "hk_macao_taiwan": _l("Hong Kong, Macao, Taiwan"),
+    "overseas": _l("Other countries and regions")})
+CATEGORIES = ProfileLabels(_codes(lambda p: p.all_categories()), {
+    "enterprise": _l("Enterprise"), "government": _l("Government body"),
+    "public_institution": _l("Public institution"), "social_organisation": _l("Social organisation"),
+    "other": _l("Other"), "individual": _l("Individual")})
+DOCUMENT_KINDS = ProfileLabels(_documents, {
+    "enterprise": _l("Business licence"), "social_organisation": _l("Social organisation legal-person certificate"),
+    "public_institution": _l("Public institution legal-person certificate"),
+    "other": _l("Registration certificate")})
+VISITOR_KINDS = ProfileLabels(_labelled("visitor_kinds"), {
+    "unit": _l("Unit visitor"), "individual": _l("Non-unit visitor"),
+    "exhibitor_onsite": _l("Online and on-site exhibitor"), "exhibitor_online": _l("Online-only exhibitor"),
+    "attendee_invited": _l("Invited attendee"), "attendee_open": _l("Attendee without invitation"),
+    "host_organisation": _l("Host organisation (its staff and guests)")})
+# what each visitor kind means, on the sign-up page (from the CIFTIS guide's explanations)
+VISITOR_KIND_HINTS = {
+    "unit": _l("A company, institution or organisation; its people are added after sign-up."),
+    "individual": _l("Individual visitors (non-unit) register themselves, then give the unit they work for "
+                     "under Unit information."),
+    "exhibitor_onsite": _l("Online and on-site: a stand at the venue and people at the fair; may apply for badges."),
+    "exhibitor_online": _l("Only on the digital platform (website, app), no stand and nobody at the venue: "
+                           "cannot apply for badges."),
+    "attendee_invited": _l("A company that received an invitation code."),
+    "attendee_open": _l("A company that wants to attend but has no invitation code."),
+    "host_organisation": _l("A host organisation registering its own staff and guests, with one of its codes."),
+}
+COMPANY_TYPES = {"domestic": _l("Domestic enterprise"),
+                 "hk_macao_taiwan_invested": _l("Hong Kong, Macao or Taiwan invested enterprise"),
+                 "foreign_invested": _l("Foreign-invested enterprise")}
 IDENTIFIER_TYPES = {  # what an account registers and logs in with
     "uscc": _l("Unified social credit code (mainland unit)"),
     "registration_no": _l("Registration number (Hong Kong, Macao, Taiwan or overseas unit)"),
@@ -24,13 +91,26 @@ IDENTIFIER_TYPES = {  # what an account registers and logs in with
     "taiwan_permit": _l("Taiwan travel permit (individual)"), "passport": _l("Passport (individual)"),
 }
 
-REGION_TYPES = {"mainland": _l("Mainland China"), "hk_macao": _l("Hong Kong / Macao"), "taiwan": _l("Taiwan"),
-                "foreign": _l("Other countries and regions"),
-                "overseas_chinese": _l("Chinese citizens living abroad")}
+REGION_TYPES = ProfileLabels(_labelled("region_types"), {
+    "mainland": _l("Mainland China"), "hk_macao": _l("Hong Kong / Macao"), "taiwan": _l("Taiwan"),
+    "foreign": _l("Other countries and regions"), "overseas_chinese": _l("Chinese citizens living abroad")})
 ID_TYPES = {"resident_id": _l("Resident ID card"), "hk_macao_permit": _l("HK/Macao travel permit"),
             "taiwan_permit": _l("Taiwan travel permit"), "passport": _l("Passport")}
-ID_TYPE_OF_REGION = {"mainland": "resident_id", "hk_macao": "hk_macao_permit", "taiwan": "taiwan_permit",
-                     "foreign": "passport", "overseas_chinese": "passport"}
+
+class _IdTypeOfRegion(Mapping[str, str]):
+    """A region type's ID document: the first the profile accepts for it."""
+
+    def __getitem__(self, key: str) -> str:
+        return profile().region_types[key][0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(profile().region_types)
+
+    def __len__(self) -> int:
+        return len(profile().region_types)
+
+
+ID_TYPE_OF_REGION = _IdTypeOfRegion()
 ID_PATTERNS = {  # client-side hints only; the API decides
     "resident_id": r"[0-9]{17}[0-9Xx]", "hk_macao_permit": r"[HMhm][0-9]{8}([0-9]{2})?",
     "taiwan_permit": r"[0-9]{8}([0-9]{2})?", "passport": r"[A-Za-z0-9]{5,20}",
@@ -38,7 +118,8 @@ ID_PATTERNS = {  # client-side hints only; the API decides
 GENDERS = {"male": _l("Male"), "female": _l("Female")}
 ADMIN_ROLES = {"organising_committee": _l("Organising committee"), "delegation_secretariat": _l("Delegation secretariat"),
                "sub_delegation_admin": _l("Sub-delegation admin"), "finance": _l("Finance officer"),
-               "operations": _l("Operations"), "gate_staff": _l("Gate staff")}
+               "operations": _l("Operations"), "gate_staff": _l("Gate staff"),
+               "host_organisation_admin": _l("Host organisation admin")}
 # the back office: review's words
 REVIEW_STATUS = {"pending": _l("Pending review"), "first_approved": _l("First-level approved"),
                  "approved": _l("Approved"), "returned": _l("Returned for changes"), "rejected": _l("Not approved"),
@@ -47,8 +128,10 @@ REVIEW_STATUS_TONE = {"pending": "wait", "first_approved": "info", "approved": "
                       "rejected": "bad", "deleted": "bad"}
 REVIEW_PERSON_STATUS = {"submitted": _l("Submitted"), "awaiting_confirmation": _l("Awaiting confirmation"),
                         "confirmed": _l("Confirmed"), "pending_lock": _l("Reuse awaiting lock"),
-                        "locked": _l("Reuse locked"), "cancelled": _l("Cancelled"), "deleted": _l("Deleted")}
+                        "locked": _l("Reuse locked"), "cancelled": _l("Cancelled"), "deleted": _l("Deleted"),
+                        "first_approved": _l("First-level approved"), "rejected": _l("Not approved")}
 REVIEW_PERSON_TONE = {"submitted": "neutral", "awaiting_confirmation": "wait", "confirmed": "good",
+                      "first_approved": "info", "rejected": "bad",
                       "pending_lock": "wait", "locked": "good", "cancelled": "neutral", "deleted": "bad"}
 PAYERS = {"unit": _l("Unit pays"), "delegation": _l("Delegation pays"), "free": _l("Free")}
 HISTORY_ACTIONS = {"unit.submit": _l("Submitted by the unit"), "unit.auto_approve": _l("Approved automatically"),
@@ -82,15 +165,24 @@ RETURN_TEMPLATES = {
     "document_expired": _l("The qualification document has expired. Upload the current one."),
     "wrong_category": _l("The unit category does not fit the document. Choose the right category."),
 }
-LABELS = {"visitor": _l("Professional visitor"), "staff": _l("Staff"), "vip": _l("VIP")}
+LABELS = ProfileLabels(_labelled("badge_types"), {  # badge types (标签)
+    "visitor": _l("Professional visitor"), "staff": _l("Staff"), "vip": _l("VIP"), "exhibitor": _l("Exhibitor"),
+    "delegate": _l("Conference delegate"), "buyer": _l("Buyer"), "guest": _l("Guest"),
+    "host_staff": _l("Host staff")})
 PICKUP = {"courier": _l("Courier to the unit"), "onsite": _l("Pick up on site")}
 
-EXHIBITION_AREAS = {
+EXHIBITION_AREAS = ProfileLabels(_codes(lambda p: p.data["exhibition_areas"]), {
     "food_agriculture": _l("Food and agricultural products"), "automobile": _l("Automobile"),
     "technical_equipment": _l("Technical equipment"), "consumer_goods": _l("Consumer goods"),
     "medical_healthcare": _l("Medical devices and healthcare"), "trade_in_services": _l("Trade in services"),
     "innovation_incubation": _l("Innovation incubation"),
-}
+    # CIFTIS 展区
+    "telecom_it": _l("Telecommunications, computer and information services"), "finance": _l("Financial services"),
+    "culture_tourism": _l("Culture and tourism services"), "education": _l("Education services"),
+    "sports": _l("Sports services"), "supply_chain_business": _l("Supply chain and business services"),
+    "engineering_construction": _l("Engineering consulting and construction services"),
+    "health": _l("Health services"), "environment": _l("Environmental services"),
+})
 PROCUREMENT_CATEGORIES = {
     "dairy": _l("Dairy"), "meat": _l("Meat"), "seafood": _l("Seafood"), "fruit_vegetables": _l("Fruit and vegetables"),
     "wine_spirits": _l("Wine and spirits"), "grain_oil": _l("Grain and oil"), "snacks": _l("Snacks"),
@@ -105,6 +197,19 @@ PROCUREMENT_CATEGORIES = {
     "logistics": _l("Logistics"), "consulting": _l("Consulting"), "tourism": _l("Tourism"),
     "culture_education": _l("Culture and education"), "startups": _l("Start-ups"),
     "research_results": _l("Research results"),
+    # CIFTIS: the categories of its exhibition areas
+    "software": _l("Software"), "cloud_computing": _l("Cloud computing"), "data_services": _l("Data services"),
+    "communications": _l("Communications"), "banking": _l("Banking"), "insurance": _l("Insurance"),
+    "securities": _l("Securities"), "fintech": _l("Financial technology"), "travel": _l("Travel"),
+    "film_tv": _l("Film and television"), "publishing": _l("Publishing"), "creative_design": _l("Creative design"),
+    "higher_education": _l("Higher education"), "vocational_training": _l("Vocational training"),
+    "edtech": _l("Education technology"), "sports_events": _l("Sports events"), "fitness": _l("Fitness"),
+    "sports_industry": _l("Sports industry"), "legal": _l("Legal services"), "accounting": _l("Accounting"),
+    "advertising": _l("Advertising"), "engineering_consulting": _l("Engineering consulting"),
+    "construction": _l("Construction"), "urban_planning": _l("Urban planning"),
+    "medical_services": _l("Medical services"), "health_management": _l("Health management"),
+    "energy_saving": _l("Energy saving"), "environmental_services": _l("Environmental services"),
+    "carbon_services": _l("Carbon services"),
 }
 PURPOSES = {
     "procure": _l("Procure goods or services"), "learn": _l("Observe and learn"),
@@ -126,6 +231,12 @@ UNIT_FIELDS = {
     "import_modes": _l("Import modes"), "contact_name": _l("Contact person"),
     "contact_mobile": _l("Contact mobile"), "purposes": _l("Purposes of attending"),
     "procurement_intentions": _l("Procurement intentions"), "document": _l("Qualification document"),
+    # CIFTIS
+    "contact_position": _l("Contact's position"), "contact_email": _l("Contact email"),
+    "company_type": _l("Company type"), "fortune500": _l("Fortune Global 500 company"),
+    "fortune500_name": _l("Name in the Fortune Global 500 list"), "introduction": _l("Company introduction"),
+    "website": _l("Website"), "exhibition_content": _l("Exhibition content"),
+    "exhibition_needs": _l("Exhibition needs"),
 }
 
 UNIT_STATUS = {"draft": _l("Not submitted"), "submitted": _l("Under review"), "approved": _l("Approved"),
@@ -180,15 +291,36 @@ MEMBER_STATUS_TONE = {"pending": "wait", "approved": "good", "rejected": "bad"}
 QR_METHODS = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay"), "unionpay": _l("UnionPay")}
 PAY_METHODS = {**QR_METHODS, "b2b": _l("B2B online banking"), "transfer": _l("Bank transfer")}
 
-STEPS = {
-    "account": _l("Account"), "unit_info": _l("Unit information"), "personnel": _l("Personnel information"),
-    "delegation_review": _l("Delegation review"), "payment": _l("Fee payment"),
-    "personnel_check": _l("Personnel check"), "production": _l("Badge production"),
-    "distribution": _l("Badge distribution"),
-}
 
 
-def label(table: dict[str, object], value: object) -> str:
+class _Steps(Mapping[str, Any]):
+    """The eight steps' names; the review step is named after the fair's organisation (a
+    delegation at CIIE, a host organisation at CIFTIS)."""
+
+    words = {
+        "account": _l("Account"), "unit_info": _l("Unit information"), "personnel": _l("Personnel information"),
+        "delegation_review": _l("Delegation review"), "payment": _l("Fee payment"),
+        "personnel_check": _l("Personnel check"), "production": _l("Badge production"),
+        "distribution": _l("Badge distribution"),
+    }
+
+    def __getitem__(self, key: str) -> Any:
+        organisation = profile().data["organisation"]
+        if key == "delegation_review" and organisation["kind"] != "delegation":
+            return _l("%(organisation)s review", organisation=fair_text(organisation["label"]).capitalize())
+        return self.words[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+STEPS = _Steps()
+
+
+def label(table: Mapping[str, object], value: object) -> str:
     """The word for `value`, or the value itself when the table does not know it. Words
     are looked up once per request: a list repeats the same few many times."""
     if value is None:

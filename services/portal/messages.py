@@ -7,10 +7,15 @@ API's message (a list of missing fields, the required invoice title): it is kept
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from shared.fair import FairProfile
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from .profile import profile
 
 if TYPE_CHECKING:
     from .client import ApiProblem
@@ -65,7 +70,6 @@ BY_CODE = {
     "unknown_category": _l("Choose at least one category in each exhibition area you pick."),
     "document_not_needed": _l("Government bodies need no qualification document."),
     "document_required": _l("Upload the qualification document."),
-    "document_too_large": _l("The document must be at most 2 MB."),
     "document_wrong_type": _l("The document must be a PNG or JPG image."),
     "not_an_image": _l("The file is not a readable image."),
     "image_too_many_pixels": _l("The picture is far too large in pixels. Use a smaller one."),
@@ -79,10 +83,16 @@ BY_CODE = {
     "entry_dates_required": _l("Choose at least one entry date."),
     "entry_date_outside_fair": _l("Choose entry dates within the fair's days."),
     "photo_required": _l("Upload the person's photo first."),
-    "photo_too_large": _l("The photo must be smaller than 1 MB."),
     "photo_not_jpg": _l("The photo must be a JPG file."),
-    "photo_too_small": _l("The photo must be at least 480 × 640 pixels."),
-    "photo_wrong_aspect": _l("The photo must be 3:4 (width to height)."),
+    # photo_too_large, photo_too_small, photo_wrong_size, photo_file_too_small, photo_wrong_aspect: the
+    # numbers are the profile's photo rule (PHOTO_RULE_MESSAGES below)
+    "invitation_code_required": _l("Enter the invitation code your host organisation gave you."),
+    "invitation_code_not_expected": _l("This kind of registration takes no invitation code: leave it empty."),
+    "invitation_codes_unavailable": _l("The invitation code cannot be checked just now. Try again in a moment."),
+    "invalid_visitor_kind": _l("Choose one of the kinds of registration offered."),
+    "invalid_region_type": _l("Choose one of the region types offered."),
+    "badge_type_not_allowed": _l("This badge type is not available to your kind of registration."),
+    "online_only_no_badge": _l("An online-only registration cannot apply for badges."),
     "person_already_registered": _l("This ID number is already registered for this fair. A person is "
                                     "registered only once."),
     "person_locked": _l("A submitted record cannot be edited."),
@@ -99,6 +109,7 @@ BY_CODE = {
     "member_rejected": _l("Your unit declined your request."),
     "no_members": _l("Choose at least one request."),
     "member_decided": _l("This request has already been decided."),
+    "member_not_approved": _l("Only an approved colleague's account can be changed."),
     # billing
     "no_people": _l("Select at least one person."),
     "too_many_people": _l("Too many people for one order."),
@@ -164,12 +175,28 @@ BY_CODE = {
     "reused_vip": _l("A reused VIP badge cannot be changed."),
     "unit_not_approved": _l("The unit must be approved first."),
     "registration_unavailable": _l("The unit's details cannot be read just now. Try again in a moment."),
+    # host organisations (承办机构, CIFTIS)
+    "host_organisation_locked": _l("The information cannot be changed while the committee reviews it or after "
+                                   "approval."),
+    "host_info_incomplete": _l("Fill in this field before submitting."),
+    "licence_required": _l("Upload the business licence before submitting."),
+    "licence_too_large": _l("The licence image is too large."),
+    "licence_wrong_type": _l("The licence must be a JPG or PNG image."),
+    "invalid_postcode": _l("This is not a valid postcode."),
+    "invalid_phone": _l("Enter a phone number, e.g. 010-88886666 or 13800138000."),
+    "invalid_website": _l("Enter a website address, e.g. https://www.example.cn."),
+    "licence_not_needed": _l("This fair asks for no business licence."),
+    "host_organisation_not_approved": _l("The organising committee has not approved the host organisation yet: "
+                                         "invitation codes and review decisions come after its approval."),
+    "no_personnel_review": _l("People are confirmed by payer and label at this fair, not approved."),
     "not_found": _l("Not found."),
     "unauthorized": _l("Please log in again."),
 }
 
 # The same code with a different meaning depending on the field it names.
 BY_CODE_AND_FIELD = {
+    ("not_pending", "status"): _l("This host organisation is not waiting for a decision (someone may have decided "
+                                  "it already)."),
     ("not_found", "unit_id"): _l("This unit is not in your part of the delegation tree, or was deleted."),
     ("not_found", "uscc"): _l("No unit is registered with this unified social credit code."),
     ("not_found", "person_id"): _l("This person was not found."),
@@ -230,6 +257,7 @@ VALIDATION = [
     (re.compile(r"^select at least one person"), _l("Select at least one person.")),
     (re.compile(r"^Not a valid (number|decimal|integer)"), _l("Enter a number.")),
     (re.compile(r"^Not a valid date"), _l("Enter a valid date.")),
+    (re.compile(r"^Not a valid URL"), _l("Enter a web address starting with http:// or https://.")),
     (re.compile(r"^Must be greater than or equal to"), _l("Enter a number that is not negative.")),
     (re.compile(r"^String does not match expected pattern"), _l("The format is not right.")),
     (re.compile(r"^Must be one of"), _l("Choose one of the options.")),
@@ -252,9 +280,70 @@ def problem_text(problem: "ApiProblem") -> str:
         return str(BY_MESSAGE[problem.message])
     field = (problem.field or "").split(".")[0]
     text = BY_CODE_AND_FIELD.get((problem.code, field)) or BY_CODE.get(problem.code)
+    if text is None and problem.code in PROFILE_MESSAGES:
+        text = PROFILE_MESSAGES[problem.code](profile())
     if text is None:
         return problem.message or _("Something went wrong. Please try again.")
     return str(text) + _detail(problem)
+
+
+def _size(n_bytes: int) -> str:
+    """1048575 → "1MB", 51200 → "50KB": the sizes the rules are written in."""
+    if n_bytes >= 1024 * 1024 - 1:
+        return f"{round(n_bytes / (1024 * 1024), 1):g}MB"
+    return f"{round(n_bytes / 1024):d}KB"
+
+
+def _photo_too_large(p: FairProfile) -> str:
+    return _("The photo must be smaller than %(size)s.", size=_size(int(p.photo["max_bytes"])))
+
+
+def _photo_file_too_small(p: FairProfile) -> str:
+    return _("The photo file must be at least %(size)s.", size=_size(int(p.photo["min_bytes"])))
+
+
+def _photo_too_small(p: FairProfile) -> str:
+    width, height = p.photo["min_size"]
+    return _("The photo must be at least %(width)d × %(height)d pixels.", width=width, height=height)
+
+
+def _photo_wrong_size(p: FairProfile) -> str:
+    width, height = p.photo.get("exact_size") or p.photo["min_size"]
+    return _("The photo must be exactly %(width)d × %(height)d pixels.", width=width, height=height)
+
+
+def _photo_wrong_aspect(p: FairProfile) -> str:
+    width, height = p.photo["aspect"]
+    return _("The photo must be %(width)d:%(height)d (width to height).", width=width, height=height)
+
+
+def _document_too_large(p: FairProfile) -> str:
+    limits = [int(r["max_bytes"]) for r in p.documents.values()]
+    if p.data.get("host_licence"):
+        limits.append(int(p.data["host_licence"]["max_bytes"]))
+    return _("The document must be at most %(size)s.", size=_size(max(limits or [2 * 1024 * 1024])))
+
+
+def _introduction_limits(p: FairProfile) -> tuple[int, int]:
+    limits = p.data["unit_fields"].get("introduction") or {}
+    return int(limits.get("min", 0)), int(limits.get("max", 0))
+
+
+def _introduction_too_short(p: FairProfile) -> str:
+    return _("The introduction needs at least %(n)d characters.", n=_introduction_limits(p)[0])
+
+
+def _introduction_too_long(p: FairProfile) -> str:
+    return _("The introduction may have at most %(n)d characters.", n=_introduction_limits(p)[1])
+
+
+# Codes whose message names the profile's numbers (the photo rule, the document and introduction limits).
+PROFILE_MESSAGES: dict[str, Callable[[FairProfile], str]] = {
+    "photo_too_large": _photo_too_large, "photo_file_too_small": _photo_file_too_small,
+    "photo_too_small": _photo_too_small, "photo_wrong_size": _photo_wrong_size,
+    "photo_wrong_aspect": _photo_wrong_aspect, "document_too_large": _document_too_large,
+    "introduction_too_short": _introduction_too_short, "introduction_too_long": _introduction_too_long,
+}
 
 
 def _detail(problem: "ApiProblem") -> str:

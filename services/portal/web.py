@@ -26,8 +26,10 @@ SUB_DELEGATION = "sub_delegation_admin"
 FINANCE = "finance"
 OPERATIONS = "operations"
 GATE = "gate_staff"
-ADMIN_ROLES = (COMMITTEE, SECRETARIAT, SUB_DELEGATION, FINANCE, OPERATIONS, GATE)
-REVIEWERS = (COMMITTEE, SECRETARIAT, SUB_DELEGATION)  # the delegation tree's desks
+HOST_ADMIN = "host_organisation_admin"  # CIFTIS 承办机构管理员: one host organisation (a top-level delegation)
+ADMIN_ROLES = (COMMITTEE, SECRETARIAT, SUB_DELEGATION, FINANCE, OPERATIONS, GATE, HOST_ADMIN)
+REVIEWERS = (COMMITTEE, SECRETARIAT, SUB_DELEGATION, HOST_ADMIN)  # the delegation tree's desks
+FIRST_LEVEL = (SUB_DELEGATION, HOST_ADMIN)  # approve first; someone above them confirms
 SECRETARIATS = (COMMITTEE, SECRETARIAT)  # quotas and the like: delegations, not sub-delegations
 MAX_FIELD_CHARS = 2000  # no form field of the portal needs more; longer input is cut
 

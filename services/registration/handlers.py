@@ -92,6 +92,13 @@ def on_personnel_upgraded(ctx: Ctx) -> None:
         advance(person, "awaiting_check")
 
 
+def on_personnel_rejected(ctx: Ctx) -> None:
+    """Not approved by review (where the fair reviews people): the unit reads why."""
+    person = _person_of(ctx)
+    if person is not None and person.status != "cancelled":
+        person.status, person.review_comment = "rejected", ctx.payload["reason"]
+
+
 def on_unit_reassigned(ctx: Ctx) -> None:
     unit = _unit_of(ctx)
     if unit is not None:
@@ -195,4 +202,5 @@ HANDLERS: Mapping[str, Handler[RegistrationDeps]] = {
     "UnitReassigned": on_unit_reassigned, "UnitDeleted": on_unit_deleted, "UnitEdited": on_unit_edited,
     "AdminTokensRevoked": on_tokens_revoked,
     "RetentionExpired": on_retention_expired, "QuotaChanged": on_quota_changed,
+    "PersonnelRejected": on_personnel_rejected,
 }

@@ -123,6 +123,7 @@ class Person(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)  # why review rejected the person (CIFTIS)
 
 
 class PersonPhoto(Base):

@@ -270,6 +270,7 @@ class PersonSchema(Strict):
     has_photo = fields.Boolean()
     privacy_consent = fields.Function(lambda p: p.privacy_consent_at is not None)
     reuse_credential_no = fields.String(allow_none=True)
+    review_comment = fields.String(allow_none=True)  # why the person was not approved (CIFTIS)
 
 
 class PersonUpdateSchema(PersonInSchema):

@@ -41,6 +41,10 @@ class RegistrationWorker(EventWorker):
     def on_quota_changed(self, body):
         self.consume("QuotaChanged", body)
 
+    @event_handler("review", "PersonnelRejected")
+    def on_personnel_rejected(self, body):
+        self.consume("PersonnelRejected", body)
+
     @event_handler("review", "PersonnelUpgraded")
     def on_personnel_upgraded(self, body):
         self.consume("PersonnelUpgraded", body)

@@ -34,7 +34,7 @@ from .schemas import (
     CommentSchema, DelegationInSchema, HostInfoSchema, HostOrganisationPageSchema, HostOrganisationQuerySchema,
     HostOrganisationSchema, DelegationSchema, DelegationUpdateSchema, DeleteSchema,
     InvitationCodeQuerySchema, InvitationCodeSchema, InvitationCodesInSchema, LabelSchema, PayerDecisionSchema,
-    PeoplePageSchema, PeopleQuerySchema, PersonIdsSchema, QueuePageSchema, QueueQuerySchema, QuotaImportResultSchema,
+    PeoplePageSchema, PeopleQuerySchema, PersonIdsSchema, PersonRejectSchema, QueuePageSchema, QueueQuerySchema, QuotaImportResultSchema,
     QuotaInSchema, QuotaSchema, ReassignSchema, RegistryRecordSchema, RejectSchema, ReviewPersonSchema,
     SettingsSchema, StatisticsQuerySchema, StatisticsRowSchema, TokenSchema, UnitEditSchema, UnitReviewSchema,
     PasswordChangeSchema, UpgradeSchema,
@@ -371,6 +371,27 @@ def confirm_payer(data):
     """确认代付 (delegation_pays: true) or 取消代付 (false), one or a batch; final."""
     with bootstrap().uow() as (s, emit):
         return personnel_rules.confirm_payer(s, emit, data["person_ids"], data["delegation_pays"], actor())
+
+
+@bp.route("/personnel/approve", methods=["POST"])
+@require(*REVIEWERS)
+@bp.arguments(PersonIdsSchema)
+@bp.response(200, ReviewPersonSchema(many=True))
+def approve_personnel(data):
+    """Where the fair reviews people (CIFTIS): the host organisation's approval
+    (first_approved), then the organising committee's (confirmed, free)."""
+    with bootstrap().uow() as (s, emit):
+        return personnel_rules.approve_personnel(s, emit, data["person_ids"], actor())
+
+
+@bp.route("/personnel/reject", methods=["POST"])
+@require(*REVIEWERS)
+@bp.arguments(PersonRejectSchema)
+@bp.response(200, ReviewPersonSchema(many=True))
+def reject_personnel(data):
+    """Where the fair reviews people: 审核不通过, with the reason the unit reads."""
+    with bootstrap().uow() as (s, emit):
+        return personnel_rules.reject_personnel(s, emit, data["person_ids"], data["reason"], actor())
 
 
 @bp.route("/personnel/label", methods=["POST"])

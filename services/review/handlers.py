@@ -49,6 +49,7 @@ def on_unit_submitted(ctx: HandlerContext[ReviewDeps]) -> None:
     ctx.session.add(UnitSubmission(id=new_id(), unit_id=review.unit_id, number=review.submissions,
                                    at=review.submitted_at))
     ctx.session.flush()
+    # 无感审核 where the fair has it (CIIE); otherwise an admin decides
     if may_auto_approve(review, registry_matches(ctx.session, p["uscc"], p["name"])):
         approve(ctx.session, ctx.emit, review, actor=None)
 

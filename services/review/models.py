@@ -193,7 +193,7 @@ class EditionSettings(Base):
     review_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     labelling_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     locking_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    fee_fen: Mapped[int] = mapped_column(Integer, default=20000)
+    fee_fen: Mapped[int] = mapped_column(Integer)  # set from the fair profile's fee, then by the committee
     # PIPL: personal data of the edition is kept until then, and erased everywhere after
     personal_data_retained_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     personal_data_purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,7 +1,7 @@
 """Request and response schemas of the review API."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from shared.auth import ADMIN_ROLES
 from shared.events import LABELS
@@ -251,8 +251,20 @@ class LabelSchema(PersonIdsSchema):
     label = fields.String(required=True, validate=validate.OneOf(LABELS))
 
 
+def quota_badge(value: str) -> None:
+    """An upgrade goes to a badge granted within quota (CIIE: staff, VIP)."""
+    from .domain.fair_rules import profile_of
+    badges = profile_of().quota_badges()
+    if value not in badges:
+        raise ValidationError(f"Must be one of: {', '.join(badges)}.")
+
+
 class UpgradeSchema(Strict):
-    label = fields.String(required=True, validate=validate.OneOf(("staff", "vip")))
+    label = fields.String(required=True, validate=quota_badge)
+
+
+class PersonRejectSchema(PersonIdsSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class QuotaInSchema(Strict):

@@ -152,3 +152,131 @@ def test_ciftis_a_code_of_an_organisation_no_longer_approved_cannot_be_claimed(s
     assert not answer["ok"] and answer["code"] == "host_organisation_not_approved"
     application.status = "approved"
     assert invitation_codes.claim_answer(s, code.code, "u1", "Co")["ok"]
+
+
+def unit_under(s, unit_id="u1", delegation="CF-CULTURE"):
+    from services.review.models import UnitReview
+    review = UnitReview(unit_id=unit_id, edition="CIFTIS-2027", uscc="91350100M000100Y43", name="Unit",
+                        category="enterprise", region="mainland", delegation_id=delegation, status="pending",
+                        automatic=False, submissions=1)
+    s.add(review)
+    s.flush()
+    return review
+
+
+def submitted_person(s, review, person_id="p1", badge="exhibitor"):
+    from services.review.models import ReviewPerson
+    person = ReviewPerson(person_id=person_id, unit_id=review.unit_id, requested_label=badge, status="submitted",
+                          fee_fen=0)
+    s.add(person)
+    s.flush()
+    return person
+
+
+CULTURE = organisations.Actor("a-culture", "host_organisation_admin", "CF-CULTURE")
+
+
+def test_ciftis_no_automatic_review():
+    from services.review.domain import decisions
+    from services.review.models import UnitReview
+    unit = UnitReview(region="mainland", category="enterprise")
+    assert not decisions.may_auto_approve(unit, True, CIFTIS)
+    assert decisions.may_auto_approve(unit, True, load_profile("ciie"))
+
+
+def test_ciftis_host_organisation_approves_first_the_committee_confirms(s, emit):
+    from services.review.domain import decisions, personnel
+    review = unit_under(s)
+    person = submitted_person(s, review)
+    decisions.approve(s, emit, review, CULTURE, profile=CIFTIS)
+    assert review.status == "first_approved" and emit.types() == []
+    with pytest.raises(Forbidden):
+        decisions.approve(s, emit, review, CULTURE, profile=CIFTIS)
+    with pytest.raises(NotFound):  # another host organisation sees nothing of it
+        decisions.get_review_in_scope(s, review.unit_id, organisations.Actor("f", "host_organisation_admin",
+                                                                              "CF-FINANCE"))
+    decisions.approve(s, emit, review, COMMITTEE, profile=CIFTIS)
+    assert review.status == "approved" and emit.types() == ["UnitApproved"]
+    assert person.status == "awaiting_confirmation"  # people are reviewed too: nothing confirmed at once
+
+    personnel.approve_personnel(s, emit, ["p1"], CULTURE, profile=CIFTIS)
+    assert person.status == "first_approved" and emit.types() == ["UnitApproved"]
+    with pytest.raises(Conflict):  # the host organisation does not approve twice
+        personnel.approve_personnel(s, emit, ["p1"], CULTURE, profile=CIFTIS)
+    with pytest.raises(Conflict) as err:  # the CIIE ways are closed
+        personnel.grant_label(s, emit, ["p1"], "exhibitor", COMMITTEE, profile=CIFTIS)
+    assert err.value.code == "personnel_review"
+    assert [p.person_id for p in personnel.personnel_page(s, COMMITTEE, {
+        "status": "first_approved", "unit_id": None, "page": 1, "per_page": 50})["items"]] == ["p1"]
+    personnel.approve_personnel(s, emit, ["p1"], COMMITTEE, profile=CIFTIS)
+    assert (person.status, person.label, person.payer) == ("confirmed", "exhibitor", "free")
+    assert emit.events[-1] == ("PersonnelConfirmed", {"person_id": "p1", "unit_id": "u1",
+                                                      "delegation_id": "CF-CULTURE", "label": "exhibitor",
+                                                      "payer": "free", "fee_fen": 0})
+
+
+def test_ciftis_people_rejected_on_either_level(s, emit):
+    from services.review.domain import decisions, personnel
+    review = unit_under(s)
+    first, second = submitted_person(s, review, "p1"), submitted_person(s, review, "p2", "delegate")
+    decisions.approve(s, emit, review, CULTURE, profile=CIFTIS)
+    decisions.approve(s, emit, review, COMMITTEE, profile=CIFTIS)
+    emit.events.clear()
+    with pytest.raises(DomainError) as err:
+        personnel.reject_personnel(s, emit, ["p1"], " ", CULTURE, profile=CIFTIS)
+    assert err.value.code == "reason_required"
+    personnel.reject_personnel(s, emit, ["p1"], "不是本机构邀请的企业人员", CULTURE, profile=CIFTIS)
+    personnel.approve_personnel(s, emit, ["p2"], CULTURE, profile=CIFTIS)
+    personnel.reject_personnel(s, emit, ["p2"], "照片不符合要求", COMMITTEE, profile=CIFTIS)
+    assert (first.status, second.status) == ("rejected", "rejected")
+    assert emit.events == [
+        ("PersonnelRejected", {"person_id": "p1", "unit_id": "u1", "reason": "不是本机构邀请的企业人员"}),
+        ("PersonnelRejected", {"person_id": "p2", "unit_id": "u1", "reason": "照片不符合要求"})]
+    with pytest.raises(Conflict):
+        personnel.approve_personnel(s, emit, ["p1"], COMMITTEE, profile=CIFTIS)
+
+
+def test_ciftis_a_unit_without_organisation_is_the_committees_alone(s, emit):
+    from services.review.domain import decisions, personnel
+    review = unit_under(s, "u-open", delegation=None)
+    submitted_person(s, review, "p-open", "buyer")
+    with pytest.raises(NotFound):
+        decisions.get_review_in_scope(s, "u-open", CULTURE)
+    decisions.approve(s, emit, review, COMMITTEE, profile=CIFTIS)
+    assert review.status == "approved"
+    with pytest.raises(NotFound):
+        personnel.approve_personnel(s, emit, ["p-open"], CULTURE, profile=CIFTIS)
+    personnel.approve_personnel(s, emit, ["p-open"], COMMITTEE, profile=CIFTIS)
+    assert emit.events[-1][0] == "PersonnelConfirmed" and emit.events[-1][1]["label"] == "buyer"
+
+
+def test_ciie_has_no_personnel_review(session_for, emit):
+    from services.review.domain import personnel
+    s = session_for("review")
+    organisations.seed_defaults(s, emit, "CIIE-2026", profile=load_profile("ciie"))
+    with pytest.raises(Conflict) as err:
+        personnel.approve_personnel(s, emit, ["p1"], COMMITTEE, profile=load_profile("ciie"))
+    assert err.value.code == "no_personnel_review"
+
+
+def test_badges_come_from_the_profile():
+    from services.review.domain import personnel
+    ciie = load_profile("ciie")
+    assert personnel.confirmation_for("visitor", None, ciie) == ("visitor", "unit")
+    assert personnel.confirmation_for("vip", None, ciie) is None
+    assert personnel.confirmation_for("delegate", None, CIFTIS) == ("delegate", "free")
+
+
+def test_ciftis_an_unapproved_host_organisation_decides_nothing(s, emit):
+    from services.review.domain import decisions, personnel
+    host = new_host(s, emit)
+    review = unit_under(s, "u-early", delegation="CF-DIGITAL")  # say, moved there by the committee
+    submitted_person(s, review, "p-early")
+    for decide in (lambda: decisions.approve(s, emit, review, host, profile=CIFTIS),
+                   lambda: decisions.return_for_modification(s, emit, review, "请补充材料", host),
+                   lambda: personnel.approve_personnel(s, emit, ["p-early"], host, profile=CIFTIS)):
+        with pytest.raises(Conflict) as err:
+            decide()
+        assert err.value.code == "host_organisation_not_approved"
+    s.get(HostOrganisation, "CF-DIGITAL").status = "approved"
+    assert decisions.approve(s, emit, review, host, profile=CIFTIS).status == "first_approved"

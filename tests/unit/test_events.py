@@ -20,8 +20,8 @@ def test_catalogue_covers_domain_table_at_version_1():
             assert CATALOGUE[(t, 1)].producer == producer
     extra = {"DelegationChanged", "ReminderDue", "UnitEdited", "TokensRevoked", "AdminTokensRevoked",
              "RetentionExpired", "ReissueRequested", "CredentialReissued", "InvoiceReversalRequested",
-             "InvoiceReversalRejected"}  # beyond DOMAIN.md's minimum: delegation
-    # list, reminders, lost-badge reissues
+             "InvoiceReversalRejected", "PersonnelRejected"}  # beyond DOMAIN.md's minimum: delegation
+    # list, reminders, lost-badge reissues, people not approved (CIFTIS)
     assert {t for t, _ in CATALOGUE} - set().union(*DOMAIN_TABLE.values()) == extra
 
 

@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from shared.fair import fair
-
+from .. import labels
 from ..client import ApiProblem
+from ..messages import BY_CODE
+from ..profile import default_visitor_kind, fair_name, profile, visitor_kind
 from ..web import (
     FormErrors, api, arg_text, current_user, form_text, language, portal, safe_next, sign_in, sign_out,
 )
@@ -89,8 +90,30 @@ def _check_password_pair(errors: FormErrors, password: str, confirm: str, name: 
 # --- sign-up --------------------------------------------------------------------------------
 SIGNUP_FIELDS = ("region", "category", "delegation_id", "recommendation_code", "name", "uscc", "email", "phone",
                  "sms_code", "password", "password_confirm", "consent", "referral_code", "invitation_token",
-                 "visitor_kind", "identifier_type")
-IDENTIFIER_TYPES = ("uscc", "registration_no", "resident_id", "hk_macao_permit", "taiwan_permit", "passport")
+                 "visitor_kind", "identifier_type", "host_invitation_code")
+UNIT_IDENTIFIER_TYPES = ("uscc", "registration_no")
+PERSON_IDENTIFIER_TYPES = ("resident_id", "hk_macao_permit", "taiwan_permit", "passport")
+IDENTIFIER_TYPES = UNIT_IDENTIFIER_TYPES + PERSON_IDENTIFIER_TYPES
+
+
+def _kind_of(value: str | None) -> str:
+    """The visitor kind asked for, when the profile has it; the profile's first otherwise."""
+    return value if value and visitor_kind(value) is not None else default_visitor_kind()
+
+
+def _invitation(kind: str) -> str:
+    """none, optional or required: the host organisation's invitation code at sign-up. A fair
+    whose units join a delegation (CIIE) uses its recommendation code instead: no field."""
+    found = visitor_kind(kind)
+    if found is None or profile().data["organisation"]["kind"] == "delegation":
+        return "none"
+    return str(found["invitation"])
+
+
+def _identifier_types() -> tuple[str, ...]:
+    """A person's own ID document only where the fair registers individuals."""
+    p = profile()
+    return IDENTIFIER_TYPES if any(p.is_individual(k) for k in p.visitor_kinds) else UNIT_IDENTIFIER_TYPES
 
 
 def _delegations() -> list[dict[str, Any]]:
@@ -102,10 +125,13 @@ def _delegations() -> list[dict[str, Any]]:
 
 def _signup_defaults() -> dict[str, Any]:
     """Prefill: a referral link, a one-click invitation, or a verified previous account."""
-    values: dict[str, Any] = {"region": "mainland", "category": "enterprise", "visitor_kind": "unit",
+    values: dict[str, Any] = {"region": "mainland", "category": "enterprise", "visitor_kind": default_visitor_kind(),
                               "identifier_type": "uscc"}
-    if arg_text("kind", 12) == "individual":
-        values.update(visitor_kind="individual", identifier_type="resident_id")
+    asked = arg_text("kind", 20)
+    if asked and visitor_kind(asked) is not None:
+        values["visitor_kind"] = asked
+        if profile().is_individual(asked):
+            values["identifier_type"] = "resident_id"
     ref, invitation = arg_text("ref", 16), arg_text("invitation", 64)
     if ref:
         values["referral_code"] = ref
@@ -129,12 +155,13 @@ def _from_previous(preview: dict[str, Any]) -> dict[str, Any]:
 
 
 def _signup_body(form: dict[str, str]) -> dict[str, Any]:
-    identifier_type = form["identifier_type"] if form["identifier_type"] in IDENTIFIER_TYPES else "uscc"
-    individual = form["visitor_kind"] == "individual"
+    identifier_type = form["identifier_type"] if form["identifier_type"] in _identifier_types() else "uscc"
+    kind = _kind_of(form["visitor_kind"])
+    individual = profile().is_individual(kind)
     body: dict[str, Any] = {
         "password": form["password"], "name": form["name"],
         "category": "individual" if individual else form["category"],
-        "region": form["region"] or "mainland", "visitor_kind": "individual" if individual else "unit",
+        "region": form["region"] or "mainland", "visitor_kind": kind,
         "phone": form["phone"],
         "email": form["email"], "sms_code": form["sms_code"], "language": language(),
         "privacy_consent": bool(form["consent"]),
@@ -142,6 +169,10 @@ def _signup_body(form: dict[str, str]) -> dict[str, Any]:
         "recommendation_code": form["recommendation_code"].upper() or None,
         "referral_code": form["referral_code"] or None, "invitation_token": form["invitation_token"] or None,
     }
+    if profile().data["organisation"]["kind"] != "delegation":  # the invitation code names the host instead
+        body.update(delegation_id=None, recommendation_code=None)
+    if _invitation(kind) != "none" and form["host_invitation_code"]:
+        body["host_invitation_code"] = form["host_invitation_code"].upper()
     if identifier_type == "uscc":  # a mainland unit
         body["uscc"] = form["uscc"]
     else:  # a registration number (HK/Macao/Taiwan, overseas unit) or an individual's document
@@ -165,6 +196,8 @@ def register() -> Any:
     _check_password_pair(errors, form["password"], form["password_confirm"])
     if not request.form.get("consent"):
         errors.add("consent", _("Please read and accept the privacy policy."))
+    if _invitation(_kind_of(form["visitor_kind"])) == "required" and not form["host_invitation_code"]:
+        errors.add("host_invitation_code", str(BY_CODE["invitation_code_required"]))
     if not errors:
         try:
             created = api().send("POST", "registration", "/units", json=_signup_body(form))
@@ -187,8 +220,7 @@ def _log_in_after_sign_up(uscc: str, password: str) -> None:
 
 def edition_label(edition_id: str) -> str:
     """An edition by the fair's short name and its number: 第8届进博会 / CIIE, edition 8."""
-    return _("%(fair)s, edition %(number)s", fair=fair().short_name(language()),
-             number=fair().edition(edition_id).number)
+    return _("%(fair)s, edition %(number)s", fair=fair_name(short=True), number=profile().edition(edition_id).number)
 
 
 def edition_choices() -> list[tuple[str, str]]:
@@ -197,7 +229,7 @@ def edition_choices() -> list[tuple[str, str]]:
     active = portal().settings.edition
     return [(active, edition_label(active))] + [
         (e.id, _("%(edition)s (closed: read only)", edition=edition_label(e.id)))
-        for e in fair().previous_editions(active)]
+        for e in profile().previous_editions(active)]
 
 
 def chosen_edition() -> str | None:
@@ -227,8 +259,20 @@ def _register_page(values: dict[str, Any], errors: FormErrors) -> str:
     delegations = _delegations()
     parents = [d for d in delegations if not d.get("parent_id")]
     children = {p["id"]: [d for d in delegations if d.get("parent_id") == p["id"]] for p in parents}
+    p = profile()
+    domestic = p.categories("mainland")
+    categories = [(c, labels.label(labels.CATEGORIES, c) + (" " + _("(outside the mainland)") if c not in domestic
+                                                            else "")) for c in p.all_categories()]
+    kinds = [{"id": k["id"], "text": labels.label(labels.VISITOR_KINDS, k["id"]),
+              "hint": labels.label(labels.VISITOR_KIND_HINTS, k["id"]) if k["id"] in labels.VISITOR_KIND_HINTS
+              else "", "invitation": _invitation(k["id"])} for k in p.data["visitor_kinds"]]
     return render_template("account/register.html", values=values, errors=errors, parents=parents,
-                           children=children, wait=resend_wait("signup"),
+                           children=children, wait=resend_wait("signup"), kinds=kinds, categories=categories,
+                           identifier_types=_identifier_types(), individuals="resident_id" in _identifier_types(),
+                           identifier_options=[(t, labels.IDENTIFIER_TYPES[t]) for t in _identifier_types()],
+                           delegations=p.data["organisation"]["kind"] == "delegation",
+                           invitation_kinds=[k["id"] for k in kinds if k["invitation"] != "none"],
+                           required_invitation_kinds=[k["id"] for k in kinds if k["invitation"] == "required"],
                            returning=session.get("returning", {}).get("preview"))
 
 

@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
+from .. import desk_labels
 from ..admin_menu import menu_for, menu_item
 from ..client import ApiProblem
 from ..web import (
-    ADMIN_ROLES, REVIEWERS, SUB_DELEGATION, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
+    ADMIN_ROLES, COMMITTEE, FIRST_LEVEL, HOST_ADMIN, REVIEWERS, FormErrors, admin_required, api, current_user, form_text, replace_token, safe_next, sign_in,
     sign_out,
 )
 
@@ -79,7 +80,9 @@ def login() -> Any:
                     errors.fields.setdefault("password", errors.general.pop())
             else:
                 sign_in(token["token"], token["role"], "", values["username"], token.get("delegation_id"))
-                return redirect(safe_next(request.args.get("next"), url_for("admin.home")))
+                # a host organisation admin starts on its organisation's page (承办机构信息)
+                landing = url_for("admin_host.organisation") if token["role"] == HOST_ADMIN else url_for("admin.home")
+                return redirect(safe_next(request.args.get("next"), landing))
     return render_template("admin/login.html", values=values, errors=errors), (400 if errors else 200)
 
 
@@ -107,13 +110,17 @@ def waiting_work(role: str) -> list[dict[str, Any]]:
         return []
     counts: list[tuple[str, str, str, dict[str, Any]]] = [("pending", _("Units waiting for review"), "admin_review.queue", {"status": "pending"}),
               ("people", _("People waiting for confirmation"), "admin_personnel.index", {})]
-    if role != SUB_DELEGATION:
+    if role not in FIRST_LEVEL:
         counts.insert(1, ("first_approved", _("First-level approvals to confirm"), "admin_review.queue",
                           {"status": "first_approved"}))
+    if role == COMMITTEE and desk_labels.has_host_organisations():
+        counts.insert(0, ("hosts", _("Host organisations waiting for review"), "admin_host.queue", {"status": "pending"}))
     shown = []
     for key, text, endpoint, args in counts:
         try:
-            if key == "people":
+            if key == "hosts":
+                total = api().get("review", "/host-organisations", params={"status": "pending", "per_page": 1})["total"]
+            elif key == "people":
                 total = api().get("review", "/personnel", params={"per_page": 1})["total"]
             else:
                 total = api().get("review", "/queue", params={"status": key, "per_page": 1})["total"]

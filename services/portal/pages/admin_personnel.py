@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from .. import labels
+from .. import desk_labels, labels
 from ..admin_menu import menu_item
 from ..client import ApiProblem
 from ..web import REVIEWERS, FormErrors, admin_required, api, arg_text, current_user, form_list, form_text, portal
@@ -21,8 +21,19 @@ menu_item("admin_personnel.index", _l("Personnel"), REVIEWERS, order=200,
           description=_l("Confirm who the delegation pays for, labels, upgrades and reuse locks; find anyone."))
 
 TABS = ("awaiting_confirmation", "pending_lock", "confirmed", "locked", "all")
+# people reviewed on two levels (CIFTIS): the first level approves, the second confirms
+REVIEW_TABS = ("awaiting_confirmation", "first_approved", "confirmed", "rejected", "all")
 PER_PAGE = 50
 ACTIONS = ("delegation_pays", "unit_pays", "vip", "staff", "visitor", "lock")
+REVIEW_ACTIONS = ("approve", "reject")
+
+
+def tabs() -> tuple[str, ...]:
+    return REVIEW_TABS if desk_labels.person_review() else TABS
+
+
+def actions() -> tuple[str, ...]:
+    return REVIEW_ACTIONS if desk_labels.person_review() else ACTIONS
 
 
 def budgets() -> list[dict[str, Any]]:
@@ -54,7 +65,7 @@ def budgets() -> list[dict[str, Any]]:
 def _filters() -> dict[str, Any]:
     status, page = arg_text("status", 30), arg_text("page", 6)
     label = arg_text("requested_label", 10)
-    return {"status": status if status in TABS else "awaiting_confirmation",
+    return {"status": status if status in tabs() else "awaiting_confirmation",
             "delegation_id": arg_text("delegation_id", 64), "unit_id": arg_text("unit_id", 64),
             "requested_label": label if label in labels.LABELS else "",
             "page": int(page) if page.isdigit() and 0 < int(page) < 100000 else 1}
@@ -83,8 +94,9 @@ def index() -> Any:
     shown = {k: v for k, v in filters.items() if v and k != "page"}
     return render_template("admin/personnel/index.html", page=page, found=found, query=query, filters=filters,
                            shown=shown, errors=errors, delegations=delegations,
-                           names={d["id"]: d["name"] for d in delegations}, budgets=budgets(),
-                           fee_fen=portal().edition_fee(),
+                           names={d["id"]: d["name"] for d in delegations},
+                           budgets=[] if desk_labels.person_review() else budgets(),
+                           fee_fen=portal().edition_fee(), tabs=tabs(), person_review=desk_labels.person_review(),
                            pages=max(1, math.ceil(int(page.get("total") or 0) / PER_PAGE)))
 
 
@@ -96,14 +108,22 @@ def batch() -> Any:
     action = form_text("action", 20)
     person_ids = form_list("person_ids", limit=500)
     back = _back()
-    if action not in ACTIONS:
+    if action not in actions():
         flash(_("Choose what to do with the selected people."), "error")
         return redirect(back)
     if not person_ids:
         flash(_("Select at least one person."), "error")
         return redirect(back)
+    reason = form_text("reason", 500)
+    if action == "reject" and not reason:
+        flash(_("Give the reason the units will read."), "error")
+        return redirect(back)
     try:
-        if action in ("delegation_pays", "unit_pays"):
+        if action == "approve":
+            done = api().send("POST", "review", "/personnel/approve", json={"person_ids": person_ids})
+        elif action == "reject":
+            done = api().send("POST", "review", "/personnel/reject", json={"person_ids": person_ids, "reason": reason})
+        elif action in ("delegation_pays", "unit_pays"):
             done = api().send("POST", "review", "/personnel/confirm",
                               json={"person_ids": person_ids, "delegation_pays": action == "delegation_pays"})
         elif action == "lock":
@@ -119,8 +139,10 @@ def batch() -> Any:
                 "unit_pays": _("%(n)d people pay through their units."),
                 "lock": _("%(n)d reuse requests were locked."),
                 "vip": _("%(n)d people were labelled VIP."), "staff": _("%(n)d people were labelled staff."),
-                "visitor": _("%(n)d people were labelled professional visitors.")}
-    flash(messages[action] % {"n": len(done or [])}, "success")
+                "visitor": _("%(n)d people were labelled professional visitors."),
+                "approve": _("%(n)d people were approved."), "reject": _("%(n)d people were not approved.")}
+    count = len(done) if isinstance(done, list) else (len(person_ids) if action in REVIEW_ACTIONS else 0)
+    flash(messages[action] % {"n": count}, "success")
     return redirect(back)
 
 

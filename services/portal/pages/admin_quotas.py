@@ -139,11 +139,17 @@ def codes() -> Any:
     chosen = arg_text("delegation_id", 64) or (delegations[0]["id"] if delegations else "")
     used = arg_text("used", 5)
     listed: list[dict[str, Any]] = []
+    refusal = ""
     if chosen:
-        listed = api().get("review", f"/delegations/{chosen}/invitation-codes",
-                           params={"used": used} if used in ("true", "false") else None)
+        try:
+            listed = api().get("review", f"/delegations/{chosen}/invitation-codes",
+                               params={"used": used} if used in ("true", "false") else None)
+        except ApiProblem as problem:
+            if problem.status in (401, 404):
+                raise
+            refusal = FormErrors.message_of(problem)  # a host organisation not approved yet
     return render_template("admin/quotas/codes.html", delegations=delegations, chosen=chosen, used=used,
-                           codes=listed)
+                           codes=listed, refusal=refusal)
 
 
 @bp.post("/codes")

@@ -15,10 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from .. import labels
+from .. import desk_labels, labels
 from ..admin_menu import menu_item
 from ..client import ApiProblem
-from ..web import REVIEWERS, SUB_DELEGATION, FormErrors, admin_required, api, arg_text, current_user, form_list, \
+from ..web import FIRST_LEVEL, REVIEWERS, FormErrors, admin_required, api, arg_text, current_user, form_list, \
     form_text
 from .admin import scope_delegations
 
@@ -74,7 +74,7 @@ def queue() -> Any:
 
 def _is_secretariat() -> bool:
     user = current_user()
-    return user is not None and user.role != SUB_DELEGATION
+    return user is not None and user.role not in FIRST_LEVEL
 
 
 # --- a unit's file ----------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def _may_move(review: dict[str, Any]) -> bool:
     """A sub-delegation corrects or deletes only units attached directly to it (review says so
     too; the page does not offer what would be refused)."""
     user = current_user()
-    return user is not None and (user.role != SUB_DELEGATION or review.get("delegation_id") == user.delegation_id)
+    return user is not None and (user.role not in FIRST_LEVEL or review.get("delegation_id") == user.delegation_id)
 
 
 @bp.get("/units/<unit_id>/document")
@@ -149,7 +149,8 @@ def _act(unit_id: str, path: str, body: dict[str, Any] | None, done: str, field:
             errors.fields[field] = errors.general.pop() if errors.general else ""
         return _file_page(unit_id, errors, {"comment": form_text("comment", 2000)})
     if (answer or {}).get("status") == "first_approved":
-        done = _("Approved at the first level. The delegation secretariat confirms next.")
+        done = _("Approved at the first level; waiting for confirmation by: %(who)s.",
+                 who=desk_labels.level_reviewer("second_level"))
     flash(done, "success")
     back = request.args.get("back") or ""
     return redirect(back if _safe_back() else url_for("admin_review.unit", unit_id=unit_id))

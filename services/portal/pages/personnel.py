@@ -9,19 +9,19 @@ import datetime as dt
 from typing import Any
 
 from werkzeug.wrappers import Response as BaseResponse
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from .. import labels
 from ..client import ApiProblem
 from ..messages import problem_text
+from ..profile import badges_allowed, profile
 from ..web import (
     CONTACT, MEMBER, FormErrors, api, arg_text, current_user, form_list, form_text, login_required, portal,
     upload,
 )
 
 bp = Blueprint("personnel", __name__, url_prefix="/personnel")
-PHOTO_LIMIT = 1024 * 1024
 PERSON_FIELDS = frozenset(("name", "gender", "region_type", "id_type", "id_number", "nationality", "mobile", "email",
                            "position", "entry_dates", "exhibition_area", "pickup_method", "requested_label", "photo",
                            "privacy_consent"))
@@ -45,15 +45,61 @@ def _quota() -> list[dict[str, Any]]:
     return [q for q in (answer or {}).get("labels", []) if isinstance(q, dict)]
 
 
-def label_options(quota: list[dict[str, Any]], current: str | None = None) -> list[tuple[str, str]]:
-    """Badge types the person may ask for: professional visitor always, VIP and staff while
-    the quota has room (or the record already asks for it), with what is left."""
+def unit_visitor_kind() -> str | None:
+    """The unit's visitor kind (it never changes after sign-up: kept in the session once read).
+    A colleague cannot read the unit: None, and the API decides what their record may ask for."""
+    user = current_user()
+    data = session.get("user")
+    if user is None or not isinstance(data, dict):
+        return None
+    if data.get("visitor_kind"):
+        return str(data["visitor_kind"])
+    if not user.is_contact:
+        return None
+    kind = str(api().get("registration", "/units/me").get("visitor_kind") or "")
+    if kind:
+        session["user"] = {**data, "visitor_kind": kind[:20]}
+    return kind or None
+
+
+def allowed_badges(kind: str | None) -> tuple[str, ...]:
+    """The badge types a unit of this kind may ask for (any kind's, when the kind is unknown)."""
+    p = profile()
+    if kind is not None and p.visitor_kind(kind) is not None:
+        return p.badges_for(kind)
+    kinds = [k for k, v in p.visitor_kinds.items() if v["badges"]]
+    return tuple(b for b in p.badge_ids() if any(b in p.badges_for(k) for k in kinds))
+
+
+def default_badge(kind: str | None) -> str:
+    badges = allowed_badges(kind)
+    return badges[0] if badges else ""
+
+
+def label_options(quota: list[dict[str, Any]], current: str | None = None,
+                  kind: str | None = None) -> list[tuple[str, str]]:
+    """Badge types the person may ask for (the profile's, for the unit's visitor kind): those
+    outside any quota always; a quota badge (CIIE's VIP and staff) while the quota has room
+    (or the record already asks for it), with what is left."""
+    p = profile()
     left = {q.get("label"): int(q.get("remaining") or 0) for q in quota}
-    options = [("visitor", str(labels.LABELS["visitor"]))]
-    for key in ("vip", "staff"):
-        if left.get(key, 0) > 0 or key == current:
+    options = []
+    allowed = allowed_badges(kind)
+    # those outside any quota in the profile's order, then the quota badges, the highest first
+    ordered = [b for b in allowed if not p.badge_types[b]["quota"]] + \
+        sorted((b for b in allowed if p.badge_types[b]["quota"]), key=lambda b: -p.badge_rank(b))
+    for key in ordered:
+        if not p.badge_types[key]["quota"]:
+            options.append((key, str(labels.LABELS[key])))
+        elif left.get(key, 0) > 0 or key == current:
             options.append((key, _("%(label)s (%(n)d left)", label=labels.LABELS[key], n=left.get(key, 0))))
     return options
+
+
+def badge_context() -> dict[str, Any]:
+    """What the personnel pages show about badges: an online-only unit applies for none."""
+    kind = unit_visitor_kind()
+    return {"visitor_kind": kind, "online_only": not badges_allowed(kind)}
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -94,7 +140,8 @@ def index() -> Any:
     shown = {k: v for k, v in request.args.items() if k != "page" and k in ("name", "id_number", "region_type",
                                                                            "status", "entry_date", "reuse")}
     return render_template("personnel/index.html", page=page, pages=pages, filters=filters, shown=shown,
-                           errors=errors, saved_total=saved_total, days=_fair_days(), quota=_quota())
+                           errors=errors, saved_total=saved_total, days=_fair_days(), quota=_quota(),
+                           **badge_context())
 
 
 # --- bulk import (批量导入) ------------------------------------------------------------------------
@@ -145,11 +192,13 @@ def person_body(region_type: str, editing: dict[str, Any] | None = None) -> dict
         "position": form_text("position", 100) or None, "entry_dates": form_list("entry_dates", 10, 10),
         "exhibition_area": form_text("exhibition_area", 40) or None,
         "pickup_method": form_text("pickup_method", 10) or "courier",
-        "requested_label": form_text("requested_label", 10) or "visitor",
+        "requested_label": form_text("requested_label", 10) or default_badge(unit_visitor_kind()) or None,
         "privacy_consent": True if request.form.get("privacy_consent") else None,  # 勾选承诺信息
     }
     if region_type == "mainland":
         body["nationality"] = None
+    if not body["requested_label"]:  # an online-only unit: no badge to ask for
+        body.pop("requested_label")
     if editing is not None:
         for keep_if_empty in ("id_number", "mobile", "email"):
             if not body[keep_if_empty]:
@@ -169,7 +218,8 @@ def _region_type() -> str:
 @login_required(CONTACT, MEMBER)
 def new() -> Any:
     region_type, errors = _region_type(), FormErrors()
-    values: dict[str, Any] = {"pickup_method": "courier", "requested_label": "visitor", "entry_dates": []}
+    kind = unit_visitor_kind()
+    values: dict[str, Any] = {"pickup_method": "courier", "requested_label": default_badge(kind), "entry_dates": []}
     if request.method == "POST":
         values = person_body(region_type)
         try:
@@ -181,8 +231,9 @@ def new() -> Any:
             return redirect(url_for("personnel.photo", person_id=person["id"]))
     quota = _quota()
     return render_template("personnel/form.html", region_type=region_type, values=values, errors=errors,
-                           person=None, days=_fair_days(), quota=quota,
-                           label_options=label_options(quota, values.get("requested_label"))), (400 if errors else 200)
+                           person=None, days=_fair_days(), quota=quota, **badge_context(),
+                           label_options=label_options(quota, values.get("requested_label"), kind)), \
+        (400 if errors else 200)
 
 
 def _person(person_id: str) -> dict[str, Any]:
@@ -209,8 +260,9 @@ def edit(person_id: str) -> Any:
             return redirect(url_for("personnel.detail", person_id=person_id))
     quota = _quota()
     return render_template("personnel/form.html", region_type=person["region_type"], values=values,
-                           errors=errors, person=person, days=_fair_days(), quota=quota,
-                           label_options=label_options(quota, person.get("requested_label"))), \
+                           errors=errors, person=person, days=_fair_days(), quota=quota, **badge_context(),
+                           label_options=label_options(quota, person.get("requested_label"),
+                                                       unit_visitor_kind())), \
         (400 if errors else 200)
 
 
@@ -219,7 +271,7 @@ def edit(person_id: str) -> Any:
 @login_required(CONTACT, MEMBER)
 def detail(person_id: str) -> str:
     person = _person(person_id)
-    return render_template("personnel/detail.html", person=person, days=_fair_days(),
+    return render_template("personnel/detail.html", person=person, days=_fair_days(), **badge_context(),
                            dates_editable=person["status"] in EDITABLE_DATES and not person.get("order_no"),
                            cancellable=person["status"] in CANCELLABLE)
 
@@ -229,7 +281,7 @@ def detail(person_id: str) -> str:
 def photo(person_id: str) -> Any:
     person, errors = _person(person_id), FormErrors()
     if request.method == "POST":
-        file = upload("photo", PHOTO_LIMIT)
+        file = upload("photo", int(profile().photo["max_bytes"]))
         if file is None:
             errors.add("photo", _("Choose a photo to upload."))
         else:

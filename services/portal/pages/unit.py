@@ -8,16 +8,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from werkzeug.wrappers import Response as BaseResponse
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import labels
 from ..client import ApiProblem
 from ..messages import reuse_refusal_text
+from ..profile import profile, unit_asks
 from ..web import CONTACT, FormErrors, api, form_list, form_text, login_required, portal, upload
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
-DOCUMENT_LIMIT = 2 * 1024 * 1024
 
 
 def _progress() -> dict[str, Any]:
@@ -78,12 +78,39 @@ def progress_json() -> Response:
 TEXT_FIELDS = ("name_en", "registered_address", "nature", "industry", "contact_name", "contact_mobile")
 NUMBER_FIELDS = ("registered_capital_10k_cny", "turnover_last_year_10k_usd", "import_last_year_10k_usd",
                  "import_three_years_10k_usd")
-INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions"))
+# the fields only some fairs ask (CIFTIS): sent only when the profile asks them of the unit's kind
+PROFILE_TEXT_FIELDS = {"contact_position": 60, "contact_email": 200, "website": 200, "fortune500_name": 200,
+                       "exhibition_content": 1000, "exhibition_needs": 1000}
+INFO_FIELDS = frozenset(TEXT_FIELDS + NUMBER_FIELDS + ("import_modes", "purposes", "procurement_intentions",
+                                                       "company_type", "introduction", "fortune500")
+                        + tuple(PROFILE_TEXT_FIELDS))
 
 
-def info_changes(errors: FormErrors) -> dict[str, Any]:
-    """The draft as the API takes it: text as typed, numbers when given, lists always."""
+def introduction_limits() -> tuple[int, int]:
+    limits = profile().data["unit_fields"].get("introduction") or {}
+    return int(limits.get("min", 0)), int(limits.get("max", 1000))
+
+
+def info_changes(errors: FormErrors, kind: str | None = None) -> dict[str, Any]:
+    """The draft as the API takes it: text as typed, numbers when given, lists always; the
+    profile's own fields (CIFTIS) only when it asks them of this kind of unit."""
     changes: dict[str, Any] = {name: form_text(name, 300) for name in TEXT_FIELDS if form_text(name, 300)}
+    for name, limit in PROFILE_TEXT_FIELDS.items():
+        if unit_asks(name, kind) and form_text(name, limit):
+            changes[name] = form_text(name, limit)
+    if unit_asks("company_type", kind) and form_text("company_type", 40) in profile().data["unit_fields"]["company_types"]:
+        changes["company_type"] = form_text("company_type", 40)
+    if unit_asks("introduction", kind):
+        text = (request.form.get("introduction") or "").strip().replace("\r\n", "\n")
+        low, high = introduction_limits()
+        if text and len(text) > high:
+            errors.add("introduction", _("At most %(n)d characters.", n=high))
+        elif text:
+            changes["introduction"] = text
+    if unit_asks("fortune500", kind) and form_text("fortune500", 5) in ("yes", "no"):
+        changes["fortune500"] = form_text("fortune500", 5) == "yes"
+        if not changes["fortune500"]:
+            changes["fortune500_name"] = None
     for name in NUMBER_FIELDS:
         raw = form_text(name, 30).replace(",", "")
         if raw:
@@ -96,7 +123,7 @@ def info_changes(errors: FormErrors) -> dict[str, Any]:
     changes["import_modes"] = [m for m in form_list("import_modes", 10) if m in labels.IMPORT_MODES]
     changes["purposes"] = [p for p in form_list("purposes", 20) if p in labels.PURPOSES]
     intentions = []
-    for area in labels.EXHIBITION_AREAS:
+    for area in profile().data["exhibition_areas"]:
         categories = form_list(f"area_{area}", 50)
         if categories:
             intentions.append({"area": area, "categories": categories})
@@ -121,7 +148,7 @@ def info() -> Any:
     unit = _unit()
     values = dict(unit.get("info") or {})
     if request.method == "POST":
-        changes = info_changes(errors)
+        changes = info_changes(errors, unit.get("visitor_kind"))
         values = {**values, **changes}
         autosave = request.headers.get("X-Autosave") == "1"
         if not errors:
@@ -137,7 +164,10 @@ def info() -> Any:
             target = "personnel.index" if request.form.get("action") == "continue" else "unit.info"
             return redirect(url_for(target))
     return render_template("unit/info.html", unit=unit, values=values, errors=errors, catalogue=_catalogue(),
-                           chosen=_chosen_categories(values), locked=unit["status"] not in ("draft", "returned")), \
+                           chosen=_chosen_categories(values), locked=unit["status"] not in ("draft", "returned"),
+                           kind=unit.get("visitor_kind"), introduction=introduction_limits(),
+                           company_types=[(c, labels.label(labels.COMPANY_TYPES, c))
+                                          for c in profile().data["unit_fields"]["company_types"]]), \
         (400 if errors else 200)
 
 
@@ -165,7 +195,8 @@ def document() -> Any:
     errors = FormErrors()
     unit = _unit()
     if request.method == "POST":
-        file = upload("document", DOCUMENT_LIMIT)
+        limit = (profile().document_rule(unit["category"]) or {}).get("max_bytes") or 2 * 1024 * 1024
+        file = upload("document", int(limit))
         if file is None:
             errors.add("document", _("Choose the image file to upload."))
         else:
@@ -176,8 +207,9 @@ def document() -> Any:
             else:
                 flash(_("The qualification document was uploaded."), "success")
                 return redirect(url_for("unit.document"))
-    needed = unit["category"] != "government"
-    return render_template("unit/document.html", unit=unit, errors=errors, needed=needed,
+    rule = profile().document_rule(unit["category"])
+    needed = rule is not None
+    return render_template("unit/document.html", unit=unit, errors=errors, needed=needed, rule=rule,
                            doc=_document() if needed else None,
                            locked=unit["status"] not in ("draft", "returned")), (400 if errors else 200)
 
@@ -286,18 +318,62 @@ def submit() -> Any:
     unit, progress = _unit(), _progress()
     people = api().get("registration", "/units/me/personnel", params={"per_page": 200})
     return render_template("unit/submit.html", unit=unit, steps=progress["steps"], people=people["items"],
-                           errors=errors, doc=_document() if unit["category"] != "government" else None,
-                           missing=[f for f in ("name_en", "registered_address", "industry", "contact_name",
-                                                "contact_mobile", "purposes")
-                                    if not (unit.get("info") or {}).get(f)]), (400 if errors else 200)
+                           errors=errors, doc=_document() if profile().document_rule(unit["category"]) else None,
+                           facts=info_facts(unit), missing=missing_info(unit)), (400 if errors else 200)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def missing_info(unit: dict[str, Any]) -> list[str]:
+    """The fields the unit's visitor kind must fill in (the profile's `required_info`) still empty."""
+    info = unit.get("info") or {}
+    return [f for f in profile().required_info(unit.get("visitor_kind") or "") if not _filled(info.get(f))]
+
+
+def info_facts(unit: dict[str, Any]) -> list[tuple[str, str]]:
+    """The unit information to check before submitting: the kind's required fields, as words."""
+    info = unit.get("info") or {}
+    tables: dict[str, Any] = {"purposes": labels.PURPOSES, "import_modes": labels.IMPORT_MODES,
+                              "company_type": labels.COMPANY_TYPES}
+    facts = []
+    for name in profile().required_info(unit.get("visitor_kind") or ""):
+        value = info.get(name)
+        if not _filled(value):
+            text = "—"
+        elif name == "procurement_intentions" and isinstance(value, list):
+            text = "、".join(labels.label(labels.EXHIBITION_AREAS, e.get("area")) for e in value if isinstance(e, dict))
+        elif isinstance(value, list):
+            text = "、".join(labels.label(tables.get(name, {}), v) for v in value)
+        elif isinstance(value, bool):
+            text = _("Yes") if value else _("No")
+        else:
+            text = labels.label(tables[name], value) if name in tables else str(value)
+            text = text if len(text) <= 80 else text[:80] + "…"
+        facts.append((labels.unit_field_label(name), text))
+    return facts
 
 
 # --- colleagues -------------------------------------------------------------------------------
 @bp.route("/colleagues", methods=["GET", "POST"])
 @login_required(CONTACT)
 def colleagues() -> Any:
-    errors = FormErrors()
-    if request.method == "POST":
+    """Join requests to decide, and sub-users (子用户) the contact creates: the initial password
+    is shown once, on the page that answers the creation or the reset, and never kept."""
+    errors, values, shown_password = FormErrors(), {}, None
+    if request.method == "POST" and request.form.get("action") == "create":
+        values = {"name": form_text("name", 100), "phone": form_text("phone", 20)}
+        body = {**values, **({"password": form_text("password", 64)} if form_text("password", 64) else {})}
+        try:
+            created = api().send("POST", "registration", "/units/me/members", json=body)
+        except ApiProblem as problem:
+            errors.add_problem(problem, known={"name", "phone", "password"})
+        else:
+            shown_password = {"name": created.get("name") or values["name"],
+                              "password": created.get("initial_password") or ""}
+            values = {}
+    elif request.method == "POST":
         decision = "approve" if request.form.get("decision") == "approve" else "reject"
         ids = form_list("member_ids", 500)
         try:
@@ -308,10 +384,44 @@ def colleagues() -> Any:
             flash(_("%(count)d request(s) approved.", count=len(decided)) if decision == "approve"
                   else _("%(count)d request(s) declined.", count=len(decided)), "success")
             return redirect(url_for("unit.colleagues"))
+    return _colleagues_page(errors, values, shown_password)
+
+
+def _colleagues_page(errors: FormErrors, values: dict[str, Any], shown_password: dict[str, str] | None) -> Any:
     unit, members = _unit(), api().get("registration", "/units/me/members")
     join_link = request.host_url.rstrip("/") + url_for("account.join", code=unit["unit_code"])
-    return render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
-                           join_link=join_link), (400 if errors else 200)
+    response = make_response(render_template("unit/colleagues.html", unit=unit, members=members, errors=errors,
+                                             join_link=join_link, values=values, shown_password=shown_password),
+                             400 if errors else 200)
+    response.headers["Cache-Control"] = "private, no-store"  # the initial password is on it
+    return response
+
+
+@bp.post("/colleagues/<member_id>/reset-password")
+@login_required(CONTACT)
+def reset_member_password(member_id: str) -> BaseResponse:
+    """重置密码: registration texts a new password to the colleague's own mobile (to nobody else)."""
+    return _member_action("POST", f"/units/me/members/{member_id}/reset-password",
+                          _("A new password was sent by SMS to the colleague's mobile."))
+
+
+@bp.post("/colleagues/<member_id>/remove")
+@login_required(CONTACT)
+def remove_member(member_id: str) -> BaseResponse:
+    """A colleague who has left: their records stay, their sessions end."""
+    return _member_action("DELETE", f"/units/me/members/{member_id}", _("The colleague was removed."))
+
+
+def _member_action(method: str, path: str, done: str) -> BaseResponse:
+    try:
+        api().send(method, "registration", path)
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        flash(FormErrors.message_of(problem), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("unit.colleagues"))
 
 
 # --- notification preferences ------------------------------------------------------------------

@@ -196,12 +196,16 @@
     form.addEventListener("submit", function (event) {
       if (!image || cropped || !window.DataTransfer) { return; }
       event.preventDefault();
-      // Output at the source's own resolution, at most 900 × 1200; never blown up to pass the
-      // 480 × 640 minimum (the API refuses a photo that small, so the page says so first).
+      // Output at the source's own resolution, at most 900 wide (or the fair's exact size);
+      // never blown up to pass the fair's minimum (the API refuses a photo that small, so the
+      // page says so first). The numbers are the fair profile's photo rule, on the form.
+      var minW = parseInt(form.dataset.minWidth || "480", 10), exactW = parseInt(form.dataset.exactWidth || "0", 10);
+      var aspect = (form.dataset.aspect || "3:4").split(":"), maxBytes = parseInt(form.dataset.maxBytes || "1000000", 10);
       var srcW = Math.round(canvas.width / scale);
-      if (srcW < 480) { show(input, form.dataset.msgSmall || ""); input.focus(); return; }
+      if (srcW < minW) { show(input, form.dataset.msgSmall || ""); input.focus(); return; }
       show(input, "");
-      var outW = Math.min(900, srcW), outH = Math.round(outW * 4 / 3);
+      var outW = exactW || Math.min(900, srcW);
+      var outH = Math.round(outW * parseInt(aspect[1], 10) / parseInt(aspect[0], 10));
       var out = document.createElement("canvas");
       out.width = outW; out.height = outH;
       var octx = out.getContext("2d"), k = outW / canvas.width;
@@ -209,7 +213,7 @@
       octx.drawImage(image, x * k, y * k, image.width * scale * k, image.height * scale * k);
       function encode(quality) {
         out.toBlob(function (blob) {
-          if (blob.size >= 1000000 && quality > 0.5) { encode(quality - 0.1); return; }
+          if (blob.size >= maxBytes && quality > 0.5) { encode(quality - 0.1); return; }
           var transfer = new DataTransfer();
           transfer.items.add(new File([blob], "photo.jpg", { type: "image/jpeg" }));
           input.files = transfer.files;
@@ -219,6 +223,31 @@
       }
       encode(0.9);
     });
+  });
+
+  /* ---- sign-up: the invitation code only for the visitor kinds that use one ---------------- */
+  $all("[data-show-for-kind]").forEach(function (box) {
+    var form = box.closest("form"), input = box.querySelector("input");
+    var shown = box.dataset.showForKind.split(" "), needed = (box.dataset.requiredForKind || "").split(" ");
+    function update() {
+      var chosen = form.querySelector('input[name="visitor_kind"]:checked');
+      var kind = chosen ? chosen.value : "";
+      box.hidden = shown.indexOf(kind) < 0;
+      var required = needed.indexOf(kind) >= 0, marker = box.querySelector(".req");
+      if (input) { input.required = required && !box.hidden; }
+      if (marker) { marker.hidden = !required; }
+    }
+    form.addEventListener("change", function (e) { if (e.target.name === "visitor_kind") { update(); } });
+    update();
+  });
+
+  /* ---- a text with a length limit: a live "n/max" counter ----------------------------------- */
+  $all("textarea[data-counter]").forEach(function (area) {
+    var counter = document.getElementById(area.dataset.counter);
+    if (!counter) { return; }
+    function update() { counter.textContent = area.value.length + "/" + (area.getAttribute("maxlength") || ""); }
+    area.addEventListener("input", update);
+    update();
   });
 
   /* ---- unit information: save the draft every 5 seconds ----------------------------------- */
@@ -295,6 +324,9 @@
   /* ---- small things ------------------------------------------------------------------------------ */
   $all("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) { if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); } });
+  });
+  $all("button[data-confirm]").forEach(function (button) {  // one button of a form that does more
+    button.addEventListener("click", function (event) { if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); } });
   });
 
   $all("form[data-sum]").forEach(function (form) {

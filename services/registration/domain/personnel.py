@@ -327,6 +327,7 @@ def personnel_page(session: Session, unit_id: str, filters: dict[str, Any], ciph
 PERSON_STATUS_RANK = {
     "saved": 0, "submitted": 1, "pending_lock": 2, "awaiting_confirmation": 2, "awaiting_payment": 3, "awaiting_check": 4,
     "check_passed": 5, "check_failed": 5, "in_production": 6, "dispatched": 7, "delivered": 8,
+    "rejected": 9,  # not approved by review (CIFTIS): nothing moves the person on
 }
 
 

@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.fair import FairProfile
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.outbox import Emit
 from shared.validators import is_valid_uscc
 
 from ..models import Delegation, RegistryRecord, ReviewPerson, UnitReview
-from .organisations import Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
+from .fair_rules import profile_of
+from .host_organisations import check_actor_approved
+from .organisations import HOST_ADMIN, Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
 from .personnel import confirm_ready_people, release
 
 AUTO_REVIEW_CATEGORIES = ("enterprise", "public_institution")
@@ -38,9 +41,11 @@ def registry_matches(session: Session, uscc: str, name: str) -> bool:
     return record is not None and record.name.strip() == name.strip()
 
 
-def may_auto_approve(review: UnitReview, registry_match: bool) -> bool:
-    """无感审核: domestic enterprises and public institutions that the registry knows."""
-    return review.region == "mainland" and review.category in AUTO_REVIEW_CATEGORIES and registry_match
+def may_auto_approve(review: UnitReview, registry_match: bool, profile: FairProfile | None = None) -> bool:
+    """无感审核, where the fair reviews automatically: domestic enterprises and public
+    institutions that the registry knows."""
+    return bool(profile_of(profile).review["automatic"]) and review.region == "mainland" and \
+        review.category in AUTO_REVIEW_CATEGORIES and registry_match
 
 
 # --- decisions on units -----------------------------------------------------------------
@@ -58,19 +63,24 @@ def get_review_in_scope(session: Session, unit_id: str, actor: Actor) -> UnitRev
 
 
 def approve(session: Session, emit: Emit, review: UnitReview, actor: Actor | None,
-            now: dt.datetime | None = None) -> UnitReview:
+            now: dt.datetime | None = None, profile: FairProfile | None = None) -> UnitReview:
     """Automatic (actor None) or manual approval. Where the delegation reviews on two
-    levels, a sub-delegation's approval waits for the secretariat's confirmation (复审确认)."""
+    levels, a sub-delegation's approval waits for the secretariat's confirmation (复审确认);
+    a host organisation's always waits for the organising committee's ("承办机构审核通过后，
+    审核状态变为审核中，等待组委会审核")."""
     before = snapshot(review)
+    check_actor_approved(session, actor)
     if actor is not None:
         check_deadline(settings_for(session, review.edition or "").review_deadline, "review", now)
     if review.status == "first_approved":
         if actor is None or not actor.is_secretariat:
-            raise Forbidden("the delegation secretariat confirms a first-level approval")
+            raise Forbidden("the second level (the delegation secretariat, the organising committee) confirms a "
+                            "first-level approval")
     elif review.status != "pending":
         raise Conflict("not_pending", f"the unit is {review.status}, not pending review")
     top = top_delegation(session, review.delegation_id)
-    if actor is not None and review.status == "pending" and not actor.is_secretariat and top and top.two_level:
+    two_level = (top is not None and top.two_level) or (actor is not None and actor.role == HOST_ADMIN)
+    if actor is not None and review.status == "pending" and not actor.is_secretariat and two_level:
         review.status, review.first_decided_by = "first_approved", actor.id
         audit(session, actor, "unit.first_approve", "unit", review.unit_id, review.delegation_id, before,
               snapshot(review))
@@ -81,7 +91,7 @@ def approve(session: Session, emit: Emit, review: UnitReview, actor: Actor | Non
                           "automatic": actor is None})
     if actor is not None:
         audit(session, actor, "unit.approve", "unit", review.unit_id, review.delegation_id, before, snapshot(review))
-    confirm_ready_people(session, emit, review)
+    confirm_ready_people(session, emit, review, profile)
     return review
 
 
@@ -92,6 +102,7 @@ def _close(session: Session, emit: Emit, review: UnitReview, actor: Actor, statu
         raise Conflict("not_pending", f"the unit is {review.status}, not pending review")
     if not text.strip():
         raise missing
+    check_actor_approved(session, actor)
     check_deadline(settings_for(session, review.edition or "").review_deadline, "review")
     before = snapshot(review)
     review.status, review.comment, review.decided_at, review.decided_by = status, text, utcnow(), actor.id

@@ -57,6 +57,13 @@ def check_may_issue_codes(session: Session, delegation_id: str | None) -> None:
                        "the host organisation is not approved by the organising committee yet", "delegation_id")
 
 
+def check_actor_approved(session: Session, actor: Actor | None) -> None:
+    """A host organisation's admin decides on units and people only once the committee has
+    approved the organisation ("待组委会审核通过后，方可使用全部功能")."""
+    if actor is not None and actor.role == HOST_ADMIN:
+        check_may_issue_codes(session, actor.delegation_id)
+
+
 def view(application: HostOrganisation) -> dict[str, Any]:
     """What the host admin and the committee see of an application."""
     return {"id": application.delegation_id, "name": application.name, "status": application.status,
@@ -137,8 +144,12 @@ def update_info(session: Session, actor: Actor, changes: dict[str, Any]) -> Host
     application = own_application(session, actor, lock=True)
     _check_editable(application)
     cleaned = _clean(changes)
+    changed = sorted(k for k, v in cleaned.items() if getattr(application, k) != v)
     for key, value in cleaned.items():
         setattr(application, key, value)
+    if changed:  # which fields, not their values
+        audit(session, actor, "host_organisation.update", "delegation", application.delegation_id,
+              application.delegation_id, None, {"fields": changed})
     return application
 
 
@@ -161,6 +172,8 @@ def store_licence(session: Session, actor: Actor, content: bytes | None,
                         DomainError("licence_wrong_type", f"the licence must be a {' or '.join(formats)} image",
                                     "licence"))
     application.licence, application.licence_type = image.content, image.content_type
+    audit(session, actor, "host_organisation.licence", "delegation", application.delegation_id,
+          application.delegation_id, None, {"content_type": image.content_type})
     return application
 
 

@@ -1,6 +1,8 @@
 """Personnel: who pays for each person (确认代付/取消代付, centralised payment within its
-limit), VIP and staff labels within the unit's quota, upgrades, the quota template, and
-the locking of credential reuse requests."""
+limit), the free labels granted within the unit's quota (CIIE: VIP and staff), upgrades,
+the quota template, the locking of credential reuse requests and — where the fair reviews
+people too (CIFTIS) — their approval on two levels. Which badges are free, granted within
+quota and how they rank come from the fair profile."""
 from __future__ import annotations
 
 import csv
@@ -17,30 +19,43 @@ from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.outbox import Emit
 from shared.validators import is_valid_unit_key
 
+from shared.fair import FairProfile
+
 from ..models import Delegation, Quota, ReviewPerson, UnitReview
+from .fair_rules import profile_of
+from .host_organisations import check_actor_approved
 from .organisations import Actor, audit, check_deadline, in_scope, settings_for, subtree, top_delegation
 
-LABEL_RANK = {"visitor": 0, "staff": 1, "vip": 2}
 QUOTA_FILE_LIMIT = 5 * 1024 * 1024
+# The quota table's counters (used, granted) for each badge granted within quota.
+QUOTA_COUNTERS = {"vip": (Quota.vip_used, Quota.vip), "staff": (Quota.staff_used, Quota.staff)}
 
 
 # --- confirmation -------------------------------------------------------------------------
-def confirmation_for(requested_label: str, delegation: Delegation | None) -> tuple[str, str] | None:
+def confirmation_for(requested_label: str, delegation: Delegation | None,
+                     profile: FairProfile | None = None) -> tuple[str, str] | None:
     """(label, payer) to confirm at once, or None when the delegation must decide.
 
-    A professional visitor whose delegation has no centralised payment pays for
-    themself: there is nothing to choose. VIP/staff labels and 统付 delegations wait for
-    an admin's confirmation (确认代付/取消代付)."""
-    if requested_label == "visitor" and (delegation is None or not delegation.centralised_payment):
-        return "visitor", "unit"
+    A paying badge (CIIE: professional visitor) whose delegation has no centralised payment
+    is paid by its unit: there is nothing to choose. A badge granted within quota (CIIE:
+    VIP/staff) and 统付 delegations wait for an admin's confirmation (确认代付/取消代付); a
+    free badge outside any quota is confirmed free."""
+    p = profile_of(profile)
+    if requested_label in p.quota_badges():
+        return None
+    if requested_label in p.free_badges():
+        return requested_label, "free"
+    if delegation is None or not delegation.centralised_payment:
+        return requested_label, "unit"
     return None
 
 
-def fee_owed(session: Session, review: UnitReview, label: str, payer: str) -> int:
+def fee_owed(session: Session, review: UnitReview, label: str, payer: str,
+             profile: FairProfile | None = None) -> int:
     """What a confirmed person's payer owes: the edition's fee — review's setting is its one
     source, carried to billing on the events that create payables — and nothing for a
     free label."""
-    if payer == "free" or label in ("vip", "staff"):
+    if payer == "free" or label in profile_of(profile).free_badges():
         return 0
     return settings_for(session, review.edition or "").fee_fen
 
@@ -54,16 +69,20 @@ def _confirm(session: Session, emit: Emit, review: UnitReview, person: ReviewPer
                                 "fee_fen": fee})
 
 
-def confirm_ready_people(session: Session, emit: Emit, review: UnitReview) -> None:
+def confirm_ready_people(session: Session, emit: Emit, review: UnitReview, profile: FairProfile | None = None) -> None:
     """Once the unit is approved, its submitted people await confirmation; those with
-    nothing to decide are confirmed at once."""
+    nothing to decide are confirmed at once — unless the fair reviews people too (CIFTIS:
+    "承办机构审核通过后，审核状态变为审核中，等待组委会审核"), where each waits for its approval."""
+    p = profile_of(profile)
     delegation = top_delegation(session, review.delegation_id)
     people = session.scalars(select(ReviewPerson).where(ReviewPerson.unit_id == review.unit_id,
                                                         ReviewPerson.status == "submitted")
                              .order_by(ReviewPerson.person_id).with_for_update())
     for person in people:
         person.status = "awaiting_confirmation"
-        decision = confirmation_for(person.requested_label, delegation)
+        if p.review["personnel_review"]:
+            continue
+        decision = confirmation_for(person.requested_label, delegation, p)
         if decision:
             _confirm(session, emit, review, person, *decision)
 
@@ -106,14 +125,22 @@ def personnel_page(session: Session, actor: Actor, filters: dict[str, Any]) -> d
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
+def check_not_personnel_review(profile: FairProfile) -> None:
+    if profile.review["personnel_review"]:
+        raise Conflict("personnel_review", "people are approved or rejected on two levels in this fair",
+                       "person_ids")
+
+
 def confirm_payer(session: Session, emit: Emit, person_ids: list[str], delegation_pays: bool, actor: Actor,
-                  now: dt.datetime | None = None) -> list[ReviewPerson]:
+                  now: dt.datetime | None = None, profile: FairProfile | None = None) -> list[ReviewPerson]:
     """确认代付 / 取消代付, one or a batch, final once chosen. The delegation's centralised
     payment never goes over its limit."""
+    p = profile_of(profile)
+    check_not_personnel_review(p)
     rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation",))
     for person, review in rows:
         check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
-        if person.requested_label != "visitor":
+        if person.requested_label in p.free_badges():
             raise Conflict("label_decision_needed", "grant or decline the requested label first", "person_ids")
         if delegation_pays:
             top = top_delegation(session, review.delegation_id)
@@ -122,10 +149,66 @@ def confirm_payer(session: Session, emit: Emit, person_ids: list[str], delegatio
             fee = settings_for(session, review.edition or "").fee_fen
             spend(session, top, fee)
             person.fee_fen = fee
-        _confirm(session, emit, review, person, "visitor", "delegation" if delegation_pays else "unit")
+        _confirm(session, emit, review, person, person.requested_label, "delegation" if delegation_pays else "unit")
         audit(session, actor, "person.confirm_delegation_pays" if delegation_pays else "person.cancel_delegation_pays",
               "person", person.person_id, review.delegation_id, {"status": "awaiting_confirmation"},
-              {"label": "visitor", "payer": person.payer})
+              {"label": person.label, "payer": person.payer})
+    return [p for p, _ in rows]
+
+
+# --- two-level personnel review (CIFTIS) ---------------------------------------------------
+def approve_personnel(session: Session, emit: Emit, person_ids: list[str], actor: Actor,
+                      now: dt.datetime | None = None, profile: FairProfile | None = None) -> list[ReviewPerson]:
+    """Where the fair reviews people: the first level (CIFTIS: the host organisation)
+    approves people awaiting confirmation — "审核状态变为审核中，等待组委会审核" — and the
+    second level (the organising committee) confirms them, from either state (the people of
+    a unit with no organisation it alone approves). A confirmed person holds the badge asked
+    for, free."""
+    p = profile_of(profile)
+    if not p.review["personnel_review"]:
+        raise Conflict("no_personnel_review", "people are confirmed by their payer and label in this fair",
+                       "person_ids")
+    first_level = actor.role == p.review["first_level"]
+    if not first_level and actor.role not in (p.review["second_level"], "organising_committee"):
+        raise Forbidden("the host organisation and the organising committee review people")
+    check_actor_approved(session, actor)
+    statuses = ("awaiting_confirmation",) if first_level else ("awaiting_confirmation", "first_approved")
+    rows = people_in_scope(session, person_ids, actor, statuses)
+    for person, review in rows:
+        check_deadline(settings_for(session, review.edition or "").review_deadline, "review", now)
+        before = {"status": person.status}
+        if first_level:
+            person.status = "first_approved"
+            audit(session, actor, "person.first_approve", "person", person.person_id, review.delegation_id, before,
+                  {"status": "first_approved"})
+            continue
+        _confirm(session, emit, review, person, person.requested_label, "free")
+        audit(session, actor, "person.approve", "person", person.person_id, review.delegation_id, before,
+              {"status": "confirmed", "label": person.label, "payer": "free"})
+    return [p for p, _ in rows]
+
+
+def reject_personnel(session: Session, emit: Emit, person_ids: list[str], reason: str, actor: Actor,
+                     now: dt.datetime | None = None, profile: FairProfile | None = None) -> list[ReviewPerson]:
+    """审核不通过 of people, on either level, with the reason the unit reads."""
+    p = profile_of(profile)
+    if not p.review["personnel_review"]:
+        raise Conflict("no_personnel_review", "people are confirmed by their payer and label in this fair",
+                       "person_ids")
+    if actor.role not in (p.review["first_level"], p.review["second_level"], "organising_committee"):
+        raise Forbidden("the host organisation and the organising committee review people")
+    if not reason.strip():
+        raise DomainError("reason_required", "give the reason for rejection", "reason")
+    check_actor_approved(session, actor)
+    rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation", "first_approved"))
+    for person, review in rows:
+        check_deadline(settings_for(session, review.edition or "").review_deadline, "review", now)
+        before = {"status": person.status}
+        person.status = "rejected"
+        emit("PersonnelRejected", {"person_id": person.person_id, "unit_id": person.unit_id,
+                                   "reason": reason.strip()})
+        audit(session, actor, "person.reject", "person", person.person_id, review.delegation_id, before,
+              {"status": "rejected", "reason": reason.strip()})
     return [p for p, _ in rows]
 
 
@@ -196,9 +279,12 @@ def get_quota(session: Session, edition: str, uscc: str, actor: Actor) -> Quota:
 
 
 def use_quota(session: Session, review: UnitReview, label: str) -> None:
-    """A VIP or staff label is granted only within the unit's quota, atomically: the
-    guarded UPDATE succeeds for exactly as many grants as there is quota."""
-    column, limit = (Quota.vip_used, Quota.vip) if label == "vip" else (Quota.staff_used, Quota.staff)
+    """A label granted within quota (CIIE: VIP, staff) is granted only within the unit's
+    quota, atomically: the guarded UPDATE succeeds for exactly as many grants as there is
+    quota."""
+    if label not in QUOTA_COUNTERS:
+        raise Conflict("quota_exhausted", f"the unit has no {label} quota", "label")
+    column, limit = QUOTA_COUNTERS[label]
     # a DML statement executes to a CursorResult (rowcount); the typing says only Result
     result = cast(CursorResult[Any], session.execute(
         update(Quota).where(Quota.edition == review.edition, Quota.uscc == review.uscc, column < limit)
@@ -208,7 +294,9 @@ def use_quota(session: Session, review: UnitReview, label: str) -> None:
 
 
 def free_quota(session: Session, review: UnitReview, label: str) -> None:
-    column = Quota.vip_used if label == "vip" else Quota.staff_used
+    if label not in QUOTA_COUNTERS:
+        return
+    column = QUOTA_COUNTERS[label][0]
     session.execute(update(Quota).where(Quota.edition == review.edition, Quota.uscc == review.uscc, column > 0)
                     .values({column: column - 1}))
 
@@ -224,48 +312,58 @@ def give_back_budget(session: Session, review: UnitReview, person: ReviewPerson)
         person.fee_fen = 0
 
 
-def release(session: Session, review: UnitReview, person: ReviewPerson) -> None:
+def release(session: Session, review: UnitReview, person: ReviewPerson, profile: FairProfile | None = None) -> None:
     """Give back what a person held: quota for a free label, centralised-payment budget."""
-    if person.status in ("confirmed", "locked") and person.label in ("vip", "staff"):
+    if person.status in ("confirmed", "locked") and person.label in profile_of(profile).quota_badges():
         free_quota(session, review, person.label)
     if person.status in ("confirmed", "locked"):
         give_back_budget(session, review, person)
 
 
 def grant_label(session: Session, emit: Emit, person_ids: list[str], label: str, actor: Actor,
-                now: dt.datetime | None = None) -> list[ReviewPerson]:
-    """Label people awaiting confirmation as VIP or staff (free, within quota) — or as
-    professional visitors, who then go the payer way."""
+                now: dt.datetime | None = None, profile: FairProfile | None = None) -> list[ReviewPerson]:
+    """Label people awaiting confirmation with a badge granted within quota (CIIE: VIP or
+    staff; free) or another free badge — or with a paying badge (CIIE: professional
+    visitor), which then goes the payer way."""
+    p = profile_of(profile)
+    check_not_personnel_review(p)
+    if label not in p.badge_ids():
+        raise DomainError("unknown_label", f"label must be one of {', '.join(p.badge_ids())}", "label")
     rows = people_in_scope(session, person_ids, actor, ("awaiting_confirmation",))
     for person, review in rows:
         check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
-        if label == "visitor":
-            person.requested_label = "visitor"
-            decision = confirmation_for("visitor", top_delegation(session, review.delegation_id))
-            if decision:
-                _confirm(session, emit, review, person, *decision)
-        else:
+        if label in p.quota_badges():
             use_quota(session, review, label)
             _confirm(session, emit, review, person, label, "free")
+        elif label in p.free_badges():
+            _confirm(session, emit, review, person, label, "free")
+        else:
+            person.requested_label = label
+            decision = confirmation_for(label, top_delegation(session, review.delegation_id), p)
+            if decision:
+                _confirm(session, emit, review, person, *decision)
         audit(session, actor, "person.label", "person", person.person_id, review.delegation_id,
               {"requested_label": person.requested_label}, {"label": label})
     return [p for p, _ in rows]
 
 
 def upgrade(session: Session, emit: Emit, person_id: str, to_label: str, actor: Actor,
-            now: dt.datetime | None = None) -> ReviewPerson:
+            now: dt.datetime | None = None, profile: FairProfile | None = None) -> ReviewPerson:
     """visitor → staff or VIP, staff → VIP; never for a reused VIP. Within quota. The new
     label is free: a delegation that paid for the person gets its budget back, billing drops
     or refunds the fee, registration moves an unpaid person on to the police check and
     credentials checks them (or reissues the card of one already produced)."""
+    p = profile_of(profile)
     [(person, review)] = people_in_scope(session, [person_id], actor, ("confirmed", "locked"))
     check_deadline(settings_for(session, review.edition or "").labelling_deadline, "labelling", now)
-    if person.reused_label == "vip":
-        raise Conflict("reused_vip", "a reused VIP credential cannot be changed", "label")
-    if LABEL_RANK[to_label] <= LABEL_RANK[person.label or "visitor"]:
+    top_rank = max(p.badge_rank(b) for b in p.badge_ids())
+    if person.reused_label is not None and p.badge_rank(person.reused_label) == top_rank:
+        raise Conflict("reused_vip", "a reused credential of the highest badge cannot be changed", "label")
+    if to_label not in p.quota_badges() or \
+            p.badge_rank(to_label) <= p.badge_rank(person.label or person.requested_label):
         raise DomainError("not_an_upgrade", f"{person.label} cannot become {to_label}", "label")
     use_quota(session, review, to_label)
-    if person.label in ("vip", "staff"):
+    if person.label in p.quota_badges():
         free_quota(session, review, person.label)
     before = {"label": person.label, "payer": person.payer, "fee_fen": person.fee_fen}
     give_back_budget(session, review, person)
@@ -479,21 +577,23 @@ def import_quotas(session: Session, emit: Emit, actor: Actor, edition: str, file
 
 # --- credential reuse ---------------------------------------------------------------------
 def lock_reuse(session: Session, emit: Emit, person_ids: list[str], actor: Actor,
-               now: dt.datetime | None = None) -> list[ReviewPerson]:
-    """锁定提交: the delegation locks reuse requests; a free label needs matching quota."""
+               now: dt.datetime | None = None, profile: FairProfile | None = None) -> list[ReviewPerson]:
+    """锁定提交: the delegation locks reuse requests; a label granted within quota needs
+    matching quota."""
+    p = profile_of(profile)
     rows = people_in_scope(session, person_ids, actor, ("pending_lock",))
     for person, review in rows:
         check_deadline(settings_for(session, review.edition or "").locking_deadline, "locking", now)
         if review.status != "approved":
             raise Conflict("unit_not_approved", "the unit must be approved first", "person_ids")
-        label = person.reused_label or "visitor"
-        if label in ("vip", "staff"):
+        label = person.reused_label or person.requested_label
+        if label in p.quota_badges():
             use_quota(session, review, label)
-        payer = "free" if label in ("vip", "staff") else "unit"
+        payer = "free" if label in p.free_badges() else "unit"
         person.label, person.payer, person.status, person.confirmed_at = label, payer, "locked", utcnow()
         emit("ReuseLocked", {"person_id": person.person_id, "unit_id": person.unit_id, "label": label,
                              "payer": payer, "previous_credential_no": person.previous_credential_no,
-                             "fee_fen": fee_owed(session, review, label, payer)})
+                             "fee_fen": fee_owed(session, review, label, payer, p)})
         audit(session, actor, "person.lock_reuse", "person", person.person_id, review.delegation_id,
               {"status": "pending_lock"}, {"status": "locked", "label": label})
     return [p for p, _ in rows]
