@@ -92,7 +92,6 @@ BY_CODE = {
     "badge_type_not_allowed": _l("This badge type is not available to your kind of registration."),
     "online_only_no_badge": _l("An online-only registration cannot apply for badges."),
     "edition_closed": _l("Registration for this edition is closed."),
-    "host_organisation_not_approved": _l("The host organisation has not been approved yet."),
     "person_already_registered": _l("This ID number is already registered for this fair. A person is "
                                     "registered only once."),
     "person_locked": _l("A submitted record cannot be edited."),
