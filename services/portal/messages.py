@@ -229,6 +229,8 @@ BY_MESSAGE = {
 REUSE_REFUSALS = {
     "only credentials of the two previous editions can be reused":
         _l("Only badges of the two previous editions can be reused."),
+    "only credentials of the previous edition can be reused":  # a profile's reuse_editions 1 (CIFTIS)
+        _l("Only badges of the previous edition can be reused."),
     "the previous credential did not pass its check": _l("The previous badge did not pass its check."),
     "a lost or damaged credential cannot be reused": _l("A lost or damaged badge cannot be reused."),
     "the unit name on the card has changed": _l("The unit name on the badge has changed."),

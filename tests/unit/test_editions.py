@@ -148,6 +148,17 @@ def test_reuse_reaches_back_the_profiles_reuse_editions():
     assert returning.reuse_reaches("CIIE-2027", "CIIE-2028", CIIE)  # an edition the profile does not list: by year
 
 
+def test_ciftis_reuse_refusal_names_its_one_previous_edition(session_for, emit, monkeypatch):
+    s = session_for("registration")
+    _, person = registered_in_2025(s, emit)
+    returning.mirror_previous_editions(s, "CIIE-2026", CIIE)
+    old = s.get(PreviousPerson, person.id)
+    old.edition = "CIFTIS-2025"
+    unit = accounts.get_unit(s, old.previous_unit_id)
+    assert returning.reuse_refusal(unit, old, "CIFTIS-2027", old.label, [2, 3], load_profile("ciftis")) == \
+        "only credentials of the previous edition can be reused"
+
+
 def test_invitations_reach_the_previous_editions_own_units(session_for, emit):
     s = session_for("registration")
     old_unit, _ = registered_in_2025(s, emit)

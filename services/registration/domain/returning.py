@@ -237,8 +237,9 @@ def reuse_refusal(unit: Unit, prev: PreviousPerson, current_edition: str, label:
     unchanged (name, unit, delegation, label, photo, entry dates)."""
     if not reuse_reaches(prev.edition, current_edition, profile):
         back = int((profile or fair()).data["reuse_editions"])
-        return ("only credentials of the two previous editions can be reused" if back == 2
-                else f"only credentials of the {back} previous edition(s) can be reused")
+        return {1: "only credentials of the previous edition can be reused",
+                2: "only credentials of the two previous editions can be reused"}.get(
+                    back, f"only credentials of the {back} previous editions can be reused")
     if not prev.credential_no or not prev.check_passed:
         return "the previous credential did not pass its check"
     if prev.lost_or_damaged:
