@@ -16,6 +16,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.crypto import FieldCipher
@@ -49,6 +50,18 @@ def _day_numbers(entry_dates: list[str], days: list[dt.date]) -> list[int]:
     return sorted(iso.index(str(d)[:10]) + 1 for d in entry_dates or [] if str(d)[:10] in iso)
 
 
+def _add_once(session: Session, row: Any) -> Any:
+    """Insert a mirrored row, or — when a concurrent request mirrored it first — the row it
+    inserted (None if the row's place was taken otherwise, by an import)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+        return row
+    except IntegrityError:
+        return session.get(type(row), row.id)
+
+
 def _mirror_unit(session: Session, unit: Unit, profile: FairProfile) -> PreviousUnit | None:
     """`unit` (of a previous edition) as a PreviousUnit with the same id, and its people as
     PreviousPersons: created once, brought up to date each time (the old edition's people still
@@ -59,8 +72,11 @@ def _mirror_unit(session: Session, unit: Unit, profile: FairProfile) -> Previous
         if session.scalar(select(PreviousUnit.id).where(PreviousUnit.edition == unit.edition,
                                                         PreviousUnit.uscc == unit.uscc)):
             return None
-        prev = PreviousUnit(id=unit.id, edition=unit.edition, uscc=unit.uscc, orders=[])
-        session.add(prev)
+        prev = _add_once(session, PreviousUnit(
+            id=unit.id, edition=unit.edition, uscc=unit.uscc, name=unit.name, category=unit.category,
+            region=unit.region, contact_phone=unit.contact_phone, contact_email=unit.contact_email, info={}, orders=[]))
+        if prev is None:
+            return None
     prev.name, prev.category, prev.region, prev.delegation_id = unit.name, unit.category, unit.region, unit.delegation_id
     prev.password_hash, prev.info = unit.password_hash, dict(unit.info or {})
     if prev.contact_phone != unit.contact_phone:
@@ -70,11 +86,13 @@ def _mirror_unit(session: Session, unit: Unit, profile: FairProfile) -> Previous
     session.flush()
     days = profile.edition(unit.edition).days
     for person in session.scalars(select(Person).where(Person.unit_id == unit.id, Person.status != "cancelled")):
-        row = session.get(PreviousPerson, person.id)
-        if row is None:
-            row = PreviousPerson(id=person.id, previous_unit_id=prev.id, edition=unit.edition)
-            session.add(row)
         label = person.label or person.requested_label or profile.default_badge(unit.visitor_kind) or ""
+        row = session.get(PreviousPerson, person.id) or _add_once(session, PreviousPerson(
+            id=person.id, previous_unit_id=prev.id, edition=unit.edition, name=person.name,
+            region_type=person.region_type, id_type=person.id_type, id_number_enc=person.id_number_enc,
+            id_number_hash=person.id_number_hash, id_number_masked=person.id_number_masked, label=label))
+        if row is None:
+            continue
         issued = bool(person.credential_no) and person.status in CREDENTIAL_ISSUED
         row.name, row.gender, row.region_type, row.id_type = person.name, person.gender, person.region_type, person.id_type
         row.id_number_enc, row.id_number_hash = person.id_number_enc, person.id_number_hash
