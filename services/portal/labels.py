@@ -152,6 +152,13 @@ AUDIT_ACTIONS = {
     "admin.deactivate": _l("Admin deactivated"), "admin.password": _l("Password changed"),
     "admin.contact": _l("Contact details changed"), "settings.update": _l("Edition settings changed"),
     "edition.personal_data_purge": _l("Personal data erased"),
+    "person.first_approve": _l("Person approved (first level)"), "person.approve": _l("Person approved"),
+    "person.reject": _l("Person not approved"),
+    "host_organisation.update": _l("Host organisation details changed"),
+    "host_organisation.licence": _l("Host organisation licence uploaded"),
+    "host_organisation.submit": _l("Host organisation submitted for review"),
+    "host_organisation.approve": _l("Host organisation approved"),
+    "host_organisation.return": _l("Host organisation returned for changes"),
 }
 AUDIT_TARGETS = {"unit": _l("Unit"), "person": _l("Person"), "quota": _l("Quota"), "delegation": _l("Delegation"),
                  "admin": _l("Admin"), "edition": _l("Edition")}
@@ -246,13 +253,13 @@ PERSON_STATUS = {
     "awaiting_confirmation": _l("Awaiting confirmation"), "awaiting_payment": _l("Awaiting payment"),
     "awaiting_check": _l("Under check"), "check_passed": _l("Check passed"), "check_failed": _l("Check failed"),
     "in_production": _l("In production"), "dispatched": _l("Dispatched"), "delivered": _l("Delivered"),
-    "cancelled": _l("Cancelled"),
+    "cancelled": _l("Cancelled"), "rejected": _l("Not approved"),
 }
 # colours of the status badges: neutral, info, waiting, good, bad
 PERSON_STATUS_TONE = {
     "saved": "neutral", "submitted": "info", "pending_lock": "wait", "awaiting_confirmation": "wait",
     "awaiting_payment": "wait", "awaiting_check": "info", "check_passed": "good", "check_failed": "bad",
-    "in_production": "info", "dispatched": "good", "delivered": "good", "cancelled": "neutral",
+    "in_production": "info", "dispatched": "good", "delivered": "good", "cancelled": "neutral", "rejected": "bad",
 }
 UNIT_STATUS_TONE = {"draft": "neutral", "submitted": "info", "approved": "good", "returned": "wait",
                     "rejected": "bad", "deleted": "bad"}

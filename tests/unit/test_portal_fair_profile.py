@@ -288,3 +288,16 @@ def test_ciftis_submission_preview_lists_the_kinds_required_fields(ciftis, fake)
     missing = html.split("尚缺")[1]
     assert "公司简介" in missing and "联系人职务" in missing and "公司类型" not in missing.split("修改")[0]
     assert "单位名称（英文）" not in html  # CIIE's field
+
+
+def test_ciftis_person_not_approved_shows_the_reviewers_reason(ciftis, fake):
+    client = personnel_client(fake, "attendee_invited")
+    fake.on("GET", "/api/registration/units/me/personnel/p1", 200, {
+        "id": "p1", "name": "王伟", "status": "rejected", "review_comment": "照片不是本人近照",
+        "region_type": "mainland", "id_type": "resident_id", "id_number": "1101**********1234", "gender": "male",
+        "entry_dates": ["2027-09-08"], "exhibition_area": "finance", "pickup_method": "courier",
+        "requested_label": "delegate", "label": None, "has_photo": False})
+    r = client.get("/personnel/p1")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[:500]
+    assert "审核未通过" in html and 'data-test="review-comment"' in html and "照片不是本人近照" in html
