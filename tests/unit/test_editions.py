@@ -137,7 +137,7 @@ def test_an_imported_row_of_the_same_edition_stays_the_one_that_counts(session_f
     assert returning.latest_previous_unit(s, USCC, "CIIE-2026").name == "Imported Co"
 
 
-def test_reuse_reaches_back_the_profiles_reuse_editions():
+def test_reuse_reaches_back_the_profiles_reuse_editions_ciie_and_ciftis():
     assert returning.reuse_reaches("CIIE-2025", "CIIE-2026", CIIE)
     assert returning.reuse_reaches("CIIE-2024", "CIIE-2026", CIIE)
     assert not returning.reuse_reaches("CIIE-2024", "CIIE-2027", CIIE)
@@ -167,7 +167,7 @@ def test_invitations_reach_the_previous_editions_own_units(session_for, emit):
     assert returning.previous_unit_by_invitation(s, invited.invitation_token).uscc == USCC
 
 
-def test_editions_status_names_the_active_the_closed_and_the_next_edition(tmp_path):
+def test_editions_status_names_the_active_the_closed_and_the_next_edition_ciie_and_ciftis(tmp_path):
     from sqlalchemy import create_engine
 
     from deploy.editions import status_lines, units_per_edition
