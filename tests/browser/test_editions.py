@@ -66,6 +66,8 @@ def test_a_closed_editions_unit_reads_its_records_read_only(portal_stack, browse
     site.go("/personnel")
     assert "陈往届" in site.main_text()
 
-    site.go("/unit/info")  # saving anything is refused, with the reason
+    site.go("/unit/info")  # no button offers a change; saving anyway is refused, with the reason
+    buttons = site.d.find_elements(By.CSS_SELECTOR, "#main form[method=post] button")
+    assert buttons and not any(b.is_displayed() for b in buttons)
     site.d.execute_script("document.querySelector('#main form[method=post]').submit()")
     site.wait_text("本届已闭幕：记录可查看，不能修改。")
