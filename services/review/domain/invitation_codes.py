@@ -12,6 +12,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, DomainError, NotFound
 
 from ..models import Delegation, InvitationCode
+from .fair_rules import profile_of
 from .host_organisations import check_may_issue_codes
 from .organisations import Actor, audit, in_scope
 
@@ -24,9 +25,10 @@ def issue_invitation_codes(session: Session, actor: Actor, delegation_id: str, c
     if not in_scope(session, delegation_id, actor.delegation_id) or session.get(Delegation, delegation_id) is None:
         raise NotFound("host organisation", "delegation_id")
     check_may_issue_codes(session, delegation_id)
+    length = int(profile_of().data["invitation_codes"].get("length", 12))  # the seed's codes: 12 characters
     codes = []
     for _ in range(count):
-        code = InvitationCode(code="".join(secrets.choice(CODE_ALPHABET) for _ in range(10)),
+        code = InvitationCode(code="".join(secrets.choice(CODE_ALPHABET) for _ in range(length)),
                               delegation_id=delegation_id, created_at=utcnow())
         session.add(code)
         codes.append(code)
