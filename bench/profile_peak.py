@@ -6,9 +6,10 @@ libraries it calls).
     pip install py-spy   # into any Python: it is a tool, not a dependency of the product
     .venv/bin/python -m bench.profile_peak --units 300 --concurrency 32 [--top 15]
 
-Samples are proportions of each process's time on CPU and off it (--idle is not passed, so
-only running threads are sampled): read them as shares, next to the CPU-seconds per order
-that bench.deadline_peak prints."""
+Only the thread holding the GIL is sampled (py-spy --gil), so samples are shares of the
+process's time running Python, a close proxy of its CPU (`--wall` samples waiting threads too:
+where requests spend their time). Read them as shares, next to the CPU-seconds per order that
+bench.deadline_peak prints; `--keep DIR` keeps the raw stacks."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from deploy.stack import Stack, _group_pids
 SERVICES = ("billing", "registration", "credentials", "notifications", "review")
 
 
-def profile(stack: Stack, out: Path, pyspy: str) -> list[tuple[str, subprocess.Popen]]:
+def profile(stack: Stack, out: Path, pyspy: str, gil: bool = True) -> list[tuple[str, subprocess.Popen]]:
     """A py-spy per running Python process of every service (each gunicorn worker too)."""
     running = []
     for name, proc in stack.procs.items():
@@ -35,7 +36,7 @@ def profile(stack: Stack, out: Path, pyspy: str) -> list[tuple[str, subprocess.P
         for pid in _group_pids(proc.popen.pid):
             target = out / f"{name}-{pid}.txt"
             running.append((name, subprocess.Popen(
-                [pyspy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--nonblocking",
+                [pyspy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--nonblocking", *(["--gil"] if gil else []),
                  "--output", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     return running
 
@@ -92,16 +93,21 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--wall", action="store_true",
+                        help="sample every thread, waiting ones too (default: only the thread holding the GIL, "
+                             "which is where Python spends CPU)")
+    parser.add_argument("--keep", help="a folder to keep py-spy's raw stacks in (for a flame graph)")
     args = parser.parse_args()
     pyspy = shutil.which("py-spy")
     if pyspy is None:
         raise SystemExit("py-spy is not on PATH: pip install py-spy (a tool, not a product dependency)")
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
+        out = Path(args.keep or tmp)
+        out.mkdir(parents=True, exist_ok=True)
         holder: list = []
 
         def observe(stack: Stack):
-            holder.extend(profile(stack, out, pyspy))
+            holder.extend(profile(stack, out, pyspy, gil=not args.wall))
             return lambda: stop(holder)
 
         result = run_topology(1, args.units, args.concurrency, observe=observe)

@@ -44,6 +44,8 @@ SERVICES = ("registration", "review", "credentials", "billing", "notifications")
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 WORKER_CLASSES = {s: f"services.{s}.worker:{s.title()}Worker" for s in SERVICES}
 TETHER = ROOT / "deploy" / "tether.py"
+# Billing's payment pages wait for their order to be paid (a thread each, ORDER_WAITERS_PER_PROCESS)
+API_THREADS = {"billing": 32}
 STOP_GRACE_SECONDS = 2.0  # then whatever still runs is killed: a stop is over in about 3 s
 LOG_TAIL_LINES = 20
 
@@ -166,8 +168,8 @@ class Stack:
         self.finish_step(name, self.launch_step(name, args, role))
 
     def gunicorn(self, name: str, app: str, port: int, workers: int, role: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
-        self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", "8",
+                 extra_env: dict[str, str] | None = None, threads: int = 8) -> None:
+        self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
                           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
                           "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app],
                    death_signal=signal.SIGTERM, note=f"on port {port}", role=role, extra_env=extra_env)
@@ -262,7 +264,7 @@ class Stack:
                 for i in range(count):
                     name = f"{service}-api" + (f"-{i}" if i else "")
                     self.gunicorn(name, f"services.{service}.app:create_app()", self.api_port(service, i),
-                                  self.gunicorn_workers, role=service)
+                                  self.gunicorn_workers, role=service, threads=API_THREADS.get(service, 8))
             self.start_portal()
             nginx = find_nginx()
             if nginx is None:

@@ -128,11 +128,31 @@ class Principal:
         return self.read_only or bool(self.edition and active_edition and self.edition != active_edition)
 
 
+# Tokens already verified by this process, with their expiry: a session's every request
+# presents the same token, and checking its RSA signature again each time is most of what
+# authenticating a request costs. Keyed by the verifying key too (a new key pair verifies
+# afresh); bounded, emptied when full.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[str, bytes], tuple[Principal, float]] = {}
+
+
 def verify_token(token: str) -> Principal:
     """The principal of a token we issued for us: signature, expiry, audience, and a role
-    that its issuer may grant."""
+    that its issuer may grant. (Revocation is the services' own check, on every request.)"""
+    key = public_key()
+    known = _verified.get((token, key))
+    if known is not None and known[1] > time.time():
+        return known[0]
+    principal, expires = _verify(token, key)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(token, key)] = (principal, expires)
+    return principal
+
+
+def _verify(token: str, key: bytes) -> tuple[Principal, float]:
     try:
-        claims = jwt.decode(token, public_key(), algorithms=[ALGORITHM], audience=AUDIENCE,
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE,
                             issuer=[issuer_claim(i) for i in ISSUED_ROLES],
                             options={"require": ["exp", "iat", "sub", "role", "iss", "aud"]})
     except jwt.ExpiredSignatureError as exc:
@@ -146,4 +166,4 @@ def verify_token(token: str) -> Principal:
     edition = claims.get("edn")
     return Principal(claims["sub"], claims["role"], claims.get("unit_id"), claims.get("delegation_id"),
                      version if isinstance(version, int) else 0,
-                     edition if isinstance(edition, str) else None, claims.get("ro") is True)
+                     edition if isinstance(edition, str) else None, claims.get("ro") is True), float(claims["exp"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -45,7 +45,34 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has rested a while: one that served a
+    request a moment ago is alive, and a ping per checkout is a round trip per transaction at
+    the deadline peak. A dead one (the database restarted) is replaced before use; one cut
+    during use fails that transaction, and SQLAlchemy then renews the whole pool."""
+    @event.listens_for(engine, "checkin")
+    def _rested_since(_dbapi_conn, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_rested(dbapi_conn, record, _proxy):
+        rested = record.info.get("checked_in_at")
+        if rested is not None and time.monotonic() - rested < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")  # the pool connects anew
 
 
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available

@@ -41,6 +41,7 @@ from .config import env
 from .events import LATEST
 from .inbox import Handler
 from .logsafe import describe
+from .outbox import RELAY_MIN_AGE
 from .service import ServiceDeps
 from .topology import (RPC_CALLERS, SUBSCRIPTIONS, dead_letter_queue, durable_queue_arguments, handler_queue_name,
                        method_name)
@@ -256,7 +257,7 @@ class EventWorker:
 
     @timer(interval=1.0, eager=True)
     def relay_outbox(self) -> None:
-        self.deps.outbox.publish_pending()
+        self.deps.outbox.publish_pending(min_age=RELAY_MIN_AGE)
 
     @timer(interval=heartbeat.HEARTBEAT_SECONDS, eager=True)
     def write_heartbeat(self) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Callable
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .broker import Broker
@@ -23,7 +23,10 @@ from .db import Database, utcnow
 from .events import LATEST, make_event
 
 log = logging.getLogger(__name__)
-PENDING_KEY = "outbox_pending_ids"
+PENDING_KEY = "outbox_pending_events"
+# The relay sends rows at least this old: a younger one is its own transaction's to send, right
+# after its commit (a crash in between leaves it to the relay a few seconds later).
+RELAY_MIN_AGE = 5.0
 
 
 class OutboxMixin:
@@ -57,7 +60,7 @@ class Outbox:
         session.add(self.model(id=envelope["id"], event_type=event_type, exchange=spec.exchange,
                                routing_key=event_type, body=json.dumps(envelope), created_at=utcnow(),
                                attempts=0))
-        session.info.setdefault(PENDING_KEY, []).append(envelope["id"])
+        session.info.setdefault(PENDING_KEY, []).append((spec.exchange, event_type, envelope))
         return envelope["id"]
 
     @contextlib.contextmanager
@@ -72,11 +75,41 @@ class Outbox:
         finally:
             session.close()
         if pending:
-            self.publish_pending(ids=pending)
+            self.publish_committed(pending)
 
-    def publish_pending(self, ids: list[str] | None = None, limit: int = 200) -> int:
+    def publish_committed(self, pending: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Publish what a transaction has just committed, from memory (its rows are not read
+        back), then mark those rows sent in one statement. The relay leaves rows younger than
+        RELAY_MIN_AGE to this path, so a row is not sent twice by the two. Whatever fails to
+        go (the broker down) stays for the relay."""
+        sent: list[str] = []
+        for exchange, event_type, envelope in pending:
+            try:
+                self.broker.publish(exchange, event_type, envelope, message_id=envelope["id"],
+                                    correlation_id=envelope.get("correlation_id"))
+            except Exception as exc:
+                log.warning("outbox publish failed for %s %s: %s", event_type, envelope["id"], exc)
+                break
+            sent.append(envelope["id"])
+        if sent:
+            self.mark_published(sent, [i for (_, t, e), i in zip(pending, sent) if LATEST[t].restricted])
+        return len(sent)
+
+    def mark_published(self, ids: list[str], restricted_ids: list[str]) -> None:
+        table = self.model.__table__
+        try:
+            with self.db.turn(), self.db.engine.begin() as conn:
+                conn.execute(update(table).where(table.c.id.in_(ids), table.c.published_at.is_(None))
+                             .values(published_at=utcnow(), attempts=table.c.attempts + 1))
+                if restricted_ids:  # personal data leaves no copy behind once delivered
+                    conn.execute(update(table).where(table.c.id.in_(restricted_ids)).values(body="{}"))
+        except Exception as exc:  # sent but not marked: the relay sends them again (consumers de-duplicate)
+            log.warning("outbox: marking %d sent events failed: %s", len(ids), exc)
+
+    def publish_pending(self, ids: list[str] | None = None, limit: int = 200, min_age: float = 0.0) -> int:
         """Publish unsent rows (oldest first) with confirms; several relays share the work
-        on PostgreSQL through SKIP LOCKED. Returns how many were published."""
+        on PostgreSQL through SKIP LOCKED. `min_age` (seconds) leaves younger rows to the
+        transaction that wrote them. Returns how many were published."""
         published = 0
         try:
             with self.db.transaction() as session:
@@ -84,6 +117,8 @@ class Outbox:
                          .order_by(self.model.created_at).limit(limit))
                 if ids is not None:
                     query = query.where(self.model.id.in_(ids))
+                if min_age > 0:
+                    query = query.where(self.model.created_at < utcnow() - dt.timedelta(seconds=min_age))
                 if self.db.is_postgres:
                     query = query.with_for_update(skip_locked=True)
                 for row in session.scalars(query).all():
@@ -109,7 +144,7 @@ class Outbox:
             while not self._stop.is_set():
                 self._wake.wait(interval)
                 self._wake.clear()
-                while self.publish_pending() >= 200:
+                while self.publish_pending(min_age=RELAY_MIN_AGE) >= 200:
                     pass
         thread = threading.Thread(target=loop, name=f"{self.service}-outbox-relay", daemon=True)
         thread.start()

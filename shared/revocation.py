@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .auth import Principal
@@ -37,13 +38,14 @@ def record_revocation(session: Session, model: type[Any], subject_id: str, min_v
         row.min_version, row.revoked_at = min_version, utcnow()
 
 
-def is_revoked(session: Session, model: type[Any], principal: Principal) -> bool:
-    """A token is void if its account's, or its unit's, minimum version is above its own."""
-    for subject in {principal.subject, principal.unit_id} - {None}:
-        row = session.get(model, subject)
-        if row is not None and principal.version < row.min_version:
-            return True
-    return False
+def is_revoked(session: Session | Connection, model: type[Any], principal: Principal) -> bool:
+    """A token is void if its account's, or its unit's, minimum version is above its own.
+    (Asked on every request: one plain query, no objects loaded.)"""
+    subjects = list({principal.subject, principal.unit_id} - {None})
+    table = model.__table__
+    highest = session.execute(select(func.max(table.c.min_version))
+                              .where(table.c.subject_id.in_(subjects))).scalar()
+    return highest is not None and principal.version < highest
 
 
 def on_tokens_revoked(ctx: HandlerContext[Any]) -> None:

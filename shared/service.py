@@ -62,8 +62,8 @@ class ServiceDeps:
         return EventConsumer(self.outbox, self.inbox_model, handlers, self)
 
     def token_revoked(self, principal: Principal) -> bool:
-        with self.uow() as (s, _):
-            return is_revoked(s, self.revocation_model, principal)
+        with self.db.turn(), self.db.engine.connect() as conn:  # a read: no session, no transaction to commit
+            return is_revoked(conn, self.revocation_model, principal)
 
     def health(self) -> dict[str, str]:
         """Whether the database and the broker answer. Asked again at most every

@@ -17,7 +17,7 @@ from .models import IdempotencyKey
 from .providers import SandboxPaymentProvider, check_method
 from .schemas import (
     CentralisedStatementSchema, CreateOrderSchema, FinanceInvoiceSchema, InvoiceInSchema, InvoiceQuerySchema,
-    InvoiceSchema, ManualMatchSchema, OrderSchema, PayableItemSchema, PayableQuerySchema, PaymentStartedSchema,
+    InvoiceSchema, ManualMatchSchema, OrderSchema, OrderWaitSchema, PayableItemSchema, PayableQuerySchema, PaymentStartedSchema,
     ReasonSchema, ReconciliationSchema, RefundInSchema, RefundQuerySchema, RefundSchema, ReversalDecisionSchema,
     ReversalRequestInSchema, ReversalRequestQuerySchema, ReversalRequestSchema, ReversalSchema, SandboxPaySchema,
     StartPaymentSchema, StatementLineQuerySchema, StatementLineSchema, StatementResultSchema, TransferDetailSchema,
@@ -72,10 +72,20 @@ def create_order(data):
 
 @bp.route("/orders/<order_no>", methods=["GET"])
 @require(UNIT)
+@bp.arguments(OrderWaitSchema, location="query")
 @bp.response(200, OrderSchema)
-def get_order(order_no):
-    with bootstrap().uow() as (s, _):
-        return orders.order_view(s, orders.get_order(s, order_no, caller_unit_id()))
+def get_order(args, order_no):
+    """With `while_status` and `wait`, answered once the order's status is no longer
+    `while_status`, or after `wait` seconds: the payment page is told of the payment at once."""
+    deps = bootstrap()
+    unit_id = caller_unit_id()
+    if args.get("while_status") and args["wait"] > 0:
+        def changed() -> bool:
+            with deps.uow() as (s, _):
+                return orders.order_status(s, order_no, unit_id) != args["while_status"]
+        deps.order_waiters.wait(order_no, changed, args["wait"])
+    with deps.uow() as (s, _):
+        return orders.order_view(s, orders.get_order(s, order_no, unit_id))
 
 
 @bp.route("/orders/<order_no>/payments", methods=["POST"])

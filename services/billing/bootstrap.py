@@ -10,12 +10,14 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.changes import ChangeWaiters
 from shared.config import Readiness, Settings
 from shared.crypto import load_key
 from shared.service import ServiceDeps
 from shared.times import parse_moment
 
 from . import models
+from .domain.orders import ORDER_CHANGES
 from .providers import ProviderPayment, SandboxEInvoicing, SandboxPaymentProvider, SandboxPaymentRefunds
 
 SERVICE = "billing"
@@ -60,6 +62,7 @@ class BillingDeps(ServiceDeps):
     invoice_prefix: str
     payment_deadlines: dict[str, dt.datetime]  # "transfer" and/or "online", naive UTC
     order_ttl: dt.timedelta
+    order_waiters: ChangeWaiters  # requests waiting for an order to be paid (a server thread each)
 
     @property
     def payment_notify_url(self) -> str:
@@ -108,4 +111,6 @@ def bootstrap() -> BillingDeps:
         einvoicing=SandboxEInvoicing(failing_titles=_listed(get("EINVOICE_SANDBOX_FAIL_TITLES"))),
         invoice_prefix=get("INVOICE_PREFIX", settings.edition[-2:] + "44"),
         payment_deadlines=payment_deadlines(settings),
-        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))))
+        order_ttl=dt.timedelta(minutes=int(get("ORDER_TTL_MINUTES", "120"))),
+        # below the API's threads per process (32): the rest keep serving while these wait
+        order_waiters=ChangeWaiters(parts["db"], ORDER_CHANGES, max_waiters=int(get("ORDER_WAITERS_PER_PROCESS", "24"))))

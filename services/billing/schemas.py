@@ -34,6 +34,17 @@ class OrderSchema(Strict):
     paid_at = fields.DateTime(allow_none=True)
 
 
+ORDER_STATUSES = ("unpaid", "paid", "cancelled", "expired")
+MAX_WAIT_SECONDS = 25  # under the gateway's 60 s read timeout, and a phone's patience
+
+
+class OrderWaitSchema(Strict):
+    """`?while_status=unpaid&wait=20`: answer once the order is no longer unpaid, or after 20 s
+    at the latest (a payment page learns of the payment at once instead of polling)."""
+    while_status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
+
+
 class StartPaymentSchema(Strict):
     method = fields.String(required=True, validate=validate.OneOf(ONLINE_METHODS))
 

@@ -64,6 +64,40 @@ def test_relay_publishes_rows_left_behind(infra, pump):
     assert msg is not None and msg.payload["id"] == env["id"]
 
 
+def test_the_relay_leaves_a_just_committed_row_to_its_transaction(infra, pump):
+    """The relay sends only rows older than RELAY_MIN_AGE: a younger one is being sent by the
+    transaction that wrote it, and the two would send it twice."""
+    import datetime as dt
+    from shared.db import utcnow
+    from shared.outbox import RELAY_MIN_AGE
+    rt = deps_of("registration")
+    pump.purge(UNIT_SUBMITTED_Q)
+    env = unit_submitted("u-young")
+    with rt.uow() as (s, _):
+        s.add(registration_models.OutboxMessage(id=env["id"], event_type="UnitSubmitted", exchange="registration.events",
+                                      routing_key="UnitSubmitted", body=json.dumps(env), created_at=utcnow(),
+                                      attempts=0))
+    assert rt.outbox.publish_pending(ids=[env["id"]], min_age=RELAY_MIN_AGE) == 0
+    with rt.uow() as (s, _):  # a few seconds later it is a leftover (a crash between commit and send)
+        s.get(registration_models.OutboxMessage, env["id"]).created_at -= dt.timedelta(seconds=RELAY_MIN_AGE + 1)
+    assert rt.outbox.publish_pending(ids=[env["id"]], min_age=RELAY_MIN_AGE) == 1
+    msg = pump.get_raw(UNIT_SUBMITTED_Q)
+    assert msg is not None and msg.payload["id"] == env["id"]
+
+
+def test_committed_events_are_sent_and_marked_without_reading_them_back(infra, pump):
+    rt = deps_of("registration")
+    pump.purge(UNIT_SUBMITTED_Q)
+    with rt.uow() as (s, emit):
+        event_id = emit("UnitSubmitted", unit_submitted("u-marked")["payload"])
+    msg = pump.get_raw(UNIT_SUBMITTED_Q)
+    assert msg is not None and msg.payload["id"] == event_id
+    with rt.uow() as (s, _):
+        row = s.get(registration_models.OutboxMessage, event_id)
+        assert row.published_at is not None and row.attempts == 1
+    assert rt.outbox.publish_pending(ids=[event_id]) == 0  # not sent again
+
+
 def test_redelivered_event_is_applied_once(infra):
     rt = deps_of("review")
     from services.review.models import UnitReview

@@ -59,3 +59,31 @@ def test_tokens_carry_issuer_audience_and_version():
 def test_tokens_from_the_wrong_issuer_or_for_another_audience_are_refused(claims):
     with pytest.raises(Unauthorized):
         auth.verify_token(_signed(claims))
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
+    token = auth.issue_token("u", "unit_contact", "registration", unit_id="u", ttl=dt.timedelta(seconds=30))
+    first = auth.verify_token(token)
+    calls = []
+    real = auth._verify
+    monkeypatch.setattr(auth, "_verify", lambda t, k: calls.append(t) or real(t, k))
+    assert auth.verify_token(token) == first and calls == []  # no second signature check
+    later = auth.time.time() + 31
+
+    def expired(t, k):  # what the signature check says of it by then
+        calls.append(t)
+        raise Unauthorized("token expired")
+    monkeypatch.setattr(auth, "_verify", expired)
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(Unauthorized):  # past its expiry it is checked afresh, not remembered
+        auth.verify_token(token)
+    assert calls == [token]
+
+
+def test_a_remembered_token_is_verified_again_under_a_new_key(monkeypatch, tmp_path):
+    token = auth.issue_token("u", "unit_contact", "registration", unit_id="u")
+    auth.verify_token(token)
+    monkeypatch.setenv("JWT_PUBLIC_KEY_FILE", str(tmp_path / "other" / "public.pem"))
+    auth.generate_keypair(tmp_path / "other" / "private.pem", tmp_path / "other" / "public.pem")
+    with pytest.raises(Unauthorized):  # signed by the old key: not ours any more
+        auth.verify_token(token)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
+from shared.changes import notify
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, DeadlinePassed, DomainError, NotFound
 from shared.fair import fair
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..bootstrap import BillingDeps
 
 MAX_PEOPLE_PER_ORDER = 500
+ORDER_CHANGES = "billing_order_status"  # the channel that wakes requests waiting on an order
 
 
 def new_order_no(now: dt.datetime) -> str:
@@ -121,6 +123,11 @@ def get_order(session: Session, order_no: str, unit_id: str | None = None, lock:
     return order
 
 
+def order_status(session: Session, order_no: str, unit_id: str) -> str | None:
+    """The order's status as it is committed now (None: not the unit's)."""
+    return session.scalar(select(Order.status).where(Order.order_no == order_no, Order.unit_id == unit_id))
+
+
 def order_by_id(session: Session, order_id: str, lock: bool = False) -> Order:
     """The order a payment, transfer, invoice or refund belongs to (its foreign key
     guarantees it exists)."""
@@ -200,6 +207,7 @@ def mark_paid(session: Session, emit: Emit, order: Order, payment: Payment, paye
     now = utcnow()
     payment.status, payment.confirmed_at = "confirmed", now
     order.status, order.paid_at, order.paid_by = "paid", now, payment.method
+    notify(session, ORDER_CHANGES, order.order_no)
     if payment.method in ("b2b", "transfer"):
         order.payer_title = payer_title  # the invoice title follows the paying unit
     person_ids = order_person_ids(session, order)
@@ -291,6 +299,7 @@ def cancel_order(session: Session, emit: Emit, order: Order, reason: str, status
     if transfer_pending(session, order):
         raise Conflict("transfer_pending", "a bank transfer for this order awaits finance's decision", "order_no")
     order.status = status
+    notify(session, ORDER_CHANGES, order.order_no)
     person_ids = order_person_ids(session, order)
     for item in session.scalars(select(PayableItem).where(PayableItem.person_id.in_(person_ids))
                                 .order_by(PayableItem.person_id).with_for_update()):
