@@ -65,7 +65,7 @@ def create_order(data):
     with deps.uow() as (s, emit):
         def action():
             order = orders.create_order(s, emit, unit_id, data["person_ids"], deps.order_ttl)
-            return 201, OrderSchema().dump(orders.order_view(s, order))
+            return 201, OrderSchema().dump(orders.order_view(s, order, list(dict.fromkeys(data["person_ids"]))))
         status, body = run_idempotent(s, IdempotencyKey, key, f"{unit_id}:create_order", data, action)
     return replayable(body, status)
 

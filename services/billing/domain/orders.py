@@ -146,10 +146,11 @@ def order_person_ids(session: Session, order: Order) -> list[str]:
                                 .order_by(OrderItem.person_id)))
 
 
-def order_view(session: Session, order: Order) -> dict[str, Any]:
-    """An order as the API shows it, with its people."""
+def order_view(session: Session, order: Order, person_ids: list[str] | None = None) -> dict[str, Any]:
+    """An order as the API shows it, with its people (read unless the caller has them)."""
     return {"order_no": order.order_no, "unit_id": order.unit_id, "amount_fen": order.amount_fen,
-            "status": order.status, "person_ids": order_person_ids(session, order),
+            "status": order.status,
+            "person_ids": sorted(person_ids) if person_ids is not None else order_person_ids(session, order),
             "created_at": order.created_at, "expires_at": order.expires_at, "paid_at": order.paid_at}
 
 
