@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -103,7 +103,7 @@ def prefetching(prefetch: Callable[[dict[str, Any], Any], Answers]) -> Callable[
 class EventConsumer(Generic[D]):
     """Applies each event once: the inbox row and the handler's effect commit together."""
 
-    def __init__(self, outbox: Outbox, inbox_model: type, handlers: Mapping[str, Handler[D]], deps: D,
+    def __init__(self, outbox: Outbox, inbox_model: type[Any], handlers: Mapping[str, Handler[D]], deps: D,
                  broker: Broker | None = None):
         self.outbox, self.inbox_model, self.handlers, self.deps = outbox, inbox_model, handlers, deps
         self.broker = broker or outbox.broker
@@ -120,8 +120,12 @@ class EventConsumer(Generic[D]):
         return retry_transient(lambda: self._apply_once(consumer, event, rpc))
 
     def _already_applied(self, consumer: str, event: Event) -> bool:
-        with self.outbox.db.transaction() as session:
-            return session.get(self.inbox_model, (event.id, consumer)) is not None
+        """A plain read before the RPC questions (the transaction checks again under its lock)."""
+        table = self.inbox_model.__table__
+        db = self.outbox.db
+        with db.turn(), db.engine.connect() as conn:
+            return conn.execute(select(table.c.event_id).where(table.c.event_id == event.id,
+                                                               table.c.consumer == consumer)).first() is not None
 
     def _apply_once(self, consumer: str, event: Event, rpc: Any = None) -> bool:
         handler = self.handlers[event.type]
