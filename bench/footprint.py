@@ -60,6 +60,7 @@ def main() -> None:
             idle_rss = stack.rss_bytes()
             results = [journey(stack.url) for _ in range(args.journeys)]
             busy_rss = stack.rss_bytes()
+            pieces = stack.rss_by_piece()
             processes = len(stack.procs)
         finally:
             stack.stop()
@@ -68,7 +69,9 @@ def main() -> None:
         values = [r[key] for r in results]
         print(f"{key:22s} median {statistics.median(values):.3f}s  max {max(values):.3f}s  (n={len(values)})")
     print(f"one-machine stack RSS: {idle_rss / 2**20:.0f} MiB idle, {busy_rss / 2**20:.0f} MiB after the journeys "
-          f"({processes} process groups: gateway, 5 workers, police client, mailbox)")
+          f"({processes} process groups: the gateway, the five services' workers, the police client, the mailbox)")
+    print("  by piece: " + ", ".join(f"{name} {size / 2**20:.0f}" for name, size in
+                                     sorted(pieces.items(), key=lambda item: -item[1])) + " MiB")
 
 
 if __name__ == "__main__":
