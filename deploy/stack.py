@@ -91,6 +91,9 @@ class Stack:
     # one (and the local shape's one-process gateway) use AMQP_URI.
     amqp_uris: dict[str, str] = field(default_factory=dict)
     portal_port: int | None = None  # the portal's own gunicorn (distributed); default after the APIs' ports
+    # Whose nameko workers run (distributed): all, or fewer for a benchmark of one service, whose
+    # events for the others then wait in their queues.
+    worker_services: tuple[str, ...] = SERVICES
     procs: dict[str, Proc] = field(default_factory=dict)
     say: Callable[[str], None] = field(default=lambda message: None, repr=False)  # progress, for a person
     broker_note: str = ""
@@ -282,7 +285,7 @@ class Stack:
         if self.mode == "local":
             self.start_workers_together()
         else:
-            for service in SERVICES:
+            for service in self.worker_services:
                 for i in range(self.billing_worker_instances if service == "billing" else 1):
                     self.start_worker(service, i)
         self.spawn("police", [self.python, "-m", "police.reference_client"], role="police")
@@ -368,7 +371,8 @@ class Stack:
         for phase in self.health_urls():
             self._wait_urls(phase, deadline, timeout)
         self._wait_workers(deadline)
-        self._wait_delegations(deadline)
+        if self.mode == "local" or "registration" in self.worker_services:
+            self._wait_delegations(deadline)
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
@@ -380,7 +384,8 @@ class Stack:
         sent to a worker still starting would wait in its queue past the caller's timeout."""
         from kombu import Connection
         from shared.topology import SUBSCRIPTIONS, handler_queue_name
-        queues = {s: handler_queue_name(s, SUBSCRIPTIONS[s][0]) for s in SERVICES}
+        queues = {s: handler_queue_name(s, SUBSCRIPTIONS[s][0])
+                  for s in (SERVICES if self.mode == "local" else self.worker_services)}
         with Connection(self.full_env()["AMQP_URI"]) as conn:
             channel = conn.default_channel
             while queues and time.monotonic() < deadline:

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .config import env
+
 T = TypeVar("T")
 
 
@@ -45,7 +47,11 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10)
+    # Connections kept open per process: as many as its threads use at once at a peak. Past
+    # pool_size, a connection is opened for the request and closed after it, and opening one
+    # (a new PostgreSQL backend, its authentication) costs more than most requests do.
+    engine = create_engine(url, pool_size=int(env("DB_POOL_SIZE", "16")),
+                           max_overflow=int(env("DB_MAX_OVERFLOW", "16")))
     ping_when_idle(engine)
     return engine
 
