@@ -9,7 +9,7 @@ starts a QR payment, "pays" in the sandbox and waits for the signed callback to 
 polling). Printed per topology: confirmed orders per second, and p50/p99 latency of order
 creation, of payment initiation and of pay-to-confirmed.
 
-    .venv/bin/python -m bench.deadline_peak --units 600 --concurrency 32,128 --instances 1,2
+    .venv/bin/python -m bench.deadline_peak --units 600 --concurrency 32,128 --instances 1,2 [--pretix]
 
 Besides the table, one JSON line per topology (`--json-only` prints only those): instances,
 orders_per_s, p50/p99 of each step in ms, the CPU-seconds each service spent per confirmed
@@ -253,17 +253,33 @@ def main() -> None:
     parser.add_argument("--concurrency", default="32", help="concurrent clients per run, e.g. 32,128")
     parser.add_argument("--instances", default="1,2", help="billing instances per run, e.g. 1,2")
     parser.add_argument("--json-only", action="store_true")
+    parser.add_argument("--pretix", action="store_true",
+                        help="then pretix in the same run, same orders and clients (bench/pretix/README.md)")
     args = parser.parse_args()
     clients = [int(n) for n in args.concurrency.split(",")]
+    ours: dict[tuple[int, int], float] = {}
     if not args.json_only:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"{args.units} units, {args.concurrency} concurrent clients")
     for instances in (int(n) for n in args.instances.split(",")):
         for concurrency in clients:
             r = run_topology(instances, args.units, concurrency)
+            ours[(instances, concurrency)] = r["throughput"]
             print(json_line(instances, args.units, concurrency, r), flush=True)
             if not args.json_only:
                 print_human(instances, concurrency, r)
+    if args.pretix:
+        from bench import pretix_peak
+        for concurrency in clients:
+            p = pretix_peak.run_pretix(args.units, concurrency)
+            print(pretix_peak.json_line(args.units, concurrency, p), flush=True)
+            for (instances, c), throughput in sorted(ours.items()):
+                if c == concurrency:
+                    ratio = throughput / p["throughput"] if p["throughput"] else None
+                    print(json.dumps({"bench": "deadline_peak_vs_pretix", "instances": instances, "clients": c,
+                                      "orders_per_s": round(throughput, 2),
+                                      "pretix_orders_per_s": round(p["throughput"], 2),
+                                      "ratio": round(ratio, 2) if ratio else None}), flush=True)
 
 
 def print_human(instances: int, concurrency: int, r: dict) -> None:
