@@ -132,8 +132,10 @@ def card_png(card: dict[str, Any], photo: bytes | None, reference: str) -> bytes
     return out.getvalue()
 
 
-def cards_pdf(cards: list[tuple[dict[str, Any], bytes | None, str]], title: str) -> bytes:
-    """One page per card (a single card, or a batch sheet with its list first)."""
+def cards_pdf(cards: list[tuple[dict[str, Any], bytes | None, str]], title: str,
+              pngs: list[bytes] | None = None) -> bytes:
+    """One page per card (a single card, or a batch sheet with its list first); `pngs`: the
+    cards' images already rendered (a batch draws each card twice: its own PDF, the sheet)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfbase import pdfmetrics
@@ -151,8 +153,8 @@ def cards_pdf(cards: list[tuple[dict[str, Any], bytes | None, str]], title: str)
             pdf.drawString(40, 770 - i * 10.5, f"{card['credential_no']}  {card['name']}  {card['unit_name']}  "
                                                f"{badge_face(card['label'])[0]}")
         pdf.showPage()
-    for card, photo, reference in cards:
-        png = card_png(card, photo, reference)
+    for i, (card, photo, reference) in enumerate(cards):
+        png = pngs[i] if pngs is not None else card_png(card, photo, reference)
         pdf.drawImage(ImageReader(io.BytesIO(png)), 150, 250, width=295, height=468)
         pdf.setFont("STSong-Light", 11)
         pdf.drawString(150, 230, f"{card['name']} · {badge_face(card['label'])[0]} · {card['credential_no']}")

@@ -139,8 +139,11 @@ def render_batch(batch_id: str, taken: list[Credential], secret: bytes, fair: st
                  address_of: AddressOf) -> Printed:
     """The slow part, with no transaction open: PDFs, and the courier addresses (an RPC)."""
     faces = [(card_face(c, fair), c.photo, reference_of(c, secret)) for c in taken]
-    cards_of = {c.id: cards.cards_pdf([face], f"credential {c.credential_no}") for c, face in zip(taken, faces)}
-    sheet = cards.cards_pdf(faces, f"production batch {batch_id} ({len(faces)} cards, {utcnow():%Y-%m-%d %H:%M} UTC)")
+    pngs = [cards.card_png(*face) for face in faces]  # once each, for its own PDF and the sheet
+    cards_of = {c.id: cards.cards_pdf([face], f"credential {c.credential_no}", [png])
+                for c, face, png in zip(taken, faces, pngs)}
+    sheet = cards.cards_pdf(faces, f"production batch {batch_id} ({len(faces)} cards, {utcnow():%Y-%m-%d %H:%M} UTC)",
+                            pngs)
     units = sorted({c.unit_id for c in taken if c.pickup_method == "courier"})
     return Printed(batch_id, cards_of, sheet, {u: address_of(u) for u in units})
 
