@@ -45,6 +45,10 @@ SERVICES = ("registration", "review", "credentials", "billing", "notifications")
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 WORKER_CLASSES = {s: f"services.{s}.worker:{s.title()}Worker" for s in SERVICES}
 TETHER = ROOT / "deploy" / "tether.py"
+# Idle connections from the gateway stay open longer than the gateway keeps them (nginx: 60 s):
+# the gateway closes them first. With gunicorn's 2 s, it sometimes closed one just as nginx sent
+# a request on it, and a POST came back 502.
+KEEP_ALIVE_SECONDS = 75
 # Billing's payment pages wait for their order to be paid (a thread each, ORDER_WAITERS_PER_PROCESS)
 API_THREADS = {"billing": 32}
 STOP_GRACE_SECONDS = 2.0  # then whatever still runs is killed: a stop is over in about 3 s
@@ -175,6 +179,7 @@ class Stack:
                  extra_env: dict[str, str] | None = None, threads: int = 8) -> None:
         self.spawn(name, [str(self.bin / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
                           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
+                          "--keep-alive", str(KEEP_ALIVE_SECONDS),
                           "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT, app],
                    death_signal=signal.SIGTERM, note=f"on port {port}", role=role, extra_env=extra_env)
 
