@@ -11,6 +11,9 @@ connection and wakes the requests waiting for a key.
 A waiting request holds a server thread, so waiters are bounded per process: past the bound a
 request is answered at once, as without waiting. A missed notification (a listener
 reconnecting) costs a waiter at most `RECHECK_SECONDS`: it looks again on its own.
+
+`ChannelListener` is the ear underneath, also for what a process remembers and must forget
+when the database changes (shared.revocation's cache of revoked tokens).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ RECHECK_SECONDS = 2.0
 LISTEN_RECONNECT_SECONDS = 1.0
 LOCAL_KEYS = "changes_local_keys"
 
-_local_waiters: dict[str, "ChangeWaiters"] = {}  # SQLite: the channel's waiters of this process
+_local_listeners: dict[str, list["ChannelListener"]] = {}  # SQLite: this process's, by channel
 
 
 def notify(session: Session, channel: str, key: str) -> None:
@@ -48,22 +51,76 @@ def notify(session: Session, channel: str, key: str) -> None:
 
 def _wake_local(session: Session) -> None:
     for channel, key in session.info.pop(LOCAL_KEYS, []):
-        waiters = _local_waiters.get(channel)
-        if waiters is not None:
-            waiters.wake(key)
+        for listener in _local_listeners.get(channel, ()):
+            listener.on_key(key)
+
+
+class ChannelListener:
+    """This process's ear on `channel`: `on_key(key)` for every notification, `on_gap()` when
+    notifications may have been missed (before listening, after the connection broke).
+    PostgreSQL: one dedicated connection in a daemon thread, started on first use in each
+    process (a forked worker starts its own); SQLite: the commits of this process only."""
+
+    def __init__(self, db: Database, channel: str, on_key: Callable[[str], None], on_gap: Callable[[], None]):
+        if not channel.isidentifier():
+            raise ValueError(f"channel {channel!r} must be an identifier")
+        self.db, self.channel, self.on_key, self.on_gap = db, channel, on_key, on_gap
+        self.connected = False  # listening now: what is heard from here on is all there is
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def ensure_started(self) -> None:
+        pid = os.getpid()
+        if self._pid == pid:
+            return
+        with self._lock:
+            if self._pid == pid:
+                return
+            self._pid = pid
+        self.connected = False
+        if not self.db.is_postgres:
+            _local_listeners.setdefault(self.channel, []).append(self)
+            return
+        threading.Thread(target=self._listen_forever, name=f"listen-{self.channel}", daemon=True).start()
+
+    def _listen_forever(self) -> None:
+        while True:
+            try:
+                self._listen()
+            except Exception as exc:  # the database restarting: what depends on us falls back meanwhile
+                log.warning("listening on %s failed: %s", self.channel, exc)
+            self.connected = False
+            self.on_gap()
+            time.sleep(LISTEN_RECONNECT_SECONDS)
+
+    def _listen(self) -> None:
+        pooled = self.db.engine.raw_connection()
+        connection: Any = pooled.driver_connection
+        pooled.detach()  # this connection listens for the process's life; it is not the pool's
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {self.channel}")
+            self.connected = True
+            self.on_gap()  # whatever changed while nobody listened
+            while True:
+                select.select([connection], [], [], 30.0)
+                connection.poll()  # also notices a dead connection (raises)
+                while connection.notifies:
+                    self.on_key(connection.notifies.pop(0).payload)
+        finally:
+            pooled.close()
 
 
 class ChangeWaiters:
     """The requests of this process waiting on `channel`, keyed by what they watch."""
 
     def __init__(self, db: Database, channel: str, max_waiters: int = 24):
-        if not channel.isidentifier():
-            raise ValueError(f"channel {channel!r} must be an identifier")
-        self.db, self.channel, self.max_waiters = db, channel, max_waiters
+        self.max_waiters = max_waiters
         self._lock = threading.Lock()
         self._waiting: dict[str, set[threading.Event]] = {}
         self._count = 0
-        self._listener_pid: int | None = None  # a forked worker starts its own listener
+        self.listener = ChannelListener(db, channel, self.wake, self._wake_all)
 
     def wait(self, key: str, changed: Callable[[], bool], timeout: float) -> bool:
         """Return once `changed()` is true (True), or after `timeout` seconds (False). Past the
@@ -77,7 +134,7 @@ class ChangeWaiters:
         if not admitted:
             return changed()
         try:
-            self._ensure_listener()
+            self.listener.ensure_started()
             deadline = time.monotonic() + timeout
             while True:
                 if changed():  # registered first: a change committed from now on wakes us
@@ -104,45 +161,6 @@ class ChangeWaiters:
     def waiting(self) -> int:
         with self._lock:
             return self._count
-
-    # --- the listener --------------------------------------------------------------------
-    def _ensure_listener(self) -> None:
-        pid = os.getpid()
-        if self._listener_pid == pid:
-            return
-        with self._lock:
-            if self._listener_pid == pid:
-                return
-            self._listener_pid = pid
-        if not self.db.is_postgres:
-            _local_waiters[self.channel] = self
-            return
-        threading.Thread(target=self._listen_forever, name=f"listen-{self.channel}", daemon=True).start()
-
-    def _listen_forever(self) -> None:
-        while True:
-            try:
-                self._listen()
-            except Exception as exc:  # the database restarting: waiters recheck on their own meanwhile
-                log.warning("listening on %s failed: %s", self.channel, exc)
-            time.sleep(LISTEN_RECONNECT_SECONDS)
-
-    def _listen(self) -> None:
-        pooled = self.db.engine.raw_connection()
-        connection: Any = pooled.driver_connection
-        pooled.detach()  # this connection listens for the process's life; it is not the pool's
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f"LISTEN {self.channel}")
-            self._wake_all()  # whatever changed while nobody listened
-            while True:
-                select.select([connection], [], [], 30.0)
-                connection.poll()  # also notices a dead connection (raises)
-                while connection.notifies:
-                    self.wake(connection.notifies.pop(0).payload)
-        finally:
-            pooled.close()
 
     def _wake_all(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from .config import Settings, load_settings
 from .db import Database
 from .inbox import EventConsumer, Handler
 from .outbox import Emit, Outbox
-from .revocation import is_revoked
+from .revocation import RevocationCache
 
 HEALTH_CACHE_SECONDS = 2.0
 
@@ -34,6 +34,7 @@ class ServiceDeps:
     dead_letter_model: type
     # the last health report and when it was made (see `health`)
     _last_health: tuple[float, dict[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _revocations: RevocationCache | None = field(default=None, init=False, repr=False, compare=False)
 
     @staticmethod
     def infrastructure(service: str, models: ModuleType) -> dict[str, Any]:
@@ -62,8 +63,10 @@ class ServiceDeps:
         return EventConsumer(self.outbox, self.inbox_model, handlers, self)
 
     def token_revoked(self, principal: Principal) -> bool:
-        with self.db.turn(), self.db.engine.connect() as conn:  # a read: no session, no transaction to commit
-            return is_revoked(conn, self.revocation_model, principal)
+        """Asked on every authenticated request: remembered per process until it changes."""
+        if self._revocations is None:
+            self._revocations = RevocationCache(self.db, self.revocation_model)
+        return self._revocations.revoked(principal)
 
     def health(self) -> dict[str, str]:
         """Whether the database and the broker answer. Asked again at most every
