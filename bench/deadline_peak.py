@@ -89,8 +89,10 @@ def run_topology(instances: int, units: int, concurrency: int,
             people, tokens = prepare(stack, amqp, units)
             finish = observe(stack) if observe else None
             cpu_before, client_before, outside_before = stack.cpu_seconds(), _own_cpu(), outside_cpu()
+            machine_before = machine_ticks()
             result = drive(stack.url, people, tokens, concurrency)
             client_after = _own_cpu()
+            result["busy_share"], result["steal_share"] = shares(machine_before, machine_ticks())
             # what the orders set going downstream (checks, production, messages) is theirs too
             wait_quiet(stack, amqp)
             cpu_after, outside_after = stack.cpu_seconds(), outside_cpu()
@@ -118,9 +120,33 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU time so far, by kind (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:9]]
+
+
+def shares(before: list[int], after: list[int]) -> tuple[float, float]:
+    """How busy the machine was between two readings, and how much time the hypervisor took
+    from it (steal: a virtual machine's neighbours; figures taken under steal are low)."""
+    spent = [a - b for a, b in zip(after, before)]
+    total = sum(spent) or 1
+    return round(1 - (spent[3] + spent[4]) / total, 3), round(spent[7] / total, 3)
+
+
+def calibration_ms() -> float:
+    """CPU time of a fixed Python loop now: this machine's speed varies (a shared virtual
+    machine), so figures from different moments are compared through it."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return round((time.process_time() - started) * 1000, 1)
+
+
 def machine() -> dict:
     return {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+            "load_avg_1m": round(os.getloadavg()[0], 2), "calibration_ms": calibration_ms()}
 
 
 def json_line(instances: int, units: int, concurrency: int, r: dict) -> str:
@@ -132,7 +158,8 @@ def json_line(instances: int, units: int, concurrency: int, r: dict) -> str:
         **{"{}_ms_{}".format(*k.rsplit("_", 1)): round(v * 1000, 1) for k, v in r.items()
            if k.endswith(("_p50", "_p99"))},
         "cpu_s_per_order": {k: round(v / confirmed, 4) for k, v in sorted(r.get("cpu_s", {}).items())},
-        "client_cpu_s": round(r.get("client_cpu_s", 0.0), 2), "machine": machine()})
+        "client_cpu_s": round(r.get("client_cpu_s", 0.0), 2),
+        "machine": {**machine(), "busy_share": r.get("busy_share"), "steal_share": r.get("steal_share")}})
 
 
 # The broker's and the databases' processes: their CPU is part of what an order costs.
