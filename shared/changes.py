@@ -84,11 +84,15 @@ class ChannelListener:
         threading.Thread(target=self._listen_forever, name=f"listen-{self.channel}", daemon=True).start()
 
     def _listen_forever(self) -> None:
+        failures = 0
         while True:
             try:
                 self._listen()
             except Exception as exc:  # the database restarting: what depends on us falls back meanwhile
-                log.warning("listening on %s failed: %s", self.channel, exc)
+                failures = 1 if self.connected else failures + 1  # it had listened: a new outage
+                # said once per outage, not once a second while it lasts
+                log.log(logging.WARNING if failures == 1 else logging.DEBUG,
+                        "listening on %s failed: %s", self.channel, exc)
             self.connected = False
             self.on_gap()
             time.sleep(LISTEN_RECONNECT_SECONDS)
